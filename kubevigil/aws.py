@@ -1,0 +1,69 @@
+"""AWS clients for sinks: standard credential chain, hard timeouts, and error classification."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import boto3
+import botocore.config
+import botocore.exceptions
+from pydantic import Field
+
+from kubevigil.config.model import Model
+from kubevigil.sinks.sink import PermanentError, RetryableError, SinkError
+
+R = TypeVar("R")
+
+_THROTTLING = {
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "SlowDown", "LimitExceededException", "ServiceUnavailable", "ServiceUnavailableException",
+    "InternalFailure", "InternalError", "InternalServiceError",
+}
+
+
+class AwsParams(Model):
+    """Where and how to reach AWS; credentials always come from the standard chain (env, IRSA, IMDS)."""
+
+    region: str | None = Field(None, description="AWS region; default from AWS_REGION / AWS_DEFAULT_REGION / IMDS")
+    endpoint_url: str | None = Field(None, description="Override the service endpoint (VPC endpoint, tests)")
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to open a connection")
+    read_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a response")
+
+
+def make_client(service: str, params: AwsParams) -> Any:
+    """A boto3 client whose own retries are off: delivery owns retries, backoff and jitter."""
+    config = botocore.config.Config(
+        connect_timeout=params.connect_timeout,
+        read_timeout=params.read_timeout,
+        retries={"max_attempts": 1, "mode": "standard"},
+    )
+    session = boto3.session.Session(region_name=params.region)
+    return session.client(service, endpoint_url=params.endpoint_url, config=config)
+
+
+def classify(exc: Exception) -> SinkError:
+    """Map a botocore failure to retryable (throttling, 5xx, network) or permanent (4xx validation)."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        message = exc.response.get("Error", {}).get("Message", "")
+        reason = f"{code}: {message}" if message else code
+        if code in _THROTTLING or status >= 500 or status == 429:
+            return RetryableError(reason)
+        if code in {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}:
+            return RetryableError(reason)
+        return PermanentError(reason)
+    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.NoRegionError):
+        return RetryableError(str(exc))
+    return RetryableError(f"{type(exc).__name__}: {exc}")
+
+
+async def call(fn: Callable[..., R], /, **kwargs: Any) -> R:
+    """Run one blocking boto3 call in a worker thread; botocore errors become SinkError."""
+    try:
+        return await asyncio.to_thread(fn, **kwargs)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise classify(exc) from exc

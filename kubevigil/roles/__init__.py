@@ -1,0 +1,1 @@
+"""The roles: status, events (and later checks, scrape, nurse)."""

@@ -1,0 +1,63 @@
+"""The role interface: how the runtime starts a role, asks if it is ready, and mounts its routes."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from pydantic import BaseModel
+
+from kubevigil.clock import Clock
+from kubevigil.delivery.outlet import Outlet
+
+if TYPE_CHECKING:
+    from kubevigil.kube.client import KubeApi
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class RoleContext:
+    """Everything a role may use from the process; roles never build these themselves."""
+
+    cluster_name: str
+    api: KubeApi | None
+    outlets: Mapping[str, Outlet]
+    clock: Clock
+    registry: CollectorRegistry
+    state_dir: Path
+    identity: str  # holder identity for leader election: the pod name
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Role(ABC):
+    name: ClassVar[str]
+
+    @abstractmethod
+    async def run(self) -> None:
+        """Do the role's job until cancelled; cancellation is the normal way to stop."""
+
+    def readiness(self) -> Readiness:
+        return Readiness(True)
+
+    def routes(self) -> Sequence[web.RouteDef]:
+        return ()
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One line of the role table: the config section's model and how to build the role."""
+
+    name: str
+    config_model: type[BaseModel]
+    build: Callable[[Any, RoleContext], Role]
+    summary: str
