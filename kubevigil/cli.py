@@ -1,0 +1,157 @@
+"""The `kubevigil` command: run, demo, check-config, schema, version, sim, status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kubevigil import __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kubevigil", description="Cluster health shipped to places that stay up when the cluster does not.")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the roles a config file enables", description="Run the roles the config file enables until SIGTERM/SIGINT.")
+    run.add_argument("--config", "-c", help="config file (default: $KUBEVIGIL_CONFIG, $KS2CW_CONFIG_PATH, ./config.yaml, /etc/kubevigil/config.yaml)")
+    run.add_argument("--role", action="append", help="run only this role (repeatable); default: every role the file configures")
+    _format_option(run)
+    run.set_defaults(func=_cmd_run)
+
+    demo = sub.add_parser("demo", help="run every role against a built-in simulated cluster", description="Start the Kubernetes API emulator with a small realistic cluster and run every role against it with local sinks.")
+    demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    demo.add_argument("--port", type=int, default=8080, help="HTTP port for /metrics, /readyz, /status (default 8080; 0 = any free port)")
+    demo.add_argument("--out", default="demo-out", help="directory for the demo's files (default ./demo-out)")
+    demo.set_defaults(func=_cmd_demo)
+
+    check = sub.add_parser("check-config", help="validate a config file and print it in normalized native form", description="Validate a config file (native or a replaced tool's format) and print the normalized native config; exit 0 if valid, 1 if not.")
+    check.add_argument("file", nargs="?", help="config file (default: as for run)")
+    _format_option(check)
+    check.set_defaults(func=_cmd_check_config)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the config file", description="Print the JSON Schema of the native config, for editors.")
+    schema.set_defaults(func=_cmd_schema)
+
+    version = sub.add_parser("version", help="print the version", description="Print kubevigil's version.")
+    version.set_defaults(func=lambda _: print(f"kubevigil {__version__}"))
+
+    _add_optional_groups(sub)
+    return p
+
+
+def _format_option(p: argparse.ArgumentParser) -> None:
+    from kubevigil.config import importers
+
+    p.add_argument("--format", choices=sorted(importers.names()), help="config format (default: detected from the file's shape)")
+
+
+def _add_optional_groups(sub: Any) -> None:
+    """Command groups that parts of the package contribute (emulator, status role)."""
+    from kubevigil.sim.serve import add_sim_parser
+
+    add_sim_parser(sub)
+    from kubevigil.roles.status.alarm import add_status_parser
+
+    add_status_parser(sub)
+
+
+def _load(file: str | None, fmt: str | None) -> Any:
+    from kubevigil.config import ConfigError, find_config_path, load
+
+    try:
+        loaded = load(find_config_path(file), format=fmt)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return None
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return loaded
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from kubevigil.config import normalized
+
+    loaded = _load(args.file, args.format)
+    if loaded is None:
+        return 1
+    print(f"# {loaded.source} ({loaded.format}) is valid; normalized native config:", file=sys.stderr)
+    yaml.safe_dump(normalized(loaded.settings), sys.stdout, sort_keys=False)
+    return 0
+
+
+def _cmd_schema(_: argparse.Namespace) -> int:
+    from kubevigil.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    loaded = _load(args.config, args.format)
+    if loaded is None:
+        return 1
+    settings = loaded.settings
+    enabled = settings.roles_enabled()
+    roles = args.role or enabled
+    missing = [r for r in roles if r not in enabled]
+    if missing:
+        print(f"{loaded.source}: --role {', '.join(missing)}: not configured in this file (it configures: {', '.join(enabled) or 'none'})", file=sys.stderr)
+        return 1
+    return asyncio.run(run_until_signal(settings, roles))
+
+
+async def run_until_signal(
+    settings: Any, roles: Sequence[str], duration: float | None = None, on_started: Callable[[int], None] | None = None
+) -> int:
+    """Run a Runtime until SIGTERM/SIGINT (or `duration`), then shut it down in order."""
+    from kubevigil import logs
+    from kubevigil.kube.client import KubeConnectError
+    from kubevigil.runtime import Runtime
+
+    logs.configure(settings.logging.level, settings.logging.format)
+    runtime = Runtime(settings, roles)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runtime.start()
+    except KubeConnectError as exc:
+        print(f"kubevigil: cannot reach the cluster: {exc}", file=sys.stderr)
+        await runtime.stop()
+        return 1
+    if on_started is not None:
+        on_started(runtime.port)
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=duration)
+    except TimeoutError:
+        pass
+    await runtime.stop()
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from kubevigil.demo import run_demo
+
+    return asyncio.run(run_demo(Path(args.out), port=args.port, duration=args.duration))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

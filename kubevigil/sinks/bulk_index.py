@@ -1,0 +1,130 @@
+"""Bulk indexing shared by the opensearch and elasticsearch sinks: one `_bulk` body per batch, per-item results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from pydantic import Field, SecretStr
+
+from kubevigil.config.model import Model
+from kubevigil.signals import Record
+from kubevigil.sinks.payloads import Payload, render
+from kubevigil.sinks.sink import ItemFailure
+from kubevigil.templating import RenderError, Text, TemplateText, TemplateValue, compile_text, compile_value, record_context
+
+DEFAULT_INDEX = "kube-events-{{ event_time | strftime('%Y.%m.%d') }}"
+_MAX_DOC_BYTES = 100 * 1024 * 1024  # http.max_content_length: no single document can be larger
+
+
+class BasicAuth(Model):
+    username: str
+    password: SecretStr
+
+
+class SearchParams(Model):
+    """What both search sinks share: where, which index (templated from the event's time), how to log in."""
+
+    hosts: list[str] = Field(min_length=1, description="Cluster URLs, e.g. https://search.example:443")
+    index: TemplateText = Field(DEFAULT_INDEX, description="Index name template; `event_time` is the event's own time")
+    layout: TemplateValue | None = Field(None, description="Document layout; default: the record body as is")
+    de_dot: bool = Field(False, description="Replace dots in keys with underscores (labels like app.kubernetes.io/name)")
+    basic_auth: BasicAuth | None = None
+    api_key: SecretStr | None = Field(None, description="API key (Authorization: ApiKey ...)")
+    verify_tls: bool = True
+    ca_file: str | None = None
+    timeout: float = Field(10.0, gt=0, description="Seconds one bulk request may take")
+    max_bulk_items: int = Field(1000, gt=0, le=100_000)
+    max_bulk_bytes: int = Field(5_000_000, gt=0, le=100_000_000, description="Bytes of one `_bulk` body")
+
+
+def de_dot(value: Any) -> Any:
+    """Keys with dots become keys with underscores, at every depth (as event-exporter's deDot)."""
+    if isinstance(value, dict):
+        return {k.replace(".", "_"): de_dot(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [de_dot(v) for v in value]
+    return value
+
+
+class BulkBuilder:
+    """Turns a batch of Records into `_bulk` operations: `index` with the record id, so a retry overwrites."""
+
+    def __init__(self, params: SearchParams) -> None:
+        self._index: Text = compile_text(params.index)
+        self._layout = compile_value(params.layout) if params.layout is not None else None
+        self._de_dot = params.de_dot
+
+    def build(self, batch: Sequence[Record]) -> tuple[bytes, list[Payload], list[ItemFailure]]:
+        """NDJSON body, the payloads in it (in order), and the items that failed to render."""
+        payloads, failures = render(batch, self._layout, _MAX_DOC_BYTES, "the search cluster")
+        lines: list[bytes] = []
+        kept: list[Payload] = []
+        for p in payloads:
+            try:
+                index = self._index.render(record_context(p.record))
+            except RenderError as exc:
+                failures.append(ItemFailure(p.index, f"record {p.record.id}: index template failed: {exc}", False))
+                continue
+            doc = orjson.dumps(de_dot(orjson.loads(p.data))) if self._de_dot else p.data
+            lines += [orjson.dumps({"index": {"_index": index, "_id": p.record.id}}), doc]
+            kept.append(p)
+        return b"\n".join(lines) + b"\n", kept, failures
+
+
+def item_failures(response: dict[str, Any], payloads: Sequence[Payload]) -> list[ItemFailure]:
+    """Per-item errors of a `_bulk` response: 429 and 5xx retry, anything else (mapping errors) is permanent."""
+    if not response.get("errors"):
+        return []
+    failures = []
+    for item, payload in zip(response.get("items", []), payloads, strict=False):
+        (result,) = item.values()
+        error = result.get("error")
+        if not error:
+            continue
+        status = int(result.get("status", 0))
+        reason = error.get("reason", "") if isinstance(error, dict) else str(error)
+        kind = error.get("type", "error") if isinstance(error, dict) else "error"
+        retryable = status == 429 or status >= 500
+        failures.append(ItemFailure(payload.index, f"{status} {kind}: {reason}", retryable))
+    return failures
+
+
+def http_status_retryable(status: int | None) -> bool:
+    """A whole `_bulk` request that failed with this status: retry unless it is a 4xx other than 401/403/408/429."""
+    if status is None:
+        return True
+    return status in (401, 403, 408, 429) or status >= 500
+
+
+def from_event_exporter(cfg: dict[str, Any], receiver: str) -> tuple[dict[str, Any], list[str]]:
+    """event-exporter's elasticsearch/opensearch receiver keys as SearchParams keys, with what is treated differently."""
+    from kubevigil.config.importers.gotemplate import translate_time_pattern
+
+    params: dict[str, Any] = {"hosts": cfg.get("hosts") or []}
+    warnings: list[str] = []
+    if cfg.get("indexFormat"):
+        params["index"] = translate_time_pattern(cfg["indexFormat"])
+    elif cfg.get("index"):
+        params["index"] = cfg["index"]
+    if cfg.get("username"):
+        params["basic_auth"] = {"username": cfg["username"], "password": cfg.get("password", "")}
+    if cfg.get("apiKey"):
+        params["api_key"] = cfg["apiKey"]
+    for key, native in (("deDot", "de_dot"), ("layout", "layout")):
+        if key in cfg:
+            params[native] = cfg[key]
+    tls = cfg.get("tls") or {}
+    if tls.get("insecureSkipVerify"):
+        params["verify_tls"] = False
+    if tls.get("caFile"):
+        params["ca_file"] = tls["caFile"]
+    if "useEventID" in cfg:
+        warnings.append(f"receiver {receiver}: useEventID is ignored: kubevigil always sets the document id to the "
+                        "event uid plus its occurrence count, so a retry or restart never duplicates a document")
+    for key in ("type", "cloudID", "tls.certFile", "tls.keyFile", "tls.serverName"):
+        head, _, sub = key.partition(".")
+        if (sub and sub in tls) or (not sub and head in cfg):
+            raise ValueError(f"receiver {receiver}: {key} is not supported by kubevigil's search sinks")
+    return params, warnings

@@ -1,0 +1,63 @@
+"""The `opensearch` sink: Records into OpenSearch (or Amazon OpenSearch) through `_bulk`, doc id = record id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import boto3
+from opensearchpy import AsyncHttpConnection, AsyncOpenSearch, AWSV4SignerAsyncAuth
+from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import TransportError
+
+from kubevigil.signals import Record
+from kubevigil.sinks.bulk_index import BulkBuilder, http_status_retryable, item_failures
+from kubevigil.sinks.opensearch.params import Params
+from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SignalKind, Sink, SinkContext
+
+
+class OpenSearchSink(Sink[Record]):
+    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+
+    def __init__(self, params: Params, ctx: SinkContext) -> None:
+        self.params = params
+        self.limits = BatchLimits(max_items=params.max_bulk_items, max_bytes=params.max_bulk_bytes, max_age=1.0)
+        self._builder = BulkBuilder(params)
+        self._client: AsyncOpenSearch | None = None
+
+    async def start(self) -> None:
+        self._client = AsyncOpenSearch(hosts=self.params.hosts, **self._connection_options())
+
+    def _connection_options(self) -> dict[str, Any]:
+        p = self.params
+        options: dict[str, Any] = {"timeout": p.timeout, "verify_certs": p.verify_tls, "max_retries": 0}
+        if p.ca_file:
+            options["ca_certs"] = p.ca_file
+        if p.aws_sigv4 is not None:
+            session = boto3.session.Session(region_name=p.aws_sigv4.region)
+            options["http_auth"] = AWSV4SignerAsyncAuth(session.get_credentials(), session.region_name, p.aws_sigv4.service)
+            options["connection_class"] = AsyncHttpConnection  # the connection class that calls the signer
+        elif p.basic_auth is not None:
+            options["http_auth"] = (p.basic_auth.username, p.basic_auth.password.get_secret_value())
+        elif p.api_key is not None:
+            options["headers"] = {"Authorization": f"ApiKey {p.api_key.get_secret_value()}"}
+        return options
+
+    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+        assert self._client is not None, "start() first"
+        body, payloads, failures = self._builder.build(batch)
+        if not payloads:
+            return failures
+        try:
+            response = await self._client.bulk(body=body, request_timeout=self.params.timeout)
+        except OSConnectionError as exc:
+            raise RetryableError(f"opensearch unreachable: {exc.error}") from exc
+        except TransportError as exc:
+            status = exc.status_code if isinstance(exc.status_code, int) else None
+            error = RetryableError if http_status_retryable(status) else PermanentError
+            raise error(f"opensearch _bulk: {status} {exc.error}") from exc
+        return failures + item_failures(response, payloads)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
