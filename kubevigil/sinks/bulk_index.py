@@ -8,9 +8,11 @@ from typing import Any
 import orjson
 from pydantic import Field, SecretStr
 
+from kubevigil.config.issues import ConfigError, ConfigIssue
 from kubevigil.config.model import Model
 from kubevigil.signals import Record
 from kubevigil.sinks.payloads import Payload, render
+from kubevigil.sinks.receiver_keys import rename_keys
 from kubevigil.sinks.sink import ItemFailure
 from kubevigil.templating import RenderError, Text, TemplateText, TemplateValue, compile_text, compile_value, record_context
 
@@ -98,33 +100,33 @@ def http_status_retryable(status: int | None) -> bool:
     return status in (401, 403, 408, 429) or status >= 500
 
 
+_RECEIVER_KEYS = {"hosts": "hosts", "index": "index", "indexFormat": "index", "username": "username",
+                  "password": "password", "apiKey": "api_key", "deDot": "de_dot", "layout": "layout", "tls": "tls"}
+_DROPPED = {
+    "useEventID": "ignored: kubevigil always sets the document id to the event uid plus its occurrence count, "
+                  "so a retry or restart never duplicates a document",
+    "type": "ignored: mapping types were removed from Elasticsearch 7 and OpenSearch",
+}
+
+
 def from_event_exporter(cfg: dict[str, Any], receiver: str) -> tuple[dict[str, Any], list[str]]:
     """event-exporter's elasticsearch/opensearch receiver keys as SearchParams keys, with what is treated differently."""
     from kubevigil.config.importers.gotemplate import translate_time_pattern
+    from kubevigil.sinks.webhook.event_exporter import translate_tls
 
-    params: dict[str, Any] = {"hosts": cfg.get("hosts") or []}
-    warnings: list[str] = []
-    if cfg.get("indexFormat"):
+    params, warnings = rename_keys(receiver, cfg, _RECEIVER_KEYS, _DROPPED)
+    if "indexFormat" in cfg:
         params["index"] = translate_time_pattern(cfg["indexFormat"])
-    elif cfg.get("index"):
-        params["index"] = cfg["index"]
-    if cfg.get("username"):
-        params["basic_auth"] = {"username": cfg["username"], "password": cfg.get("password", "")}
-    if cfg.get("apiKey"):
-        params["api_key"] = cfg["apiKey"]
-    for key, native in (("deDot", "de_dot"), ("layout", "layout")):
-        if key in cfg:
-            params[native] = cfg[key]
-    tls = cfg.get("tls") or {}
-    if tls.get("insecureSkipVerify"):
-        params["verify_tls"] = False
-    if tls.get("caFile"):
-        params["ca_file"] = tls["caFile"]
-    if "useEventID" in cfg:
-        warnings.append(f"receiver {receiver}: useEventID is ignored: kubevigil always sets the document id to the "
-                        "event uid plus its occurrence count, so a retry or restart never duplicates a document")
-    for key in ("type", "cloudID", "tls.certFile", "tls.keyFile", "tls.serverName"):
-        head, _, sub = key.partition(".")
-        if (sub and sub in tls) or (not sub and head in cfg):
-            raise ValueError(f"receiver {receiver}: {key} is not supported by kubevigil's search sinks")
+    username, password = params.pop("username", None), params.pop("password", "")
+    if username:
+        params["basic_auth"] = {"username": username, "password": password}
+    if "tls" in params:
+        tls, notes = translate_tls(receiver, params.pop("tls"))
+        warnings += notes
+        params["verify_tls"] = not tls.get("insecure_skip_verify", False)
+        if tls.get("ca_file"):
+            params["ca_file"] = tls["ca_file"]
+        for unsupported in ("cert_file", "key_file"):
+            if tls.get(unsupported):
+                raise ConfigError([ConfigIssue.at(("tls",), f"{unsupported}: client certificates are not supported by the {receiver} sink")])
     return params, warnings

@@ -1,0 +1,91 @@
+"""HTTP delivery shared by the webhook-style sinks: one aiohttp session, TLS options, status classification."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import aiohttp
+from pydantic import Field
+
+from kubevigil.config.model import Model
+from kubevigil.sinks.payloads import Payload
+from kubevigil.sinks.sink import ItemFailure, PermanentError, RetryableError, SinkError
+
+
+class TlsParams(Model):
+    insecure_skip_verify: bool = Field(False, description="Do not verify the server certificate (testing only)")
+    ca_file: str | None = Field(None, description="PEM bundle of CAs to trust")
+    cert_file: str | None = Field(None, description="Client certificate (PEM) for mutual TLS")
+    key_file: str | None = Field(None, description="Client key (PEM) for mutual TLS")
+
+
+class HttpParams(Model):
+    timeout: float = Field(10.0, gt=0, le=300, description="Seconds one request may take, connect included")
+    tls: TlsParams | None = None
+
+
+def ssl_context(tls: TlsParams | None) -> ssl.SSLContext | bool:
+    if tls is None:
+        return True
+    ctx = ssl.create_default_context(cafile=tls.ca_file)
+    if tls.insecure_skip_verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if tls.cert_file:
+        ctx.load_cert_chain(tls.cert_file, tls.key_file)
+    return ctx
+
+
+def status_error(service: str, status: int, body: bytes) -> SinkError:
+    """429, 408 and 5xx are worth retrying; other 4xx mean this request will never be accepted as it is."""
+    text = body[:300].decode("utf-8", "replace").strip()
+    error = RetryableError if status in (408, 429) or status >= 500 else PermanentError
+    return error(f"{service} answered {status}: {text}")
+
+
+class Poster:
+    """Owns one client session for a sink; `post` returns the body of a 2xx answer or raises SinkError."""
+
+    def __init__(self, service: str, params: HttpParams) -> None:
+        self.service = service
+        self._timeout = aiohttp.ClientTimeout(total=params.timeout)
+        self._ssl = ssl_context(params.tls)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=self._timeout, connector=aiohttp.TCPConnector(ssl=self._ssl))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def post(self, url: str, data: bytes, headers: Mapping[str, str]) -> bytes:
+        assert self._session is not None, "start() first"
+        try:
+            async with self._session.post(url, data=data, headers=dict(headers)) as resp:
+                body = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryableError(f"{self.service} unreachable: {type(exc).__name__}: {exc}") from exc
+        if resp.status >= 300:
+            raise status_error(self.service, resp.status, body)
+        return body
+
+
+async def send_each(
+    payloads: Sequence[Payload], send_one: Callable[[Payload], Awaitable[None]]
+) -> list[ItemFailure]:
+    """One request per payload, in order. A rejected payload fails alone; an outage stops the batch, and the
+    payloads not yet sent are handed back for retry (or the whole batch is retried if nothing went out)."""
+    failures: list[ItemFailure] = []
+    for n, payload in enumerate(payloads):
+        try:
+            await send_one(payload)
+        except PermanentError as exc:
+            failures.append(ItemFailure(payload.index, str(exc), retryable=False))
+        except RetryableError as exc:
+            if n == 0:
+                raise
+            failures += [ItemFailure(p.index, str(exc), retryable=True) for p in payloads[n:]]
+            break
+    return failures

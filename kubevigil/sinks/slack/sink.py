@@ -1,0 +1,69 @@
+"""The `slack` sink: chat.postMessage per record; Slack's `ok: false` answers are classified by their error code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import orjson
+
+from kubevigil.signals import Record
+from kubevigil.sinks.http_post import Poster, send_each
+from kubevigil.sinks.payloads import Payload
+from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SignalKind, Sink, SinkContext
+from kubevigil.sinks.slack.params import Params
+from kubevigil.templating import RenderError, compile_text, record_context
+
+# Slack answers HTTP 200 with {"ok": false, "error": ...}; these codes clear up by themselves.
+_TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "request_timeout", "service_unavailable"}
+
+
+class SlackSink(Sink[Record]):
+    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+    limits = BatchLimits(max_items=20, max_bytes=1_000_000, max_age=0.5)
+
+    def __init__(self, params: Params, ctx: SinkContext) -> None:
+        self.params = params
+        self._message = compile_text(params.message)
+        optional = {"title": params.title, "color": params.color, "footer": params.footer, "author_name": params.author_name}
+        self._attachment = {k: compile_text(v) for k, v in optional.items() if v is not None}
+        self._fields = {k: compile_text(v) for k, v in params.fields.items()}
+        self._poster = Poster("slack", params)
+
+    async def start(self) -> None:
+        await self._poster.start()
+
+    async def close(self) -> None:
+        await self._poster.close()
+
+    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+        payloads, failures = [], []
+        for i, record in enumerate(batch):
+            try:
+                payloads.append(Payload(i, record, orjson.dumps(self.message(record))))
+            except RenderError as exc:
+                failures.append(ItemFailure(i, f"record {record.id}: template failed: {exc}", retryable=False))
+        return failures + await send_each(payloads, self._post)
+
+    def message(self, record: Record) -> dict[str, Any]:
+        """The chat.postMessage body for one record."""
+        ctx = record_context(record)
+        body: dict[str, Any] = {"channel": self.params.channel, "text": self._message.render(ctx)}
+        attachment: dict[str, Any] = {k: t.render(ctx) for k, t in self._attachment.items()}
+        if self._fields:
+            attachment["fields"] = [{"title": k, "value": t.render(ctx), "short": False} for k, t in self._fields.items()]
+        if attachment:
+            body["attachments"] = [attachment]
+        return body
+
+    async def _post(self, payload: Payload) -> None:
+        token = self.params.token.get_secret_value()
+        if not token:
+            raise PermanentError("slack: no token configured")
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json; charset=utf-8"}
+        answer = orjson.loads(await self._poster.post(f"{self.params.api_url}/chat.postMessage", payload.data, headers))
+        if not answer.get("ok"):
+            code = answer.get("error", "unknown_error")
+            raise (RetryableError if code in _TRANSIENT else PermanentError)(f"slack: {code}")
+
+

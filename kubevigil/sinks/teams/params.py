@@ -1,0 +1,19 @@
+"""Parameters of the `teams` sink."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from kubevigil.sinks.http_post import HttpParams
+from kubevigil.templating import TemplateText, TemplateValue
+
+DEFAULT_TITLE = "{{ type }} {{ reason }}: {{ involvedObject.kind }} {{ involvedObject.namespace }}/{{ involvedObject.name }}"
+
+
+class Params(HttpParams):
+    """POST each record to a Microsoft Teams incoming webhook (or Workflows webhook) as a MessageCard."""
+
+    endpoint: str = Field(pattern=r"^https?://", description="The channel's incoming webhook URL")
+    title: TemplateText = Field(DEFAULT_TITLE, description="Card title template")
+    text: TemplateText = Field("{{ message }}", description="Card text template")
+    layout: TemplateValue | None = Field(None, description="Send this body instead of the MessageCard")

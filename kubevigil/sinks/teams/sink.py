@@ -1,0 +1,54 @@
+"""The `teams` sink: one MessageCard (or a custom layout) per record to a Teams webhook."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import orjson
+
+from kubevigil.signals import Record
+from kubevigil.sinks.http_post import Poster, send_each
+from kubevigil.sinks.payloads import Payload, render
+from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext
+from kubevigil.sinks.teams.params import Params
+from kubevigil.templating import compile_value
+
+_MAX_BODY = 28 * 1024  # Teams rejects webhook messages over about 28 KB
+_WARNING_COLOR, _NORMAL_COLOR = "D9534F", "5BC0DE"
+
+
+def message_card(title: str, text: str) -> dict[str, Any]:
+    """A legacy actionable MessageCard, the format every Teams webhook flavour accepts."""
+    color = _WARNING_COLOR if title.startswith("Warning") else _NORMAL_COLOR
+    return {"@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": title[:150],
+            "themeColor": color, "title": title, "text": text}
+
+
+class TeamsSink(Sink[Record]):
+    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+    limits = BatchLimits(max_items=20, max_bytes=500_000, max_age=0.5)
+
+    def __init__(self, params: Params, ctx: SinkContext) -> None:
+        self.params = params
+        source = params.layout if params.layout is not None else {"title": params.title, "text": params.text}
+        self._layout = compile_value(source)
+        self._card = params.layout is None
+        self._poster = Poster("teams", params)
+
+    async def start(self) -> None:
+        await self._poster.start()
+
+    async def close(self) -> None:
+        await self._poster.close()
+
+    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+        payloads, failures = render(batch, self._layout, _MAX_BODY, "Teams")
+        return failures + await send_each(payloads, self._post)
+
+    async def _post(self, payload: Payload) -> None:
+        data = payload.data
+        if self._card:
+            fields = orjson.loads(data)
+            data = orjson.dumps(message_card(str(fields["title"]), str(fields["text"])))
+        await self._poster.post(self.params.endpoint, data, {"Content-Type": "application/json"})
