@@ -1,0 +1,63 @@
+"""The config formats kubevigil reads: its own (`native`) and the replaced tools' files, translated at load time.
+
+An importer is a module with `detect(doc) -> bool`, `translate(doc, source) -> (native dict, warnings)` and,
+optionally, `origin(native_loc, doc) -> original_loc | None`. See docs/configuration.md, "Writing an importer".
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from kubevigil.config.issues import Loc
+
+# Checked in this order; `native` is last because it accepts any shape.
+MODULES: dict[str, str] = {
+    "kubestatus2cloudwatch": "kubevigil.config.importers.kubestatus2cloudwatch",
+    "event-exporter": "kubevigil.config.importers.event_exporter",
+    "native": "kubevigil.config.importers.native",
+}
+
+
+@runtime_checkable
+class Importer(Protocol):
+    def detect(self, doc: dict[str, Any]) -> bool:
+        """True when `doc` (the parsed file) has this format's shape."""
+
+    def translate(self, doc: dict[str, Any], source: Path) -> tuple[dict[str, Any], list[str]]:
+        """The native-shape config for `doc`, and warnings for values kubevigil treats differently."""
+
+
+def table() -> dict[str, Importer]:
+    """Every importer whose module exists, by format name (a module not written yet is simply absent)."""
+    found: dict[str, Importer] = {}
+    for name, module_name in MODULES.items():
+        try:
+            module: Any = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        found[name] = module
+    return found
+
+
+def names() -> list[str]:
+    """The format names `--format` accepts."""
+    return list(table())
+
+
+def detect_format(doc: Any) -> str:
+    """The first format whose importer recognises `doc`'s shape; `native` otherwise."""
+    if isinstance(doc, dict):
+        for name, importer in table().items():
+            if name != "native" and importer.detect(doc):
+                return name
+    return "native"
+
+
+def origin_of(importer: Importer, loc: Loc, doc: dict[str, Any]) -> Loc | None:
+    """The original file's key path for a native key path, when the importer can say."""
+    origin = getattr(importer, "origin", None)
+    return origin(loc, doc) if origin is not None else None

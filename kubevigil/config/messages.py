@@ -1,0 +1,226 @@
+"""pydantic's validation errors in plain words, with "did you mean" for unknown keys."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, SecretBytes, SecretStr
+from pydantic_core import ErrorDetails
+
+from kubevigil import __version__
+from kubevigil.config.issues import Loc
+from kubevigil.config.settings import SinkEntry, sink_types
+from kubevigil.roles import registry as role_table
+
+
+def describe_errors(errors: Iterable[ErrorDetails], root: type[BaseModel], data: Any) -> list[tuple[Loc, str]]:
+    """(key path in the data, message) for each pydantic error of validating `data` against `root`."""
+    errors = list(errors)
+    typos = [(tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in errors if e["type"] == "extra_forbidden" and e["loc"]]
+    described = [(e, describe_error(e, root, data)) for e in errors if not _explained_by_typo(e, typos)]
+    deeper = {loc[:end] for _, (loc, _) in described for end in range(len(loc))}
+    # a union reports every member's complaint; a shape mismatch where another member got further is noise
+    return [d for e, d in described if not (d[0] in deeper and _is_shape_mismatch(e))]
+
+
+def _is_shape_mismatch(error: ErrorDetails) -> bool:
+    return error["type"] in ("literal_error", "enum") or error["type"].endswith(("_type", "_parsing"))
+
+
+def _explained_by_typo(error: ErrorDetails, typos: list[tuple[Loc, str]]) -> bool:
+    """A missing key next to an unknown key that looks like it: the unknown key's message says it all."""
+    if error["type"] != "missing" or not error["loc"]:
+        return False
+    parent, key = tuple(error["loc"][:-1]), str(error["loc"][-1])
+    return any(p == parent and difflib.get_close_matches(typo, [key], n=1, cutoff=0.6) for p, typo in typos)
+
+
+def describe_error(error: ErrorDetails, root: type[BaseModel], data: Any) -> tuple[Loc, str]:
+    loc = data_loc(tuple(error["loc"]), data, error["type"])
+    if error["type"] == "extra_forbidden":
+        return loc, _unknown_key(loc, root)
+    leaf = types_at(root, loc)
+    return loc, _plain(error, hide_input=any(_is_secret(t) for t in leaf))
+
+
+def data_loc(loc: Loc, data: Any, kind: str) -> Loc:
+    """Keep the parts of pydantic's `loc` that are keys in the data (dropping union member tags)."""
+    kept: list[str | int] = []
+    current = data
+    for index, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        elif not (index == len(loc) - 1 and kind == "missing"):
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
+def types_at(root: Any, loc: Loc) -> list[Any]:
+    """Every type the models allow at `loc` (several where a union leaves it open)."""
+    current: list[Any] = [root]
+    for part in loc:
+        nxt: list[Any] = []
+        for candidate in current:
+            nxt.extend(_child_types(candidate, part))
+        current = nxt
+    return current
+
+
+def _child_types(annotation: Any, part: str | int) -> list[Any]:
+    found: list[Any] = []
+    for member in _members(annotation):
+        origin = typing.get_origin(member)
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            for name, info in member.model_fields.items():
+                if part in (name, info.alias):
+                    found.append(info.annotation)
+        elif origin in (dict, typing.Mapping) or (origin is not None and _is_mapping(origin)):
+            args = typing.get_args(member)
+            found.append(args[1] if len(args) == 2 else Any)
+        elif origin in (list, tuple, set, frozenset) or (origin is not None and _is_sequence(origin)):
+            items = [a for a in typing.get_args(member) if a is not Ellipsis]
+            at = items[part : part + 1] if origin is tuple and isinstance(part, int) else []
+            found.extend(at or items[:1])
+    return found
+
+
+def _members(annotation: Any) -> list[Any]:
+    """Unwrap Optional / Union / Annotated into the concrete types."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
+    return [annotation]
+
+
+def _is_mapping(origin: Any) -> bool:
+    import collections.abc
+
+    return isinstance(origin, type) and issubclass(origin, collections.abc.Mapping)
+
+
+def _is_sequence(origin: Any) -> bool:
+    import collections.abc
+
+    return isinstance(origin, type) and issubclass(origin, collections.abc.Sequence | collections.abc.Set) and origin is not str
+
+
+def _is_secret(annotation: Any) -> bool:
+    return any(m in (SecretStr, SecretBytes) for m in _members(annotation))
+
+
+def valid_keys(annotations: Iterable[Any]) -> list[str]:
+    """The keys a mapping of one of these model types may hold (field names and aliases)."""
+    keys: list[str] = []
+    for annotation in annotations:
+        for member in _members(annotation):
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                for name, info in member.model_fields.items():
+                    keys.extend(k for k in (info.alias, name) if k and k not in keys)
+    return keys
+
+
+def _unknown_key(loc: Loc, root: type[BaseModel]) -> str:
+    key = str(loc[-1]) if loc else ""
+    parents = types_at(root, loc[:-1])
+    if len(loc) == 1 and key in role_table.PLANNED_ROLES and key not in role_table.ROLES:
+        return f"this role is not available in kubevigil {__version__} (planned); remove the section"
+    entries = [m for p in parents for m in _members(p) if isinstance(m, type) and issubclass(m, SinkEntry)]
+    if entries:
+        return _unknown_sink_type(key, sorted({t for e in entries for t in sink_types(e)}))
+    choices = valid_keys(parents)
+    return f"unknown key {key!r}{_suggestion(key, choices, 'valid keys')}"
+
+
+def _unknown_sink_type(key: str, known: list[str]) -> str:
+    if difflib.get_close_matches(key, ["delivery"], n=1, cutoff=0.75):
+        return f"unknown key {key!r}; did you mean 'delivery'?"
+    if not known:
+        return f"unknown sink type {key!r}; no sink types are installed in kubevigil {__version__}"
+    return f"unknown sink type {key!r}{_suggestion(key, known, 'known types')}"
+
+
+def _suggestion(key: str, choices: list[str], label: str) -> str:
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; {label}: {', '.join(sorted(choices))}" if choices else ""
+
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "a string",
+    "dict": "a mapping",
+    "model": "a mapping",
+    "list": "a list",
+    "tuple": "a list",
+    "set": "a list",
+    "path": "a path",
+    "enum": "one of the listed values",
+}
+
+_BOUNDS = {
+    "greater_than": ("greater than", "gt"),
+    "greater_than_equal": ("at least", "ge"),
+    "less_than": ("less than", "lt"),
+    "less_than_equal": ("at most", "le"),
+}
+
+
+def _plain(error: ErrorDetails, hide_input: bool) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    got = "" if hide_input else f"; got {_show(error.get('input'))}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind in _BOUNDS:
+        words, key = _BOUNDS[kind]
+        return f"must be {words} {_number(ctx.get(key))}{got}"
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected')}{got}"
+    if kind in ("value_error", "assertion_error"):
+        return str(ctx.get("error") or error["msg"])
+    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
+        return f"must not be empty{got}"
+    if kind == "string_too_short":
+        return f"must be at least {ctx.get('min_length')} characters{got}"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters{got}"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} items{got}"
+    if kind == "too_long":
+        return f"may have at most {ctx.get('max_length')} items{got}"
+    if kind == "string_pattern_mismatch":
+        return f"must match the pattern {ctx.get('pattern')}{got}"
+    base = kind.removesuffix("_type").removesuffix("_parsing").removesuffix("_from_float").removesuffix("_attributes_type")
+    if kind.endswith(("_type", "_parsing", "_from_float")) and base in _TYPE_WORDS:
+        return f"expected {_TYPE_WORDS[base]}{got}"
+    if kind.startswith("model_") and kind.endswith("type"):
+        return f"expected a mapping{got}"
+    message = error["msg"]
+    return message[:1].lower() + message[1:] + got
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null (empty)"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,184 @@
+"""The root config model, built from the role and sink tables so a new role or sink needs no change here."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+
+from kubevigil.config.model import Model
+from kubevigil.delivery.settings import DeliveryParams
+
+DEFAULT_STATE_DIR = "./kubevigil-state"
+
+
+class ClusterSettings(Model):
+    """Which cluster and how to reach it; no kubeconfig means in-cluster, then $KUBECONFIG."""
+
+    name: str = Field(default="kubernetes", min_length=1, description="The Cluster dimension and clusterName in events")
+    kubeconfig: Path | None = Field(default=None, description="kubeconfig file (default: in-cluster, then $KUBECONFIG)")
+    context: str | None = Field(default=None, description="kubeconfig context (default: the current one)")
+
+
+class ServerSettings(Model):
+    """The HTTP server for /metrics, /healthz, /readyz and role routes."""
+
+    listen: str = Field(default="0.0.0.0:8080", description="host:port to bind, e.g. 0.0.0.0:8080 or [::]:8080")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_host_port(value)
+        return value
+
+    @property
+    def host(self) -> str:
+        return split_host_port(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        return split_host_port(self.listen)[1]
+
+
+def split_host_port(listen: str) -> tuple[str, int]:
+    """`0.0.0.0:8080` -> ("0.0.0.0", 8080); `[::]:8080` -> ("::", 8080); ValueError otherwise."""
+    expected = f"expected host:port such as 0.0.0.0:8080 or [::]:8080; got {listen!r}"
+    host, sep, port_text = listen.rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise ValueError(expected)
+    if host.startswith("["):
+        if not host.endswith("]"):
+            raise ValueError(expected)
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} is not an IPv6 address; {expected}") from None
+    elif ":" in host:
+        raise ValueError(f"an IPv6 host needs brackets, e.g. [::]:8080; got {listen!r}")
+    port = int(port_text)
+    if port > 65535:
+        raise ValueError(f"port must be 0-65535; got {port}")
+    return host, port
+
+
+class LoggingSettings(Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console"] = "json"
+
+
+def _one_type_schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """JSON Schema for "exactly one sink-type key" (every key but `delivery` is a type)."""
+    types = sink_types(cls)
+    if types:
+        schema["oneOf"] = [{"required": [name]} for name in types]
+
+
+class SinkEntry(Model):
+    """One named sink: exactly one sink-type key (its params) plus optional `delivery`."""
+
+    model_config = ConfigDict(json_schema_extra=_one_type_schema)
+
+    delivery: DeliveryParams = Field(default_factory=lambda: DeliveryParams.model_validate({}))
+
+    @property
+    def type(self) -> str:
+        return self._chosen()[0]
+
+    @property
+    def params(self) -> BaseModel:
+        return self._chosen()[1]
+
+    def _chosen(self) -> tuple[str, BaseModel]:
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if name != "delivery" and value is not None:
+                return info.alias or name, value
+        raise LookupError("sink entry without a type")  # the validator below makes this unreachable
+
+    @model_validator(mode="after")
+    def _exactly_one_type(self) -> SinkEntry:
+        fields = type(self).model_fields
+        chosen = [info.alias or name for name, info in fields.items() if name != "delivery" and getattr(self, name) is not None]
+        known = ", ".join(sorted(sink_types(type(self)))) or "none are installed"
+        if not chosen:
+            raise ValueError(f"a sink needs exactly one sink type key (one of: {known})")
+        if len(chosen) > 1:
+            raise ValueError(f"a sink has exactly one type; this one has {' and '.join(chosen)}: split it into two named sinks")
+        return self
+
+
+def sink_types(entry: type[BaseModel]) -> list[str]:
+    """The sink-type keys an entry model accepts."""
+    return [info.alias or name for name, info in entry.model_fields.items() if name != "delivery"]
+
+
+class Settings(Model):
+    """The whole native config. Subclasses built by `settings_model()` add one field per role."""
+
+    cluster: ClusterSettings = Field(default_factory=lambda: ClusterSettings.model_validate({}))
+    server: ServerSettings = Field(default_factory=lambda: ServerSettings.model_validate({}))
+    logging: LoggingSettings = Field(default_factory=lambda: LoggingSettings.model_validate({}))
+    state_dir: Path = Field(default=Path(DEFAULT_STATE_DIR), description="Delivery journals and checkpoints (default: $KUBEVIGIL_STATE_DIR, else ./kubevigil-state)")
+    shutdown_grace: float = Field(default=10.0, ge=0, description="Seconds SIGTERM waits for queues to flush")
+    sinks: dict[str, SinkEntry] = Field(default_factory=dict, description="Named outputs; roles refer to them by name")
+
+    role_names: ClassVar[tuple[str, ...]] = ()
+
+    def roles_enabled(self) -> list[str]:
+        """The roles whose section is present, in table order."""
+        return [name for name in self.role_names if getattr(self, name, None) is not None]
+
+    def role(self, name: str) -> BaseModel | None:
+        """The section of role `name`, None when absent."""
+        return getattr(self, name, None) if name in self.role_names else None
+
+
+_CACHE: dict[tuple[Any, ...], type[Settings]] = {}
+
+
+def settings_model() -> type[Settings]:
+    """The Settings class for the roles and sinks registered right now (cached per table contents)."""
+    from kubevigil.roles.registry import ROLES  # here, not at the top: sink modules import kubevigil.config
+    from kubevigil.sinks.registry import SINKS
+
+    key = (tuple((n, id(s)) for n, s in ROLES.items()), tuple((n, id(s)) for n, s in SINKS.items()))
+    model = _CACHE.get(key)
+    if model is None:
+        model = _CACHE[key] = _build(ROLES, SINKS)
+    return model
+
+
+def _build(roles: dict[str, Any], sinks: dict[str, Any]) -> type[Settings]:
+    entry_fields: dict[str, Any] = {
+        _field_name(name, SinkEntry): (spec.params | None, Field(None, alias=name, description=spec.summary))
+        for name, spec in sinks.items()
+    }
+    entry: type[SinkEntry] = create_model(  # type: ignore[call-overload]
+        "SinkEntry",
+        __base__=SinkEntry,
+        __module__=__name__,
+        **entry_fields,
+    )
+    role_fields: dict[str, Any] = {
+        name: (spec.config_model | None, Field(None, description=spec.summary)) for name, spec in roles.items()
+    }
+    model: type[Settings] = create_model(  # type: ignore[call-overload]
+        "Settings",
+        __base__=Settings,
+        __module__=__name__,
+        sinks=(dict[str, entry], Field(default_factory=dict, description="Named outputs; roles refer to them by name")),  # type: ignore[valid-type]
+        **role_fields,
+    )
+    model.role_names = tuple(roles)
+    return model
+
+
+def _field_name(name: str, owner: type[BaseModel]) -> str:
+    """A Python-safe field name for a table key (the key itself stays the YAML alias)."""
+    safe = name.replace("-", "_").replace(".", "_")
+    return f"{safe}_" if hasattr(owner, safe) else safe
+
+
