@@ -25,6 +25,7 @@ class SearchState:
 
     docs: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # index -> id -> source
     bulk_requests: int = 0
+    writes: int = 0  # documents written, overwrites included: equal to count() when nothing arrived twice
     auth_headers: list[str] = field(default_factory=list)
     down: bool = False  # answer 503 to everything
     item_fault: ItemFault | None = None
@@ -150,6 +151,7 @@ class FakeSearchServer:
             existed = docs.pop(doc_id, None) is not None
             return {"_index": index, "_id": doc_id, "status": 200 if existed else 404, "result": "deleted" if existed else "not_found"}
         created = doc_id not in docs
+        self.state.writes += 1
         docs[doc_id] = source.get("doc", source) if op == "update" else source
         return {"_index": index, "_id": doc_id, "_version": 1, "status": 201 if created else 200,
                 "result": "created" if created else "updated"}
