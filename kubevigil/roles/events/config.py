@@ -1,0 +1,145 @@
+"""The `events:` section: what to watch, the checkpoint, the route tree (event-exporter's, plus throttle/dedupe)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from kubevigil.config.model import Model
+from kubevigil.sinks.sink import SignalKind
+
+REGEX_FIELDS = ("message", "api_version", "kind", "namespace", "reason", "type", "component", "host")
+YAML_NAMES = {"api_version": "apiVersion"}
+DEFAULT_THROTTLE_KEY = ("metadata.namespace", "involvedObject.kind", "involvedObject.name", "reason")
+DEFAULT_DEDUPE_KEY = ("metadata.namespace", "involvedObject.kind", "involvedObject.name", "reason", "message")
+
+
+def glob_hint(pattern: str) -> str:
+    """How a glob-looking pattern reads as a regex: `*test*` -> `.*test.*`."""
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+
+
+def check_regex(field: str, pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        hint = f"; if you meant a glob, write {glob_hint(pattern)!r}" if "*" in pattern or "?" in pattern else ""
+        raise ValueError(f"{field}: {pattern!r} is not a valid regular expression ({exc}){hint}") from None
+    return pattern
+
+
+class Rule(Model):
+    """event-exporter's rule: every given field is an unanchored regex search; all must match."""
+
+    message: str | None = None
+    api_version: str | None = Field(None, alias="apiVersion")
+    kind: str | None = None
+    namespace: str | None = None
+    reason: str | None = None
+    type: str | None = None
+    component: str | None = None
+    host: str | None = None
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    min_count: int = Field(0, alias="minCount", ge=0)
+    receiver: str | None = None
+
+    @model_validator(mode="after")
+    def _regexes(self) -> Rule:
+        for name in REGEX_FIELDS:
+            value = getattr(self, name)
+            if value:
+                check_regex(YAML_NAMES.get(name, name), value)
+        for key, value in self.labels.items():
+            check_regex(f"labels.{key}", value)
+        for key, value in self.annotations.items():
+            check_regex(f"annotations.{key}", value)
+        return self
+
+
+class Throttle(Model):
+    """At most `limit` events per key per `window_seconds` pass this route; the rest are counted as throttled."""
+
+    limit: int = Field(ge=1)
+    window_seconds: float = Field(gt=0)
+    key: tuple[str, ...] = DEFAULT_THROTTLE_KEY
+
+
+class Dedupe(Model):
+    """Events with the same key within `window_seconds` of the first are collapsed into that first one."""
+
+    window_seconds: float = Field(gt=0)
+    key: tuple[str, ...] = DEFAULT_DEDUPE_KEY
+
+
+class Route(Model):
+    drop: tuple[Rule, ...] = ()
+    match: tuple[Rule, ...] = ()
+    routes: tuple[Route, ...] = ()
+    throttle: Throttle | None = None
+    dedupe: Dedupe | None = None
+
+
+class LeaderElection(Model):
+    enabled: bool = True
+    lease_name: str = "kubevigil-events"
+    namespace: str | None = None  # default: $POD_NAMESPACE, then "default"
+    lease_duration: float = 15
+    renew_deadline: float = 10
+    retry_period: float = 2
+
+
+class Enrichment(Model):
+    """Involved-object metadata, fetched once per object and kept in an LRU with a TTL."""
+
+    enabled: bool = True
+    cache_size: int = Field(10_000, ge=1)
+    ttl_seconds: float = Field(300, gt=0)
+    fetch_timeout_seconds: float = Field(5, gt=0)
+
+
+class EventsConfig(Model):
+    api: Literal["core", "events.k8s.io"] = "core"
+    namespace: str | None = None  # None: all namespaces
+    repeats: Literal["all", "first", "none"] = "all"
+    max_event_age_seconds: float = Field(5, ge=0)
+    checkpoint: Literal["file", "configmap"] = "file"
+    checkpoint_configmap: str = "kubevigil-events-checkpoint"
+    route: Route = Route()
+    leader_election: LeaderElection = LeaderElection()
+    enrichment: Enrichment = Enrichment()
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        return value or None
+
+    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+        yield from _route_refs(self.route, ("route",))
+
+
+def _route_refs(route: Route, loc: tuple[str | int, ...]) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+    for i, rule in enumerate(route.match):
+        if rule.receiver:
+            yield (*loc, "match", i, "receiver"), rule.receiver, "record"
+    for i, rule in enumerate(route.drop):
+        if rule.receiver:
+            yield (*loc, "drop", i, "receiver"), rule.receiver, "record"
+    for i, sub in enumerate(route.routes):
+        yield from _route_refs(sub, (*loc, "routes", i))
+
+
+def demo_section() -> dict:
+    """The `events:` section of `kubevigil demo`: everything to a file, Warnings also to stdout."""
+    return {
+        "leader_election": {"enabled": False},
+        "route": {
+            "routes": [
+                {"match": [{"receiver": "events-file"}]},
+                {"match": [{"type": "Warning", "receiver": "stdout"}]},
+            ]
+        },
+    }
