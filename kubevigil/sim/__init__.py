@@ -1,0 +1,6 @@
+"""An in-process Kubernetes API emulator (`Cluster`, `Store`) for tests, the demo and `kubevigil sim serve`."""
+
+from kubevigil.sim.cluster import Cluster
+from kubevigil.sim.store import ApiStatusError, Store
+
+__all__ = ["ApiStatusError", "Cluster", "Store"]

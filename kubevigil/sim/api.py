@@ -1,0 +1,478 @@
+"""The emulator's HTTP layer (aiohttp): discovery, CRUD, list, watch, tables, proxies, bearer-token auth."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import bisect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import yaml
+from aiohttp import web
+
+from kubevigil.kube.resources import Resource
+from kubevigil.kube.selectors import LabelSelector
+from kubevigil.sim import discovery, openapi, tables
+from kubevigil.sim.fieldselectors import FieldSelector
+from kubevigil.sim.store import ApiStatusError, Store, WatchEvent, bad_request, expired, qualified
+
+ProxyHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+JSON = "application/json"
+_NS_SUBRESOURCES = frozenset({"status", "finalize"})
+_DEFAULT_WATCH_TIMEOUT = 1800.0
+
+
+@dataclass
+class ApiSettings:
+    """Per-server knobs: the accepted bearer token and the BOOKMARK period of watches."""
+
+    token: str
+    bookmark_interval: float = 1.0
+    proxies: dict[tuple[str, str, str], ProxyHandler] = field(default_factory=dict)
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type=JSON)
+
+
+def _error(err: ApiStatusError) -> web.Response:
+    return _json(err.status(), err.code)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a resource URL addresses."""
+
+    res: Resource
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    rest: str  # the path after `proxy/` for proxy requests
+
+
+def _parse_target(store: Store, group: str, version: str, parts: list[str]) -> Target:
+    namespace = None
+    if len(parts) >= 3 and parts[0] == "namespaces" and parts[2] not in _NS_SUBRESOURCES:
+        namespace, parts = parts[1], parts[2:]
+    if not parts:
+        raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
+    try:
+        res = store.resource_by_plural(group, version, parts[0])
+    except KeyError:
+        raise ApiStatusError(404, "NotFound", "the server could not find the requested resource") from None
+    name = parts[1] if len(parts) > 1 else None
+    sub = parts[2] if len(parts) > 2 else None
+    if sub is not None and sub not in res.subresources:
+        raise ApiStatusError(404, "NotFound", f"the server could not find the requested resource ({sub})")
+    if sub != "proxy" and len(parts) > 3:
+        raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
+    return Target(res, namespace if res.namespaced else None, name, sub, "/".join(parts[3:]))
+
+
+def _wants_table(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    first = accept.split(",")[0]
+    return "as=Table" in first
+
+
+def _bool(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "").lower() in ("1", "true")
+
+
+def _dry_run(request: web.Request) -> bool:
+    values = request.query.getall("dryRun", [])
+    for v in values:
+        if v != "All":
+            raise bad_request(f'dryRun: Unsupported value: "{v}": supported values: "All"')
+    return bool(values)
+
+
+def _unsupported_media(ctype: str) -> ApiStatusError:
+    return ApiStatusError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
+                          f"accepted media types include: application/json, application/yaml (got {ctype})")
+
+
+async def _body(request: web.Request) -> Any:
+    ctype = request.content_type
+    if "protobuf" in ctype or "cbor" in ctype:
+        raise _unsupported_media(ctype)
+    raw = await request.read()
+    try:
+        if "yaml" in ctype:
+            return yaml.safe_load(raw)
+        return orjson.loads(raw)
+    except (orjson.JSONDecodeError, yaml.YAMLError) as e:
+        raise bad_request(f"the request body is not valid {('YAML' if 'yaml' in ctype else 'JSON')}: {e}") from None
+
+
+def _encode_continue(rv: int, key: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"rv": rv, "start": list(key)})).decode()
+
+
+def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(data["rv"]), (str(data["start"][0]), str(data["start"][1]))
+    except (binascii.Error, orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError):
+        raise bad_request(f"continue key is not valid: {token!r}") from None
+
+
+class Api:
+    """Request handling over one Store; `app()` builds the aiohttp application."""
+
+    def __init__(self, store: Store, settings: ApiSettings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._auth], client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        return app
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                    ) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bearer {self.settings.token}":
+            return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                          "message": "Unauthorized", "reason": "Unauthorized", "code": 401}, 401)
+        try:
+            return await handler(request)
+        except ApiStatusError as e:
+            return _error(e)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        parts = [p for p in request.path.split("/") if p]
+        if not parts:
+            return _json({"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version"]})
+        head = parts[0]
+        if head == "version":
+            return _json(discovery.VERSION_INFO)
+        if head == "openapi":
+            return self._openapi(parts[1:])
+        if head == "api":
+            if len(parts) == 1:
+                return _json(discovery.api_versions(request.host))
+            return await self._group_version(request, "", parts[1], parts[2:])
+        if head == "apis":
+            if len(parts) == 1:
+                return _json(discovery.api_group_list(self.store.resources()))
+            if len(parts) == 2:
+                return self._group(parts[1])
+            return await self._group_version(request, parts[1], parts[2], parts[3:])
+        if head in ("healthz", "livez", "readyz"):
+            return web.Response(text="ok")
+        raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
+
+    def _openapi(self, parts: list[str]) -> web.Response:
+        if parts[:1] != ["v3"]:
+            raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
+        if len(parts) == 1:
+            return _json(openapi.root_doc(self.store.resources()))
+        rest = parts[1:]
+        group, version = ("", rest[1]) if rest[0] == "api" and len(rest) == 2 else (
+            (rest[1], rest[2]) if rest[0] == "apis" and len(rest) == 3 else (None, None))
+        doc = None if version is None else openapi.group_version_doc(group or "", version, self.store.resources())
+        if doc is None:
+            raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
+        return _json(doc)
+
+    def _group(self, group: str) -> web.Response:
+        for entry in discovery.api_group_list(self.store.resources())["groups"]:
+            if entry["name"] == group:
+                return _json({"kind": "APIGroup", "apiVersion": "v1", **entry})
+        raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
+
+    async def _group_version(self, request: web.Request, group: str, version: str,
+                             parts: list[str]) -> web.StreamResponse:
+        if not parts:
+            doc = discovery.api_resource_list(group, version, self.store.resources())
+            if doc is None:
+                raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
+            return _json(doc)
+        target = _parse_target(self.store, group, version, parts)
+        if target.subresource == "proxy":
+            return await self._proxy(request, target)
+        method = request.method
+        if target.name is None:
+            if method == "GET":
+                if _bool(request, "watch"):
+                    return await self._watch(request, target)
+                return self._list(request, target)
+            if method == "POST":
+                return await self._create(request, target)
+            if method == "DELETE":
+                return await self._delete_collection(request, target)
+        else:
+            if method == "GET":
+                return self._get(request, target)
+            if method == "PUT":
+                return await self._replace(request, target)
+            if method == "PATCH":
+                return await self._patch(request, target)
+            if method == "DELETE":
+                return await self._delete(request, target)
+        raise ApiStatusError(405, "MethodNotAllowed", f"the server does not allow this method on the requested "
+                             f"resource ({method} {qualified(target.res)})")
+
+    # --- reads ---------------------------------------------------------------------------------------------------
+
+    def _table_or_json(self, request: web.Request, target: Target, objects: list[dict], rv: str,
+                       single: dict | None = None, cont: str | None = None,
+                       remaining: int | None = None) -> web.Response:
+        if _wants_table(request):
+            return _json(tables.table(target.res, self.store.crd_of(target.res), objects, self.store.clock.now(),
+                                      request.query.get("includeObject", "PartialObjectMetadata"), rv, cont))
+        if single is not None:
+            return _json(single)
+        meta: dict[str, Any] = {"resourceVersion": rv}
+        if cont:
+            meta["continue"] = cont
+        if remaining is not None:
+            meta["remainingItemCount"] = remaining
+        res = target.res
+        body = {"kind": f"{res.kind}List", "apiVersion": res.api_version, "metadata": meta, "items": objects}
+        return web.Response(body=orjson.dumps(body), content_type=JSON)
+
+    def _get(self, request: web.Request, target: Target) -> web.Response:
+        obj = self.store.get_raw(target.res, target.namespace, target.name or "")
+        return self._table_or_json(request, target, [obj], obj["metadata"]["resourceVersion"], single=obj)
+
+    def _list(self, request: web.Request, target: Target) -> web.Response:
+        q = request.query
+        items = self.store.list_raw(target.res, target.namespace, label_selector=q.get("labelSelector"),
+                                    field_selector=q.get("fieldSelector"))
+        rv = self.store.resource_version
+        if token := q.get("continue"):
+            list_rv, start = _decode_continue(token)
+            if list_rv < self.store.oldest_resource_version():
+                raise ApiStatusError(410, "Expired", "The provided continue parameter is too old to display a "
+                                     "consistent list result. You can start a new list without the continue parameter.")
+            keys = [(o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in items]
+            items = items[bisect.bisect_right(keys, start):]
+            rv = list_rv
+        limit = int(q.get("limit", "0") or 0)
+        cont, remaining = None, None
+        if 0 < limit < len(items):
+            last = items[limit - 1]["metadata"]
+            cont = _encode_continue(rv, (last.get("namespace", ""), last["name"]))
+            remaining = len(items) - limit
+            items = items[:limit]
+        return self._table_or_json(request, target, items, str(rv), cont=cont, remaining=remaining)
+
+    # --- writes --------------------------------------------------------------------------------------------------
+
+    def _check_namespace(self, target: Target, obj: Any) -> None:
+        if not isinstance(obj, dict):
+            raise bad_request(f"the body of a {target.res.kind} must be a JSON object")
+        meta = obj.setdefault("metadata", {})
+        if target.res.namespaced:
+            ns = meta.get("namespace")
+            if ns and target.namespace and ns != target.namespace:
+                raise bad_request("the namespace of the provided object does not match the namespace sent on "
+                                  "the request")
+            meta["namespace"] = target.namespace or ns or "default"
+        if target.name and meta.get("name") and meta["name"] != target.name:
+            raise bad_request("the name of the object does not match the name on the URL")
+        if target.name:
+            meta["name"] = target.name
+
+    async def _create(self, request: web.Request, target: Target) -> web.Response:
+        obj = await _body(request)
+        self._check_namespace(target, obj)
+        created = self.store.create(target.res, obj, dry_run=_dry_run(request))
+        return _json(created, 201)
+
+    async def _replace(self, request: web.Request, target: Target) -> web.Response:
+        obj = await _body(request)
+        self._check_namespace(target, obj)
+        dry = _dry_run(request)
+        if target.subresource == "status":
+            return _json(self.store.replace_status(target.res, obj, dry_run=dry))
+        return _json(self.store.replace(target.res, obj, dry_run=dry))
+
+    async def _patch(self, request: web.Request, target: Target) -> web.Response:
+        patch_type = request.content_type
+        raw = await request.read()
+        if patch_type.startswith("application/apply-patch"):
+            body: Any = raw
+        else:
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError as e:
+                raise bad_request(f"the patch is not valid JSON: {e}") from None
+        return _json(self.store.patch(target.res, target.namespace, target.name or "", patch_type, body,
+                                      subresource=target.subresource, dry_run=_dry_run(request)))
+
+    async def _delete_options(self, request: web.Request) -> tuple[str, bool]:
+        raw = await request.read()
+        opts = {}
+        if raw.strip():
+            try:
+                opts = orjson.loads(raw)
+            except orjson.JSONDecodeError as e:
+                raise bad_request(f"DeleteOptions body is not valid JSON: {e}") from None
+        propagation = request.query.get("propagationPolicy") or opts.get("propagationPolicy") or "Background"
+        if opts.get("orphanDependents") is True:
+            propagation = "Orphan"
+        dry = _dry_run(request) or "All" in (opts.get("dryRun") or [])
+        return propagation, dry
+
+    async def _delete(self, request: web.Request, target: Target) -> web.Response:
+        propagation, dry = await self._delete_options(request)
+        obj = self.store.delete(target.res, target.namespace, target.name or "", dry_run=dry, propagation=propagation)
+        return _json(obj)
+
+    async def _delete_collection(self, request: web.Request, target: Target) -> web.Response:
+        propagation, dry = await self._delete_options(request)
+        q = request.query
+        items = self.store.list_raw(target.res, target.namespace, label_selector=q.get("labelSelector"),
+                                    field_selector=q.get("fieldSelector"))
+        deleted = [self.store.delete(target.res, o["metadata"].get("namespace"), o["metadata"]["name"],
+                                     dry_run=dry, propagation=propagation) for o in items]
+        res = target.res
+        return _json({"kind": f"{res.kind}List", "apiVersion": res.api_version,
+                      "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted})
+
+    # --- proxy ---------------------------------------------------------------------------------------------------
+
+    async def _proxy(self, request: web.Request, target: Target) -> web.StreamResponse:
+        name = (target.name or "").split(":")[0]
+        self.store.get_raw(target.res, target.namespace, name)
+        handler = self.settings.proxies.get((target.res.kind, target.namespace or "", name))
+        if handler is None:
+            raise ApiStatusError(503, "ServiceUnavailable", f'no endpoints available for {target.res.plural} "{name}"')
+        # Hand the handler a request whose path is the proxied one, as the real API server forwards it.
+        forwarded = request.clone(rel_url=request.rel_url.with_path("/" + target.rest)
+                                  .with_query(request.rel_url.query))
+        return await handler(forwarded)
+
+    # --- watch ---------------------------------------------------------------------------------------------------
+
+    async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
+        q = request.query
+        store = self.store
+        labels, fields = store.selectors(target.res, q.get("labelSelector"), q.get("fieldSelector"))
+        rv_param = q.get("resourceVersion", "")
+        initial: list[dict] = []
+        if rv_param in ("", "0"):
+            initial = store.list_raw(target.res, target.namespace, label_selector=q.get("labelSelector"),
+                                     field_selector=q.get("fieldSelector"))
+            cursor = store.resource_version
+        else:
+            try:
+                cursor = int(rv_param)
+            except ValueError:
+                raise bad_request(f"resourceVersion {rv_param!r} is not a valid resource version") from None
+            if cursor < store.oldest_resource_version():
+                raise expired(cursor, store.oldest_resource_version())
+        session = _WatchSession(self, request, target, labels, fields, cursor)
+        return await session.run(initial)
+
+
+class _WatchSession:
+    """One watch stream: replays the history window from a resourceVersion, then follows live writes."""
+
+    def __init__(self, api: Api, request: web.Request, target: Target, labels: LabelSelector,
+                 fields: FieldSelector, cursor: int) -> None:
+        self.api, self.store, self.request, self.target = api, api.store, request, target
+        self.labels, self.fields, self.cursor = labels, fields, cursor
+        self.key = (target.res.group, target.res.plural)
+        self.table = _wants_table(request)
+        self.bookmarks = _bool(request, "allowWatchBookmarks")
+
+    def _matches(self, obj: dict | None) -> bool:
+        if obj is None:
+            return False
+        meta = obj["metadata"]
+        if self.target.namespace and meta.get("namespace") != self.target.namespace:
+            return False
+        return (self.labels.empty or self.labels.matches(meta.get("labels"))) and (
+            self.fields.empty or self.fields.matches(obj))
+
+    def _line(self, etype: str, obj: dict, ev: WatchEvent | None = None) -> bytes:
+        res = self.target.res
+        if self.table:
+            payload = tables.table(res, self.store.crd_of(res), [obj], self.store.clock.now(),
+                                   self.request.query.get("includeObject", "PartialObjectMetadata"),
+                                   obj["metadata"]["resourceVersion"])
+            return orjson.dumps({"type": etype, "object": payload}) + b"\n"
+        if obj.get("apiVersion") != res.api_version:
+            obj = {**obj, "apiVersion": res.api_version}
+            return b'{"type":"' + etype.encode() + b'","object":' + orjson.dumps(obj) + b"}\n"
+        if ev is not None:
+            if ev.encoded is None:
+                ev.encoded = orjson.dumps(obj)
+            encoded = ev.encoded
+        else:
+            encoded = orjson.dumps(obj)
+        return b'{"type":"' + etype.encode() + b'","object":' + encoded + b"}\n"
+
+    def _event_line(self, ev: WatchEvent) -> bytes | None:
+        if ev.key != self.key:
+            return None
+        if ev.type == "ADDED":
+            return self._line("ADDED", ev.obj, ev) if self._matches(ev.obj) else None
+        if ev.type == "DELETED":
+            return self._line("DELETED", ev.obj, ev) if self._matches(ev.prev or ev.obj) else None
+        now_in, was_in = self._matches(ev.obj), self._matches(ev.prev)
+        if now_in:
+            return self._line("MODIFIED" if was_in else "ADDED", ev.obj, ev)
+        return self._line("DELETED", ev.obj, ev) if was_in else None
+
+    def _bookmark(self) -> bytes:
+        res = self.target.res
+        obj = {"kind": res.kind, "apiVersion": res.api_version, "metadata": {"resourceVersion": str(self.cursor)}}
+        return orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n"
+
+    async def run(self, initial: list[dict]) -> web.StreamResponse:
+        loop = asyncio.get_running_loop()
+        timeout = float(self.request.query.get("timeoutSeconds") or _DEFAULT_WATCH_TIMEOUT)
+        deadline = loop.time() + timeout
+        interval = self.api.settings.bookmark_interval
+        next_bookmark = loop.time() + interval
+        wake = asyncio.Event()
+        unsubscribe = self.store.add_waker(wake.set)
+        resp = web.StreamResponse(headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(self.request)
+        try:
+            if initial:
+                await resp.write(b"".join(self._line("ADDED", o) for o in initial))
+            while True:
+                wake.clear()
+                try:
+                    events = self.store.events_after(self.cursor)
+                except ApiStatusError as e:
+                    # The watcher fell behind the history window: tell it in-stream, as the API server does.
+                    await resp.write(orjson.dumps({"type": "ERROR", "object": e.status()}) + b"\n")
+                    break
+                if events:
+                    lines = [line for ev in events if (line := self._event_line(ev)) is not None]
+                    self.cursor = events[-1].rv
+                    if lines:
+                        await resp.write(b"".join(lines))
+                now = loop.time()
+                if now >= deadline:
+                    break
+                if self.bookmarks and now >= next_bookmark:
+                    await resp.write(self._bookmark())
+                    next_bookmark = now + interval
+                if self.store.resource_version > self.cursor:
+                    continue
+                wait = deadline - now
+                if self.bookmarks:
+                    wait = min(wait, next_bookmark - now)
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout=max(0.0, wait))
+                except asyncio.TimeoutError:
+                    pass
+        except ConnectionResetError:
+            return resp  # the client went away; nothing left to tell it
+        finally:
+            unsubscribe()
+        await resp.write_eof()
+        return resp
