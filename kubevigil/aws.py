@@ -38,7 +38,7 @@ def make_client(service: str, params: AwsParams) -> Any:
     config = botocore.config.Config(
         connect_timeout=params.connect_timeout,
         read_timeout=params.read_timeout,
-        retries={"max_attempts": 1, "mode": "standard"},
+        retries={"total_max_attempts": 1, "mode": "standard"},  # "max_attempts: 1" still means one retry
     )
     session = boto3.session.Session(region_name=params.region)
     return session.client(service, endpoint_url=params.endpoint_url, config=config)
