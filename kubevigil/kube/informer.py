@@ -1,0 +1,256 @@
+"""An informer: list, then watch from the list's resourceVersion, keeping a cache of plain dicts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx2 as httpx
+import orjson
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+
+from kubevigil.clock import Clock, SystemClock
+from kubevigil.kube.cache import Cache, CacheView, key_of
+from kubevigil.kube.client import KubeApi
+from kubevigil.kube.errors import ApiError
+from kubevigil.kube.resources import Resource
+
+log = logging.getLogger(__name__)
+
+ChangeType = Literal["ADDED", "MODIFIED", "DELETED"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change to the cache; `old` is the object it replaced (None for ADDED)."""
+
+    type: ChangeType
+    obj: dict
+    old: dict | None
+
+
+Handler = Callable[[Change], Awaitable[None]]
+
+# Errors after which the watch resumes from the last seen resourceVersion.
+TRANSIENT = (httpx.HTTPError, OSError, asyncio.TimeoutError, orjson.JSONDecodeError)
+# A stream that ends cleanly sooner than this without any event counts as a failure (no hot loop).
+MIN_QUIET_STREAM = 1.0
+
+
+class InformerMetrics:
+    """The informer metric families, created once per registry and shared by all informers on it."""
+
+    _per_registry: weakref.WeakKeyDictionary[CollectorRegistry, InformerMetrics] = weakref.WeakKeyDictionary()
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.relists = Counter("kubevigil_informer_relists_total", "Relists after the watch could not resume (410 Gone)",
+                               ["informer"], registry=registry)
+        self.watch_restarts = Counter("kubevigil_informer_watch_restarts_total",
+                                      "Watches re-established after an error or a dropped connection",
+                                      ["informer"], registry=registry)
+        self.events = Counter("kubevigil_informer_events_total", "Watch events received, by type",
+                              ["informer", "type"], registry=registry)
+        self.last_event = Gauge("kubevigil_informer_last_event_timestamp_seconds",
+                                "Time the last watch event (incl. bookmarks) arrived", ["informer"], registry=registry)
+        self.objects = Gauge("kubevigil_informer_objects", "Objects in the informer cache", ["informer"],
+                             registry=registry)
+
+    @classmethod
+    def on(cls, registry: CollectorRegistry) -> InformerMetrics:
+        metrics = cls._per_registry.get(registry)
+        if metrics is None:
+            metrics = cls._per_registry[registry] = cls(registry)
+        return metrics
+
+
+class Informer:
+    """Keeps `cache` equal to the server's view of one resource and calls handlers with each change."""
+
+    def __init__(self, api: KubeApi, res: Resource, *, namespace: str | None = None,
+                 label_selector: str | None = None, field_selector: str | None = None, name: str | None = None,
+                 clock: Clock | None = None, registry: CollectorRegistry = REGISTRY,
+                 watch_timeout: int = 300, page_size: int | None = 500,
+                 backoff_base: float = 0.2, backoff_cap: float = 30.0, rng: random.Random | None = None) -> None:
+        self.api = api
+        self.res = res
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self.name = name or f"{res.plural}{'.' + res.group if res.group else ''}"
+        self.clock = clock or SystemClock()
+        self.watch_timeout = watch_timeout
+        self.page_size = page_size
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._rng = rng or random.Random()
+        self.synced = asyncio.Event()
+        self.resource_version = ""
+        self._cache = Cache()
+        self._handlers: list[Handler] = []
+        self._failures = 0
+        metrics = InformerMetrics.on(registry)
+        self._m_relists = metrics.relists.labels(self.name)
+        self._m_restarts = metrics.watch_restarts.labels(self.name)
+        self._m_events = {t: metrics.events.labels(self.name, t) for t in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK")}
+        self._m_last = metrics.last_event.labels(self.name)
+        self._m_objects = metrics.objects.labels(self.name)
+
+    @property
+    def cache(self) -> CacheView:
+        return self._cache
+
+    def add_handler(self, fn: Handler) -> None:
+        """Call fn for every change, in order; the initial list arrives as ADDED changes."""
+        self._handlers.append(fn)
+
+    async def run(self) -> None:
+        """List and watch until cancelled."""
+        need_list = True
+        while True:
+            try:
+                if need_list:
+                    await self._list()
+                    need_list = False
+                if await self._watch_once():
+                    continue
+                log.debug("informer %s: watch ended at once without events", self.name)
+            except ApiError as exc:
+                if exc.status == 410:
+                    log.info("informer %s: resourceVersion %s expired, relisting", self.name, self.resource_version)
+                    need_list = True
+                    if self._failures == 0:
+                        self._failures = 1
+                        continue
+                else:
+                    log.warning("informer %s: watch failed: %s", self.name, exc)
+            except TRANSIENT as exc:
+                log.info("informer %s: watch dropped (%s: %s), resuming from %s", self.name,
+                         type(exc).__name__, exc, self.resource_version)
+            self._m_restarts.inc()
+            await self._backoff()
+
+    async def _backoff(self) -> None:
+        # Full jitter: uniform in [0, min(cap, base * 2^n)]; reset once a watch delivers an event.
+        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** min(self._failures, 30)))
+        self._failures += 1
+        await self.clock.sleep(self._rng.uniform(0, ceiling))
+
+    async def _list(self) -> None:
+        items, rv = await self.api.list(self.res, self.namespace, label_selector=self.label_selector,
+                                        field_selector=self.field_selector, limit=self.page_size)
+        fresh = {key_of(o): o for o in items}
+        if self.synced.is_set():
+            self._m_relists.inc()
+            changes = diff(self._cache, fresh) if self._handlers else []
+        else:
+            changes = [Change("ADDED", o, None) for o in fresh.values()] if self._handlers else []
+        self._cache.replace_all(fresh)
+        self.resource_version = rv
+        self._m_objects.set(len(fresh))
+        for change in changes:
+            await self._emit(change)
+        self.synced.set()
+
+    async def _watch_once(self) -> bool:
+        """Run one watch request to its end; True if it made progress (an event arrived or it lasted)."""
+        started = time.monotonic()
+        got_event = False
+        stream = self.api.watch(self.res, self.namespace, resource_version=self.resource_version,
+                                label_selector=self.label_selector, field_selector=self.field_selector,
+                                timeout_seconds=self.watch_timeout)
+        async with contextlib.aclosing(stream):
+            async for etype, obj in stream:
+                if not got_event:
+                    got_event = True
+                    self._failures = 0
+                await self._apply(etype, obj)
+        return got_event or time.monotonic() - started >= MIN_QUIET_STREAM
+
+    async def _apply(self, etype: str, obj: dict) -> None:
+        meta = obj.get("metadata") or {}
+        counter = self._m_events.get(etype)
+        if counter is None:
+            log.warning("informer %s: ignoring watch event of type %r", self.name, etype)
+            return
+        counter.inc()
+        self._m_last.set(self.clock.now())
+        rv = meta.get("resourceVersion")
+        if etype == "BOOKMARK":
+            if rv:
+                self.resource_version = rv
+            return
+        key = key_of(obj)
+        old = self._cache.get(*key)
+        if etype == "DELETED":
+            changes = self._apply_delete(key, obj, old)
+        else:
+            changes = self._apply_upsert(key, obj, old)
+        if rv:
+            self.resource_version = rv
+        self._m_objects.set(len(self._cache))
+        for change in changes:
+            await self._emit(change)
+
+    def _apply_delete(self, key: tuple[str, str], obj: dict, old: dict | None) -> list[Change]:
+        if old is None:
+            return []  # already gone: a replayed DELETED
+        self._cache.remove(key)
+        return [Change("DELETED", obj, old)] if self._handlers else []
+
+    def _apply_upsert(self, key: tuple[str, str], obj: dict, old: dict | None) -> list[Change]:
+        if old is not None and _same_version(old, obj):
+            return []  # a replayed event after a resume
+        self._cache.put(key, obj)
+        if not self._handlers:
+            return []
+        if old is None:
+            return [Change("ADDED", obj, None)]
+        if _uid(old) != _uid(obj):
+            return [Change("DELETED", old, old), Change("ADDED", obj, None)]
+        return [Change("MODIFIED", obj, old)]
+
+    async def _emit(self, change: Change) -> None:
+        for handler in self._handlers:
+            try:
+                await handler(change)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("informer %s: handler %s failed on %s %s", self.name,
+                              getattr(handler, "__qualname__", handler), change.type, key_of(change.obj))
+
+
+def diff(cache: CacheView, fresh: dict[tuple[str, str], dict]) -> list[Change]:
+    """The changes that turn the cache into `fresh`: new, changed resourceVersion or uid, missing."""
+    changes: list[Change] = []
+    for key, obj in fresh.items():
+        old = cache.get(*key)
+        if old is None:
+            changes.append(Change("ADDED", obj, None))
+        elif _uid(old) != _uid(obj):
+            changes.append(Change("DELETED", old, old))
+            changes.append(Change("ADDED", obj, None))
+        elif not _same_version(old, obj):
+            changes.append(Change("MODIFIED", obj, old))
+    for key in list(cache.keys()):
+        if key not in fresh:
+            old = cache.get(*key)
+            assert old is not None
+            changes.append(Change("DELETED", old, old))
+    return changes
+
+
+def _uid(obj: dict) -> str:
+    return obj["metadata"].get("uid") or ""
+
+
+def _same_version(a: dict, b: dict) -> bool:
+    ma, mb = a["metadata"], b["metadata"]
+    return ma.get("resourceVersion") == mb.get("resourceVersion") and ma.get("uid") == mb.get("uid")
