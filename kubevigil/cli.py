@@ -67,9 +67,16 @@ def _add_optional_groups(sub: Any) -> None:
     from kubevigil.sim.serve import add_sim_parser
 
     add_sim_parser(sub)
-    from kubevigil.roles.status.alarm import add_status_parser
-
-    add_status_parser(sub)
+    status = sub.add_parser("status", help="status role tools", description="Tools for the status role.")
+    status_sub = status.add_subparsers(metavar="COMMAND")
+    alarm = status_sub.add_parser(
+        "create-alarm", help="create the recommended CloudWatch alarm for the heartbeat",
+        description="Create the recommended CloudWatch alarm on the status heartbeat: below 1 for N periods, "
+        "missing data breaching. --dry-run prints the PutMetricAlarm request as JSON instead.")
+    alarm.add_argument("--config", "-c", help="config file (default: as for run)")
+    alarm.add_argument("--dry-run", action="store_true", help="print the alarm as JSON, create nothing")
+    _format_option(alarm)
+    alarm.set_defaults(func=_cmd_create_alarm)
 
 
 def _load(file: str | None, fmt: str | None) -> Any:
@@ -144,6 +151,21 @@ async def run_until_signal(
     except TimeoutError:
         pass
     await runtime.stop()
+    return 0
+
+
+def _cmd_create_alarm(args: argparse.Namespace) -> int:
+    from kubevigil.roles.status.alarm import AlarmError, create_alarm
+
+    loaded = _load(args.config, args.format)
+    if loaded is None:
+        return 1
+    try:
+        request = asyncio.run(create_alarm(loaded.settings, dry_run=args.dry_run))
+    except AlarmError as exc:
+        print(f"kubevigil: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(request, indent=2, default=str))
     return 0
 
 

@@ -21,7 +21,7 @@ def _status_section() -> dict[str, Any]:
 
 
 def _events_section() -> dict[str, Any]:
-    from kubevigil.roles.events.demo import demo_section
+    from kubevigil.roles.events.config import demo_section
 
     return demo_section()
 

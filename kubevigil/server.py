@@ -48,5 +48,6 @@ async def start(app: web.Application, listen: str) -> tuple[web.AppRunner, int]:
     site = web.TCPSite(runner, host, port)
     await site.start()
     server = site._server  # aiohttp exposes the bound socket only here
-    bound = server.sockets[0].getsockname()[1] if server and server.sockets else port  # type: ignore[union-attr]
+    sockets = getattr(server, "sockets", None) or ()
+    bound = int(sockets[0].getsockname()[1]) if sockets else port
     return runner, bound

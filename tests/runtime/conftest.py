@@ -33,6 +33,13 @@ class Process:
         return self.proc.wait(timeout=timeout)
 
 
+def _alive(p: Process) -> bool:
+    if p.proc.poll() is not None:
+        log = (p.workdir / "kubevigil.log").read_text(errors="replace")[-3000:]
+        pytest.fail(f"kubevigil exited with {p.proc.returncode}:\n{log}")
+    return True
+
+
 @pytest.fixture
 def kubevigil_process(tmp_path: Path) -> Iterator[Callable[[dict], Process]]:
     """Start `kubevigil run --config` with the given config dict (server/state_dir filled in)."""
@@ -50,7 +57,7 @@ def kubevigil_process(tmp_path: Path) -> Iterator[Callable[[dict], Process]]:
         )
         p = Process(proc, port, tmp_path)
         started.append(p)
-        wait_for(lambda: proc.poll() is None and http_get(f"{p.base}/healthz")[0] == 200)
+        wait_for(lambda: _alive(p) and http_get(f"{p.base}/healthz")[0] == 200)
         return p
 
     yield start
