@@ -43,7 +43,8 @@ class ElasticsearchSink(Sink[Record]):
         if not payloads:
             return failures
         try:
-            response = await self._client.bulk(body=body)
+            # A prebuilt NDJSON body: each document is serialised once, by BulkBuilder, not again by the client.
+            response = await self._client.bulk(body=body)  # type: ignore[arg-type]
         except ApiError as exc:
             error = RetryableError if http_status_retryable(exc.meta.status) else PermanentError
             raise error(f"elasticsearch _bulk: {exc.meta.status} {exc.message}") from exc
