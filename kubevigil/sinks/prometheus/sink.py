@@ -6,7 +6,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric as PromMetric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import Metric as PromMetric
 from prometheus_client.registry import Collector
 
 from kubevigil.clock import Clock, SystemClock

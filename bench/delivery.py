@@ -1,0 +1,158 @@
+"""Delivery throughput and memory: records/s into the file sink and into the journal, RSS with 1M waiting, replay.
+
+Run: .venv/bin/python bench/delivery.py  (prints one figure per line; each figure runs in a fresh process)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from prometheus_client import CollectorRegistry
+
+from kubevigil.clock import SystemClock
+from kubevigil.delivery.delivery import Delivery
+from kubevigil.delivery.settings import DeliveryParams
+from kubevigil.signals import Record, Signal
+from kubevigil.sinks.file import FileSink, Params
+from kubevigil.sinks.sink import ItemFailure, RetryableError, SignalKind, Sink, SinkContext
+
+BATCH = 500
+
+
+class DownSink(Sink[Any]):
+    """A sink that is always down, so every accepted record stays in the journal."""
+
+    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+
+    async def send(self, batch: Sequence[Signal]) -> list[ItemFailure]:
+        raise RetryableError("down")
+
+
+def records(start: int, n: int) -> list[Record]:
+    return [
+        Record(id=f"evt-{i:09d}", timestamp=1_700_000_000.0 + i,
+               body={"reason": "BackOff", "namespace": "shop", "message": f"Back-off restarting failed container {i}"})
+        for i in range(start, start + n)
+    ]
+
+
+def make(state: Path, sink: Sink[Any], registry: CollectorRegistry) -> Delivery:
+    params = DeliveryParams(batch_max_items=BATCH, retry_base=5.0, retry_cap=5.0)
+    return Delivery({"bench": (sink, params)}, state_dir=state, clock=SystemClock(), registry=registry)
+
+
+async def through_file(total: int, producers: int) -> float:
+    """Records/s from the first put to the last record written to the file sink."""
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp)
+        registry = CollectorRegistry()
+        ctx = SinkContext(name="bench", cluster_name="bench", state_dir=state, registry=registry)
+        delivery = make(state, FileSink(Params(path=state / "out.jsonl"), ctx), registry)
+        await delivery.start()
+        outlet = delivery.outlets["bench"]
+        started = time.perf_counter()
+
+        async def produce(offset: int) -> None:
+            for start in range(offset, total, BATCH * producers):
+                await outlet.put(records(start, BATCH))
+
+        await asyncio.gather(*(produce(p * BATCH) for p in range(producers)))
+        while (registry.get_sample_value("kubevigil_delivery_sent_total", {"sink": "bench"}) or 0) < total:
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        await delivery.shutdown(5.0)
+        return total / elapsed
+
+
+async def into_journal(total: int, producers: int) -> float:
+    """Records/s accepted (durable in the journal) while the sink is down; then peak RSS in MB."""
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp)
+        delivery = make(state, DownSink(), CollectorRegistry())
+        await delivery.start()
+        outlet = delivery.outlets["bench"]
+        started = time.perf_counter()
+
+        async def produce(offset: int) -> None:
+            for start in range(offset, total, BATCH * producers):
+                await outlet.put(records(start, BATCH))
+
+        await asyncio.gather(*(produce(p * BATCH) for p in range(producers)))
+        elapsed = time.perf_counter() - started
+        await delivery.shutdown(0.0)
+        return total / elapsed
+
+
+async def replay(total: int) -> float:
+    """Fill the journal with the sink down, restart, and time draining it into the file sink (records/s)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp)
+        down = make(state, DownSink(), CollectorRegistry())
+        await down.start()
+        for start in range(0, total, BATCH):
+            await down.outlets["bench"].put(records(start, BATCH))
+        await down.shutdown(0.0)
+        registry = CollectorRegistry()
+        ctx = SinkContext(name="bench", cluster_name="bench", state_dir=state, registry=registry)
+        started = time.perf_counter()
+        delivery = make(state, FileSink(Params(path=state / "out.jsonl"), ctx), registry)
+        await delivery.start()
+        while (registry.get_sample_value("kubevigil_delivery_sent_total", {"sink": "bench"}) or 0) < total:
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        await delivery.shutdown(5.0)
+        return total / elapsed
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_phase(phase: str, total: int) -> None:
+    if phase == "file":
+        print(f"{asyncio.run(through_file(total, producers=4)):.0f}")
+    elif phase == "down":
+        print(f"{asyncio.run(into_journal(total, producers=4)):.0f}")
+    elif phase == "replay":
+        rate = asyncio.run(replay(total))
+        print(f"{rate:.0f} records/s, peak RSS {peak_rss_mb():.0f} MB")
+    elif phase == "rss":
+        asyncio.run(into_journal(total, producers=4))
+        print(f"{peak_rss_mb():.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--phase", choices=["file", "down", "rss", "replay"])
+    parser.add_argument("--records", type=int, default=200_000, help="records for the two throughput figures")
+    parser.add_argument("--waiting", type=int, default=1_000_000, help="records waiting in the journal for the RSS figure")
+    args = parser.parse_args()
+    if args.phase:
+        run_phase(args.phase, args.waiting if args.phase in {"rss", "replay"} else args.records)
+        return
+    figures = [
+        ("file", args.records, "records/s through delivery into the file sink (journal on, batches of 500)"),
+        ("down", args.records, "records/s written to the journal with the sink down"),
+        ("rss", args.waiting // 10, f"MB peak RSS with {args.waiting // 10:,} records waiting in the journal"),
+        ("rss", args.waiting, f"MB peak RSS with {args.waiting:,} records waiting in the journal"),
+        ("replay", args.waiting, f"replaying {args.waiting:,} journaled records into the file sink after a restart"),
+    ]
+    for phase, total, label in figures:
+        out = subprocess.run(
+            [sys.executable, __file__, "--phase", phase, "--records", str(total), "--waiting", str(total)],
+            check=True, capture_output=True, text=True, timeout=1800,
+        )
+        print(f"{out.stdout.strip().splitlines()[-1]} {label}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Where accepted items wait: a per-sink sqlite journal (WAL) or, with `journal: false`, plain memory."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One journal row: its sequence number, accept time (epoch seconds) and encoded item."""
+
+    seq: int
+    time: float
+    data: bytes
+
+
+class Journal(Protocol):
+    """Ordered, durable-or-not storage of encoded items; counts are kept in memory."""
+
+    count: int
+    size: int
+
+    async def open(self) -> None: ...
+
+    async def append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]: ...
+
+    async def read_after(self, seq: int, limit: int) -> list[Stored]: ...
+
+    async def delete(self, seqs: Sequence[int]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class SqliteJournal:
+    """Items in `<path>` (sqlite, WAL, synchronous=NORMAL); every call runs on one private thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self.size = 0
+        self._conn: sqlite3.Connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"journal-{path.stem}")
+
+    async def _run(self, fn: Callable[[], R]) -> R:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.count, self.size = await self._run(self._open)
+
+    def _open(self) -> tuple[int, int]:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS items (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " time REAL NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL)"
+            )
+            count, size = conn.execute("SELECT count(*), coalesce(sum(size), 0) FROM items").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise RuntimeError(f"cannot open delivery journal {self.path}: {exc}") from exc
+        self._conn = conn
+        return int(count), int(size)
+
+    async def append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]:
+        seqs = await self._run(lambda: self._append(rows))
+        self.count += len(rows)
+        self.size += sum(len(data) for _, data in rows)
+        return seqs
+
+    def _append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]:
+        conn = self._connection()
+        with conn:
+            conn.execute("BEGIN")
+            last = conn.execute("SELECT coalesce(max(seq), 0) FROM items").fetchone()[0]
+            # AUTOINCREMENT never reuses a seq, so explicit seqs after max() keep order even after deletes.
+            first = max(last, self._high_water(conn)) + 1
+            seqs = list(range(first, first + len(rows)))
+            conn.executemany(
+                "INSERT INTO items (seq, time, size, data) VALUES (?, ?, ?, ?)",
+                ((seq, t, len(data), data) for seq, (t, data) in zip(seqs, rows, strict=True)),
+            )
+        return seqs
+
+    @staticmethod
+    def _high_water(conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'items'").fetchone()
+        return int(row[0]) if row else 0
+
+    async def read_after(self, seq: int, limit: int) -> list[Stored]:
+        return await self._run(lambda: self._read_after(seq, limit))
+
+    def _read_after(self, seq: int, limit: int) -> list[Stored]:
+        rows = self._connection().execute(
+            "SELECT seq, time, data FROM items WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        )
+        return [Stored(int(s), float(t), bytes(d)) for s, t, d in rows]
+
+    async def delete(self, seqs: Sequence[int]) -> None:
+        if not seqs:
+            return
+        removed, freed = await self._run(lambda: self._delete(seqs))
+        self.count -= removed
+        self.size -= freed
+
+    def _delete(self, seqs: Sequence[int]) -> tuple[int, int]:
+        conn = self._connection()
+        with conn:
+            conn.execute("BEGIN")
+            freed = 0
+            removed = 0
+            for chunk in _chunks(seqs, 500):
+                marks = ",".join("?" * len(chunk))
+                row = conn.execute(
+                    f"SELECT count(*), coalesce(sum(size), 0) FROM items WHERE seq IN ({marks})", chunk
+                ).fetchone()
+                removed += int(row[0])
+                freed += int(row[1])
+                conn.execute(f"DELETE FROM items WHERE seq IN ({marks})", chunk)
+        return removed, freed
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._run(self._conn.close)
+            self._conn = None
+        self._executor.shutdown(wait=True)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError(f"delivery journal {self.path} is not open")
+        return self._conn
+
+
+class MemoryJournal:
+    """The same contract kept in a dict: bounded by the queue limits, lost when the process dies."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.size = 0
+        self._rows: dict[int, Stored] = {}
+        self._next = 1
+
+    async def open(self) -> None:
+        return None
+
+    async def append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]:
+        seqs = list(range(self._next, self._next + len(rows)))
+        self._next += len(rows)
+        for seq, (t, data) in zip(seqs, rows, strict=True):
+            self._rows[seq] = Stored(seq, t, data)
+            self.size += len(data)
+        self.count += len(rows)
+        return seqs
+
+    async def read_after(self, seq: int, limit: int) -> list[Stored]:
+        # dicts keep insertion order, which is seq order here.
+        out: list[Stored] = []
+        for stored in self._rows.values():
+            if stored.seq > seq:
+                out.append(stored)
+                if len(out) >= limit:
+                    break
+        return out
+
+    async def delete(self, seqs: Sequence[int]) -> None:
+        for seq in seqs:
+            stored = self._rows.pop(seq, None)
+            if stored is not None:
+                self.count -= 1
+                self.size -= len(stored.data)
+
+    async def close(self) -> None:
+        return None
+
+
+def _chunks(seqs: Iterable[int], n: int) -> Iterable[list[int]]:
+    chunk: list[int] = []
+    for seq in seqs:
+        chunk.append(seq)
+        if len(chunk) == n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
