@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from pydantic import Field, SecretStr
@@ -13,8 +14,16 @@ from kubevigil.config.model import Model
 from kubevigil.signals import Record
 from kubevigil.sinks.payloads import Payload, render
 from kubevigil.sinks.receiver_keys import rename_keys
-from kubevigil.sinks.sink import ItemFailure
-from kubevigil.templating import RenderError, Text, TemplateText, TemplateValue, compile_text, compile_value, record_context
+from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext
+from kubevigil.templating import (
+    RenderError,
+    TemplateText,
+    TemplateValue,
+    Text,
+    compile_text,
+    compile_value,
+    record_context,
+)
 
 DEFAULT_INDEX = "kube-events-{{ event_time | strftime('%Y.%m.%d') }}"
 _MAX_DOC_BYTES = 100 * 1024 * 1024  # http.max_content_length: no single document can be larger
@@ -73,6 +82,27 @@ class BulkBuilder:
             lines += [orjson.dumps({"index": {"_index": index, "_id": p.record.id}}), doc]
             kept.append(p)
         return b"\n".join(lines) + b"\n", kept, failures
+
+
+class BulkIndexSink(Sink[Record]):
+    """A sink that indexes each batch with one `_bulk` request; subclasses own the client and its errors."""
+
+    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+
+    def __init__(self, params: SearchParams, ctx: SinkContext) -> None:
+        self.params = params
+        self.limits = BatchLimits(max_items=params.max_bulk_items, max_bytes=params.max_bulk_bytes, max_age=1.0)
+        self._builder = BulkBuilder(params)
+
+    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+        body, payloads, failures = self._builder.build(batch)
+        if not payloads:
+            return failures
+        return failures + item_failures(await self._bulk(body), payloads)
+
+    @abstractmethod
+    async def _bulk(self, body: bytes) -> dict[str, Any]:
+        """Send one NDJSON body; return the parsed response or raise SinkError."""
 
 
 def item_failures(response: dict[str, Any], payloads: Sequence[Payload]) -> list[ItemFailure]:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import aiohttp
+import orjson
 from pydantic import Field
 
 from kubevigil.config.model import Model
+from kubevigil.signals import Record
 from kubevigil.sinks.payloads import Payload
-from kubevigil.sinks.sink import ItemFailure, PermanentError, RetryableError, SinkError
+from kubevigil.sinks.sink import ItemFailure, PermanentError, RetryableError, SignalKind, Sink, SinkError
+from kubevigil.templating import RenderError
 
 
 class TlsParams(Model):
@@ -70,6 +74,32 @@ class Poster:
         if resp.status >= 300:
             raise status_error(self.service, resp.status, body)
         return body
+
+
+class HttpSink(Sink[Record]):
+    """A record sink that talks HTTP through one Poster; subclasses build and send the requests."""
+
+    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+
+    def __init__(self, service: str, params: HttpParams) -> None:
+        self._poster = Poster(service, params)
+
+    async def start(self) -> None:
+        await self._poster.start()
+
+    async def close(self) -> None:
+        await self._poster.close()
+
+
+def json_each(batch: Sequence[Record], build: Callable[[Record], Any]) -> tuple[list[Payload], list[ItemFailure]]:
+    """JSON of `build(record)` for each record; a record whose templates fail is an item failure of its own."""
+    payloads, failures = [], []
+    for i, record in enumerate(batch):
+        try:
+            payloads.append(Payload(i, record, orjson.dumps(build(record))))
+        except RenderError as exc:
+            failures.append(ItemFailure(i, f"record {record.id}: template failed: {exc}", retryable=False))
+    return payloads, failures
 
 
 async def send_each(

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
-from elastic_transport import ApiError, ConnectionError as ESConnectionError, TransportError
+from elastic_transport import ApiError, TransportError
+from elastic_transport import ConnectionError as ESConnectionError
 from elasticsearch import AsyncElasticsearch
 
-from kubevigil.signals import Record
-from kubevigil.sinks.bulk_index import BulkBuilder, http_status_retryable, item_failures
+from kubevigil.sinks.bulk_index import BulkIndexSink, http_status_retryable
 from kubevigil.sinks.elasticsearch.params import Params
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import PermanentError, RetryableError, SinkContext
 
 
-class ElasticsearchSink(Sink[Record]):
-    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
-
+class ElasticsearchSink(BulkIndexSink):
     def __init__(self, params: Params, ctx: SinkContext) -> None:
-        self.params = params
-        self.limits = BatchLimits(max_items=params.max_bulk_items, max_bytes=params.max_bulk_bytes, max_age=1.0)
-        self._builder = BulkBuilder(params)
+        super().__init__(params, ctx)
         self._client: AsyncElasticsearch | None = None
 
     async def start(self) -> None:
@@ -37,11 +32,8 @@ class ElasticsearchSink(Sink[Record]):
             options["api_key"] = p.api_key.get_secret_value()
         return options
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def _bulk(self, body: bytes) -> dict[str, Any]:
         assert self._client is not None, "start() first"
-        body, payloads, failures = self._builder.build(batch)
-        if not payloads:
-            return failures
         try:
             # A prebuilt NDJSON body: each document is serialised once, by BulkBuilder, not again by the client.
             response = await self._client.bulk(body=body)  # type: ignore[arg-type]
@@ -50,7 +42,7 @@ class ElasticsearchSink(Sink[Record]):
             raise error(f"elasticsearch _bulk: {exc.meta.status} {exc.message}") from exc
         except (ESConnectionError, TransportError) as exc:
             raise RetryableError(f"elasticsearch unreachable: {exc}") from exc
-        return failures + item_failures(dict(response.body), payloads)
+        return dict(response.body)
 
     async def close(self) -> None:
         if self._client is not None:

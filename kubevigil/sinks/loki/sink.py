@@ -4,36 +4,29 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
 from kubevigil.signals import Record
-from kubevigil.sinks.http_post import Poster
+from kubevigil.sinks.http_post import HttpSink
 from kubevigil.sinks.loki.params import Params
 from kubevigil.sinks.payloads import Payload, render
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import BatchLimits, ItemFailure, SinkContext
 from kubevigil.templating import RenderError, compile_text, compile_value, record_context
 
 _MAX_LINE = 256 * 1024  # Loki's default max_line_size
 
 
-class LokiSink(Sink[Record]):
-    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+class LokiSink(HttpSink):
     limits = BatchLimits(max_items=1000, max_bytes=3_000_000, max_age=1.0)
 
     def __init__(self, params: Params, ctx: SinkContext) -> None:
+        super().__init__("loki", params)
         self.params = params
         self._layout = compile_value(params.layout) if params.layout is not None else None
         self._labels = {k: compile_text(v) for k, v in params.stream_labels.items()}
         self._url = params.url if params.url.rstrip("/").endswith("/push") else params.url.rstrip("/") + "/loki/api/v1/push"
-        self._poster = Poster("loki", params)
-
-    async def start(self) -> None:
-        await self._poster.start()
-
-    async def close(self) -> None:
-        await self._poster.close()
 
     async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
         payloads, failures = render(batch, self._layout, _MAX_LINE, "Loki")

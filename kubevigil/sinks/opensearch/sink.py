@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import boto3
 from opensearchpy import AsyncHttpConnection, AsyncOpenSearch, AWSV4SignerAsyncAuth
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
-from kubevigil.signals import Record
-from kubevigil.sinks.bulk_index import BulkBuilder, http_status_retryable, item_failures
+from kubevigil.sinks.bulk_index import BulkIndexSink, http_status_retryable
 from kubevigil.sinks.opensearch.params import Params
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import PermanentError, RetryableError, SinkContext
 
 
-class OpenSearchSink(Sink[Record]):
-    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
-
+class OpenSearchSink(BulkIndexSink):
     def __init__(self, params: Params, ctx: SinkContext) -> None:
-        self.params = params
-        self.limits = BatchLimits(max_items=params.max_bulk_items, max_bytes=params.max_bulk_bytes, max_age=1.0)
-        self._builder = BulkBuilder(params)
+        super().__init__(params, ctx)
+        self.params: Params = params
         self._client: AsyncOpenSearch | None = None
 
     async def start(self) -> None:
@@ -43,20 +38,17 @@ class OpenSearchSink(Sink[Record]):
             options["headers"] = {"Authorization": f"ApiKey {p.api_key.get_secret_value()}"}
         return options
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def _bulk(self, body: bytes) -> dict[str, Any]:
         assert self._client is not None, "start() first"
-        body, payloads, failures = self._builder.build(batch)
-        if not payloads:
-            return failures
         try:
-            response = await self._client.bulk(body=body, request_timeout=self.params.timeout)
+            response: dict[str, Any] = await self._client.bulk(body=body, request_timeout=self.params.timeout)
         except OSConnectionError as exc:
             raise RetryableError(f"opensearch unreachable: {exc.error}") from exc
         except TransportError as exc:
             status = exc.status_code if isinstance(exc.status_code, int) else None
             error = RetryableError if http_status_retryable(status) else PermanentError
             raise error(f"opensearch _bulk: {status} {exc.error}") from exc
-        return failures + item_failures(response, payloads)
+        return response
 
     async def close(self) -> None:
         if self._client is not None:

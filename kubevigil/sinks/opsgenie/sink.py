@@ -3,38 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
-
-import orjson
+from typing import Any
 
 from kubevigil.signals import Record
-from kubevigil.sinks.http_post import Poster, send_each
+from kubevigil.sinks.http_post import HttpSink, json_each, send_each
 from kubevigil.sinks.opsgenie.params import Params
 from kubevigil.sinks.payloads import Payload
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, SignalKind, Sink, SinkContext
-from kubevigil.templating import RenderError, compile_text, record_context
+from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, SinkContext
+from kubevigil.templating import compile_text, record_context
 
 # Opsgenie's own field limits; longer values are cut, as its API would reject them.
 _LIMITS = {"message": 130, "alias": 512, "description": 15_000, "entity": 512}
 
 
-class OpsgenieSink(Sink[Record]):
-    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+class OpsgenieSink(HttpSink):
     limits = BatchLimits(max_items=20, max_bytes=1_000_000, max_age=0.5)
 
     def __init__(self, params: Params, ctx: SinkContext) -> None:
+        super().__init__("opsgenie", params)
         self.params = params
         texts = {"message": params.message, "alias": params.alias, "description": params.description, "entity": params.entity}
         self._texts = {k: compile_text(v) for k, v in texts.items() if v is not None}
         self._tags = [compile_text(t) for t in params.tags]
         self._details = {k: compile_text(v) for k, v in params.details.items()}
-        self._poster = Poster("opsgenie", params)
-
-    async def start(self) -> None:
-        await self._poster.start()
-
-    async def close(self) -> None:
-        await self._poster.close()
 
     def alert(self, record: Record) -> dict[str, Any]:
         """The Create Alert body for one record."""
@@ -48,12 +39,7 @@ class OpsgenieSink(Sink[Record]):
         return body
 
     async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
-        payloads, failures = [], []
-        for i, record in enumerate(batch):
-            try:
-                payloads.append(Payload(i, record, orjson.dumps(self.alert(record))))
-            except RenderError as exc:
-                failures.append(ItemFailure(i, f"record {record.id}: template failed: {exc}", retryable=False))
+        payloads, failures = json_each(batch, self.alert)
         return failures + await send_each(payloads, self._post)
 
     async def _post(self, payload: Payload) -> None:

@@ -3,46 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
 from kubevigil.signals import Record
-from kubevigil.sinks.http_post import Poster, send_each
+from kubevigil.sinks.http_post import HttpSink, json_each, send_each
 from kubevigil.sinks.payloads import Payload
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SinkContext
 from kubevigil.sinks.slack.params import Params
-from kubevigil.templating import RenderError, compile_text, record_context
+from kubevigil.templating import compile_text, record_context
 
 # Slack answers HTTP 200 with {"ok": false, "error": ...}; these codes clear up by themselves.
 _TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "request_timeout", "service_unavailable"}
 
 
-class SlackSink(Sink[Record]):
-    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+class SlackSink(HttpSink):
     limits = BatchLimits(max_items=20, max_bytes=1_000_000, max_age=0.5)
 
     def __init__(self, params: Params, ctx: SinkContext) -> None:
+        super().__init__("slack", params)
         self.params = params
         self._message = compile_text(params.message)
         optional = {"title": params.title, "color": params.color, "footer": params.footer, "author_name": params.author_name}
         self._attachment = {k: compile_text(v) for k, v in optional.items() if v is not None}
         self._fields = {k: compile_text(v) for k, v in params.fields.items()}
-        self._poster = Poster("slack", params)
-
-    async def start(self) -> None:
-        await self._poster.start()
-
-    async def close(self) -> None:
-        await self._poster.close()
 
     async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
-        payloads, failures = [], []
-        for i, record in enumerate(batch):
-            try:
-                payloads.append(Payload(i, record, orjson.dumps(self.message(record))))
-            except RenderError as exc:
-                failures.append(ItemFailure(i, f"record {record.id}: template failed: {exc}", retryable=False))
+        payloads, failures = json_each(batch, self.message)
         return failures + await send_each(payloads, self._post)
 
     def message(self, record: Record) -> dict[str, Any]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
 from kubevigil.signals import Record
-from kubevigil.sinks.http_post import Poster, send_each
+from kubevigil.sinks.http_post import HttpSink, send_each
 from kubevigil.sinks.payloads import Payload, render
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import BatchLimits, ItemFailure, SinkContext
 from kubevigil.sinks.teams.params import Params
 from kubevigil.templating import compile_value
 
@@ -25,22 +25,15 @@ def message_card(title: str, text: str) -> dict[str, Any]:
             "themeColor": color, "title": title, "text": text}
 
 
-class TeamsSink(Sink[Record]):
-    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+class TeamsSink(HttpSink):
     limits = BatchLimits(max_items=20, max_bytes=500_000, max_age=0.5)
 
     def __init__(self, params: Params, ctx: SinkContext) -> None:
+        super().__init__("teams", params)
         self.params = params
         source = params.layout if params.layout is not None else {"title": params.title, "text": params.text}
         self._layout = compile_value(source)
         self._card = params.layout is None
-        self._poster = Poster("teams", params)
-
-    async def start(self) -> None:
-        await self._poster.start()
-
-    async def close(self) -> None:
-        await self._poster.close()
 
     async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
         payloads, failures = render(batch, self._layout, _MAX_BODY, "Teams")

@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
 
 from kubevigil.signals import Record
-from kubevigil.sinks.http_post import Poster, send_each
+from kubevigil.sinks.http_post import HttpSink, send_each
 from kubevigil.sinks.payloads import Payload, render
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, SinkContext
 from kubevigil.sinks.webhook.params import Params
 from kubevigil.templating import RenderError, compile_text, compile_value, record_context
 
 _MAX_BODY = 10 * 1024 * 1024
 
 
-class WebhookSink(Sink[Record]):
-    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+class WebhookSink(HttpSink):
     limits = BatchLimits(max_items=50, max_bytes=5_000_000, max_age=0.5)
 
     def __init__(self, params: Params, ctx: SinkContext) -> None:
+        super().__init__("webhook", params)
         self.params = params
         self._layout = compile_value(params.layout) if params.layout is not None else None
         self._headers = {k: compile_text(v) for k, v in params.headers.items()}
-        self._poster = Poster("webhook", params)
-
-    async def start(self) -> None:
-        await self._poster.start()
-
-    async def close(self) -> None:
-        await self._poster.close()
 
     async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
         payloads, failures = render(batch, self._layout, _MAX_BODY, "the webhook")
