@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr
 from kubevigil.config.issues import ConfigError, ConfigIssue
 from kubevigil.config.model import Model
 from kubevigil.signals import Record
-from kubevigil.sinks.payloads import Payload, render
+from kubevigil.sinks.payloads import Payload, de_dot, render
 from kubevigil.sinks.receiver_keys import rename_keys
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext
 from kubevigil.templating import (
@@ -40,7 +40,7 @@ class SearchParams(Model):
     hosts: list[str] = Field(min_length=1, description="Cluster URLs, e.g. https://search.example:443")
     index: TemplateText = Field(DEFAULT_INDEX, description="Index name template; `event_time` is the event's own time")
     layout: TemplateValue | None = Field(None, description="Document layout; default: the record body as is")
-    de_dot: bool = Field(False, description="Replace dots in keys with underscores (labels like app.kubernetes.io/name)")
+    de_dot: bool = Field(False, description="Replace dots in label and annotation keys with underscores")
     basic_auth: BasicAuth | None = None
     api_key: SecretStr | None = Field(None, description="API key (Authorization: ApiKey ...)")
     verify_tls: bool = True
@@ -48,15 +48,6 @@ class SearchParams(Model):
     timeout: float = Field(10.0, gt=0, description="Seconds one bulk request may take")
     max_bulk_items: int = Field(1000, gt=0, le=100_000)
     max_bulk_bytes: int = Field(5_000_000, gt=0, le=100_000_000, description="Bytes of one `_bulk` body")
-
-
-def de_dot(value: Any) -> Any:
-    """Keys with dots become keys with underscores, at every depth (as event-exporter's deDot)."""
-    if isinstance(value, dict):
-        return {k.replace(".", "_"): de_dot(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [de_dot(v) for v in value]
-    return value
 
 
 class BulkBuilder:
@@ -69,7 +60,8 @@ class BulkBuilder:
 
     def build(self, batch: Sequence[Record]) -> tuple[bytes, list[Payload], list[ItemFailure]]:
         """NDJSON body, the payloads in it (in order), and the items that failed to render."""
-        payloads, failures = render(batch, self._layout, _MAX_DOC_BYTES, "the search cluster")
+        records = [de_dot(r) for r in batch] if self._de_dot else batch
+        payloads, failures = render(records, self._layout, _MAX_DOC_BYTES, "the search cluster")
         lines: list[bytes] = []
         kept: list[Payload] = []
         for p in payloads:
@@ -78,8 +70,7 @@ class BulkBuilder:
             except RenderError as exc:
                 failures.append(ItemFailure(p.index, f"record {p.record.id}: index template failed: {exc}", False))
                 continue
-            doc = orjson.dumps(de_dot(orjson.loads(p.data))) if self._de_dot else p.data
-            lines += [orjson.dumps({"index": {"_index": index, "_id": p.record.id}}), doc]
+            lines += [orjson.dumps({"index": {"_index": index, "_id": p.record.id}}), p.data]
             kept.append(p)
         return b"\n".join(lines) + b"\n", kept, failures
 

@@ -128,3 +128,26 @@ async def send_in_order(
             failures += [ItemFailure(p.index, str(exc), retryable=exc.retryable) for p in unsent]
             break
     return failures
+
+
+DOTTED_MAPS = frozenset({"labels", "annotations"})
+
+
+def de_dot(record: Record) -> Record:
+    """The record with dots in label and annotation keys replaced by underscores, as event-exporter's deDot does,
+    because Elasticsearch-style consumers read a dotted key as a path."""
+    return Record(record.id, record.timestamp, _de_dot_tree(record.body))
+
+
+def _de_dot_tree(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _de_dot_keys(v) if k in DOTTED_MAPS else _de_dot_tree(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_de_dot_tree(v) for v in node]
+    return node
+
+
+def _de_dot_keys(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k).replace(".", "_"): v for k, v in node.items()}
+    return _de_dot_tree(node)

@@ -246,10 +246,6 @@ def _sink_params(kind: str, name: str, cfg: Any) -> tuple[dict[str, Any], list[s
         raise _Unsupported(NO_SINK[kind])
     if not isinstance(cfg, dict):
         raise ValueError(f"receiver {name!r}: {kind} settings must be a mapping")
-    if kind == "stdout":
-        return _stdout(name, cfg)
-    if kind == "file":
-        return _file(name, cfg)
     module_name = f"kubevigil.sinks.{_sink_name(kind)}.event_exporter"
     try:
         module: Any = importlib.import_module(module_name)
@@ -259,37 +255,3 @@ def _sink_params(kind: str, name: str, cfg: Any) -> tuple[dict[str, Any], list[s
         raise _Unsupported(f"event-exporter's {kind!r} receiver has no kubevigil translation") from None
     params, notes = module.translate(cfg)
     return params, list(notes)
-
-
-def _stdout(name: str, cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    _no_layout(name, "stdout", cfg)
-    unknown = set(cfg) - {"deDot", "layout"}
-    if unknown:
-        raise ValueError(f"receiver {name!r}: unknown stdout key(s) {sorted(unknown)} (known: deDot, layout)")
-    return {}, []
-
-
-def _file(name: str, cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    _no_layout(name, "file", cfg)
-    unknown = set(cfg) - {"path", "deDot", "layout", "maxsize", "maxbackups", "maxage"}
-    if unknown:
-        raise ValueError(f"receiver {name!r}: unknown file key(s) {sorted(unknown)}")
-    if not cfg.get("path"):
-        raise ValueError(f"receiver {name!r}: file needs a path")
-    params: dict[str, Any] = {"path": cfg["path"]}
-    notes: list[str] = []
-    if cfg.get("maxsize"):
-        params["max_bytes"] = int(cfg["maxsize"]) * 1024 * 1024  # lumberjack's MaxSize is in megabytes
-    if cfg.get("maxbackups"):
-        params["backups"] = int(cfg["maxbackups"])
-    if cfg.get("maxage"):
-        notes.append(f"receiver {name!r}: maxage is ignored; kubevigil keeps `backups` rotated files by count")
-    return params, notes
-
-
-def _no_layout(name: str, kind: str, cfg: dict[str, Any]) -> None:
-    if cfg.get("layout"):
-        raise ValueError(f"receiver {name!r}: a {kind} layout is not supported yet: kubevigil's {kind} sink writes "
-                         "the whole event as one JSON line; remove layout")
-    if cfg.get("deDot"):
-        raise ValueError(f"receiver {name!r}: deDot is not supported by kubevigil's {kind} sink; remove it")

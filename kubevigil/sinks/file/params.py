@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from kubevigil.config.model import Model
+from kubevigil.templating import TemplateValue
 
 
 class Params(Model):
@@ -21,3 +22,7 @@ class Params(Model):
     fsync: Literal["always", "batch", "never"] = Field(
         "batch", description="fsync after every line (always), after every batch (batch), or leave it to the OS (never)"
     )
+    layout: TemplateValue | None = Field(
+        None, description="Line document for records (Jinja layout); default: {id, timestamp, body}"
+    )
+    de_dot: bool = Field(False, description="Replace dots in label and annotation keys with underscores")

@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
-import orjson
 
-from kubevigil.signals import Signal
+from kubevigil.signals import Record, Signal
 from kubevigil.sinks.file.params import Params
+from kubevigil.sinks.lines import encode_lines
+from kubevigil.sinks.payloads import de_dot
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext
+from kubevigil.templating import compile_value
 
 
 class FileSink(Sink[Any]):
@@ -24,6 +26,7 @@ class FileSink(Sink[Any]):
         self.ctx = ctx
         self._file: BinaryIO | None = None
         self._size = 0
+        self._layout = compile_value(params.layout) if params.layout is not None else None
 
     async def start(self) -> None:
         await asyncio.to_thread(self._open)
@@ -32,14 +35,15 @@ class FileSink(Sink[Any]):
         await asyncio.to_thread(self._close)
 
     async def send(self, batch: Sequence[Signal]) -> list[ItemFailure]:
-        lines = [orjson.dumps(item.to_dict()) + b"\n" for item in batch]
+        items = [de_dot(i) if isinstance(i, Record) else i for i in batch] if self.params.de_dot else batch
+        lines, failures = encode_lines(items, self._layout)
         try:
             await asyncio.to_thread(self._write, lines)
         except OSError as exc:
             # Disk full or a vanished mount heals; the items stay in delivery's journal meanwhile.
             self._close()
             raise RetryableError(f"writing {self.params.path} failed: {exc}") from exc
-        return []
+        return failures
 
     def _open(self) -> None:
         path = self.params.path

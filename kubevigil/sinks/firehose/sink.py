@@ -8,7 +8,7 @@ from typing import Any
 from kubevigil.aws import call, make_client
 from kubevigil.signals import Record
 from kubevigil.sinks.firehose.params import Params
-from kubevigil.sinks.payloads import Payload, chunks, failed_in_order, render, send_in_order
+from kubevigil.sinks.payloads import Payload, chunks, de_dot, failed_in_order, render, send_in_order
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext
 from kubevigil.templating import compile_value
 
@@ -16,7 +16,6 @@ MAX_RECORDS = 500
 MAX_BYTES = 4_194_304  # per call
 MAX_RECORD_BYTES = 1_024_000  # one record, its newline included
 RETRYABLE_CODES = frozenset({"ServiceUnavailableException", "InternalFailure", "ThrottlingException"})
-DOTTED_MAPS = frozenset({"labels", "annotations"})
 
 
 class FirehoseSink(Sink[Record]):
@@ -45,23 +44,3 @@ class FirehoseSink(Sink[Record]):
         if not reply.get("FailedPutCount"):
             return []
         return failed_in_order(run, reply["RequestResponses"], "Firehose", RETRYABLE_CODES)
-
-
-def de_dot(record: Record) -> Record:
-    """The record with dots in label and annotation keys replaced by underscores, as event-exporter's deDot does,
-    because Elasticsearch-style consumers read a dotted key as a path."""
-    return Record(record.id, record.timestamp, _de_dot_tree(record.body))
-
-
-def _de_dot_tree(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _de_dot_keys(v) if k in DOTTED_MAPS else _de_dot_tree(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_de_dot_tree(v) for v in node]
-    return node
-
-
-def _de_dot_keys(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k).replace(".", "_"): v for k, v in node.items()}
-    return _de_dot_tree(node)

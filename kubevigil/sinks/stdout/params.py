@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from kubevigil.config.model import Model
+from kubevigil.templating import TemplateValue
 
 
 class Params(Model):
     """`sinks.<name>.stdout: {}` - JSON lines on standard output, flushed after every batch."""
+
+    layout: TemplateValue | None = Field(
+        None, description="Line document for records (Jinja layout); default: {id, timestamp, body}"
+    )
+    de_dot: bool = Field(False, description="Replace dots in label and annotation keys with underscores")

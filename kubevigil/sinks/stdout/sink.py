@@ -1,4 +1,4 @@
-"""Writes each item as one JSON line (its `to_dict()`) to standard output, flushed per batch."""
+"""Writes each item as one JSON line (its `to_dict()`, or a record's layout) to standard output, per batch."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import orjson
-
-from kubevigil.signals import Signal
+from kubevigil.signals import Record, Signal
+from kubevigil.sinks.lines import encode_lines
+from kubevigil.sinks.payloads import de_dot
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext
 from kubevigil.sinks.stdout.params import Params
+from kubevigil.templating import compile_value
 
 
 class StdoutSink(Sink[Any]):
@@ -21,15 +22,18 @@ class StdoutSink(Sink[Any]):
     def __init__(self, params: Params, ctx: SinkContext) -> None:
         self.params = params
         self.ctx = ctx
+        self._layout = compile_value(params.layout) if params.layout is not None else None
 
     async def send(self, batch: Sequence[Signal]) -> list[ItemFailure]:
-        data = b"".join(orjson.dumps(item.to_dict()) + b"\n" for item in batch)
+        items = [de_dot(i) if isinstance(i, Record) else i for i in batch] if self.params.de_dot else batch
+        lines, failures = encode_lines(items, self._layout)
+        data = b"".join(lines)
         try:
             # A slow reader on the pipe must block a worker thread, not the event loop.
             await asyncio.to_thread(_write, data)
         except OSError as exc:
             raise RetryableError(f"writing to stdout failed: {exc}") from exc
-        return []
+        return failures
 
 
 def _write(data: bytes) -> None:
