@@ -38,7 +38,12 @@ def demo_config(out: Path, kubeconfig: Path, port: int) -> dict[str, Any]:
         "state_dir": str(out / "state"),
         "shutdown_grace": 5,
         "sinks": {
-            "stdout": {"stdout": {}},
+            "stdout": {"stdout": {"layout": {
+                "warning": "{{ reason }}",
+                "object": "{{ involvedObject.kind }} {{ involvedObject.namespace }}/{{ involvedObject.name }}",
+                "count": "{{ count }}",
+                "message": "{{ message }}",
+            }}},
             "prometheus": {"prometheus": {}},
             "metrics-file": {"file": {"path": str(out / "metrics.jsonl")}},
             "events-file": {"file": {"path": str(out / "events.jsonl")}},
