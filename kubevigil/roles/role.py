@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from kubevigil.clock import Clock
 from kubevigil.delivery.outlet import Outlet
+from kubevigil.sinks.sink import SignalKind
 
 if TYPE_CHECKING:
     from kubevigil.kube.client import KubeApi
@@ -61,3 +62,10 @@ class RoleSpec:
     config_model: type[BaseModel]
     build: Callable[[Any, RoleContext], Role]
     summary: str
+
+
+class SinkRefs(Protocol):
+    """Role config models implement this so the loader can check every sink name they mention."""
+
+    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+        """(location inside the section, sink name, kind of value sent to it) for each reference."""
