@@ -75,8 +75,17 @@ def _add_optional_groups(sub: Any) -> None:
         "missing data breaching. --dry-run prints the PutMetricAlarm request as JSON instead.")
     alarm.add_argument("--config", "-c", help="config file (default: as for run)")
     alarm.add_argument("--dry-run", action="store_true", help="print the alarm as JSON, create nothing")
+    alarm.add_argument("--periods", type=int, default=3, help="alarm after this many periods below 1 (default 3)")
+    alarm.add_argument("--action", action="append", default=[], metavar="ARN", help="SNS topic (or other) ARN to notify; repeatable")
     _format_option(alarm)
     alarm.set_defaults(func=_cmd_create_alarm)
+    rbac = status_sub.add_parser(
+        "rbac", help="print the least-privilege ClusterRole for the configured targets",
+        description="Print the ClusterRole the status role needs for this config: list and watch on exactly the "
+        "kinds its targets use.")
+    rbac.add_argument("--config", "-c", help="config file (default: as for run)")
+    _format_option(rbac)
+    rbac.set_defaults(func=_cmd_status_rbac)
 
 
 def _load(file: str | None, fmt: str | None) -> Any:
@@ -161,11 +170,26 @@ def _cmd_create_alarm(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     try:
-        request = asyncio.run(create_alarm(loaded.settings, dry_run=args.dry_run))
+        request = asyncio.run(
+            create_alarm(loaded.settings, dry_run=args.dry_run, periods=args.periods, actions=tuple(args.action))
+        )
     except AlarmError as exc:
         print(f"kubevigil: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(request, indent=2, default=str))
+    return 0
+
+
+def _cmd_status_rbac(args: argparse.Namespace) -> int:
+    from kubevigil.roles.status.rbac import cluster_role
+
+    loaded = _load(args.config, args.format)
+    if loaded is None:
+        return 1
+    if loaded.settings.status is None:
+        print(f"{loaded.source}: no `status` section", file=sys.stderr)
+        return 1
+    yaml.safe_dump(cluster_role(loaded.settings.status), sys.stdout, sort_keys=False)
     return 0
 
 

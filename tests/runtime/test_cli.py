@@ -13,7 +13,7 @@ import yaml
 
 ANCHORS = Path(__file__).resolve().parents[2].parent / "shared" / "anchors"
 COMMANDS = [[], ["run"], ["demo"], ["check-config"], ["schema"], ["version"], ["sim"], ["sim", "serve"],
-            ["status"], ["status", "create-alarm"]]
+            ["status"], ["status", "create-alarm"], ["status", "rbac"]]
 
 
 def kubevigil(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -100,3 +100,23 @@ def test_run_refuses_a_role_the_file_does_not_configure(tmp_path: Path) -> None:
     config.write_text(yaml.safe_dump({"sinks": {"out": {"stdout": {}}}, "state_dir": str(tmp_path)}))
     result = kubevigil("run", "--config", str(config), "--role", "status")
     assert result.returncode == 1 and "--role status: not configured" in result.stderr
+
+
+@pytest.mark.skipif(not ANCHORS.exists(), reason="../shared/anchors is not beside the checkout")
+def test_status_rbac_prints_list_watch_on_exactly_the_configured_kinds(tmp_path: Path) -> None:
+    result = kubevigil("status", "rbac", "--config", str(ANCHORS / "kubestatus2cloudwatch/config-example.yaml"))
+    assert result.returncode == 0, result.stderr
+    role = yaml.safe_load(result.stdout)
+    assert role["kind"] == "ClusterRole"
+    assert role["rules"] == [{"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": ["list", "watch"]}]
+
+
+@pytest.mark.skipif(not ANCHORS.exists(), reason="../shared/anchors is not beside the checkout")
+def test_status_create_alarm_dry_run(tmp_path: Path) -> None:
+    result = kubevigil("status", "create-alarm", "--dry-run", "--periods", "5", "--action", "arn:aws:sns:eu-west-1:1:t",
+                       "--config", str(ANCHORS / "kubestatus2cloudwatch/config-example.yaml"))
+    assert result.returncode == 0, result.stderr
+    alarm = json.loads(result.stdout)
+    assert alarm["Namespace"] == "MyNamespace" and alarm["MetricName"] == "MyMetric"
+    assert alarm["EvaluationPeriods"] == 5 and alarm["TreatMissingData"] == "breaching"
+    assert alarm["AlarmActions"] == ["arn:aws:sns:eu-west-1:1:t"]

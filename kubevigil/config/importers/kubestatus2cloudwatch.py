@@ -52,7 +52,7 @@ def _unknown(mapping: Any, known: tuple[str, ...], where: Loc) -> list[ConfigIss
     for key in mapping:
         if key not in known:
             close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; kubestatus2cloudwatch keys here: {', '.join(known)}"
+            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys here: {', '.join(known)}"
             issues.append(ConfigIssue.at((*where, key), f"unknown key '{key}'{hint}"))
     return issues
 
