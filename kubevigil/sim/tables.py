@@ -204,7 +204,7 @@ def _json_path(obj: Any, path: str) -> Any:
 
 def _custom(crd: dict, version: str) -> tuple[list[dict[str, Any]], Row]:
     spec = crd["spec"]
-    vdef = next((v for v in spec["versions"] if v["name"] == version), {})
+    vdef: dict[str, Any] = next((v for v in spec["versions"] if v["name"] == version), {})
     printer = vdef.get("additionalPrinterColumns") or spec.get("additionalPrinterColumns") or []
     cols = [_NAME] + [_col(c["name"], c.get("type", "string"), c.get("priority", 0), c.get("format", ""))
                       for c in printer]
