@@ -1,82 +1,276 @@
-"""Events/s from the emulator's watch through the anchor routing config to the sinks, and peak RSS.
+"""Events from the emulator's watch through the anchor routing config to a fake search `_bulk` server and file sinks.
 
-Usage: python bench/events_throughput.py [N]   (prints one line: events/s end to end, RSS)
-Hook: the sinks here are in-process collectors standing in for the fake OpenSearch `_bulk` server and the file
-sink; replace `Collect` by real outlets (delivery + sinks) once `tests/fakes/search_server.py` is wired in.
+Three processes, so kubevigil's RSS and CPU are its own: this orchestrator, the "world" (the emulator plus the fake
+search server, which stamps each document's arrival) and `kubevigil run` (the real CLI).
+
+    .venv/bin/python bench/events_throughput.py                   # throughput, ratio, latency, RSS (~6 min)
+    .venv/bin/python bench/events_throughput.py --events 20000 --rss-seconds 60    # a quicker run
+
+Figures: (1) events/s end to end with bulk batching, and the same with one request per event (the original's
+behaviour) as a ratio; (2) p50/p99 latency from the event's write in the emulator to its arrival at the search
+server at 1,000 events/s; (3) kubevigil's RSS sampled while events stream for `--rss-seconds` (the world deletes
+events older than the newest 10,000, as Kubernetes expires them, so the cluster itself stays bounded).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import resource
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
-from prometheus_client import CollectorRegistry
 
-from kubevigil.clock import SystemClock
-from kubevigil.config.importers import event_exporter
-from kubevigil.kube.client import connect
-from kubevigil.kube.resources import by_kind
-from kubevigil.roles.events.config import EventsConfig
-from kubevigil.roles.events.role import EventsRole
-from kubevigil.roles.role import RoleContext
-from kubevigil.signals import Signal
-from kubevigil.sim.cluster import Cluster
-
-ANCHOR = Path("/work/shared/anchors/kubernetes-event-exporter/config.example.yaml")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+ANCHOR = Path(__file__).resolve().parents[1] / "tests" / "anchors" / "kubernetes-event-exporter" / "config.example.yaml"
+KEEP_EVENTS = 10_000  # the world deletes older events, as the API server's event TTL would
+WRITTEN = "bench.kubevigil.io/written"
 
 
-class Collect:
-    kinds = frozenset({"record"})
+# -- the world: emulator + fake search server, driven by JSON lines on stdin -------------------------------------------
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.count = 0
+async def world(kubeconfig: Path) -> None:
+    from kubevigil.kube.resources import by_kind
+    from kubevigil.sim.cluster import Cluster
+    from tests.fakes.search_server import FakeSearchServer
 
-    async def put(self, items: Sequence[Signal]) -> None:
-        self.count += len(items)
+    arrivals: list[float] = []
 
+    class StampingSearch(FakeSearchServer):
+        """Records, per document, how long after its write in the emulator it arrived."""
 
-async def main(n: int) -> None:
-    doc = yaml.safe_load(ANCHOR.read_text())
-    native, _ = event_exporter.translate(doc, ANCHOR)
-    section = EventsConfig.model_validate({**native["events"], "leader_election": {"enabled": False},
-                                           "max_event_age_seconds": 0})
-    outlets = {name: Collect(name) for name in native["sinks"]}
-    async with Cluster(workloads=False, history=n + 1000) as cluster:
+        def _apply(self, op: str, index: str, doc_id: str | None, source: dict[str, Any]) -> dict[str, Any]:
+            written = ((source.get("metadata") or {}).get("annotations") or {}).get(WRITTEN)
+            if written:
+                arrivals.append(time.time() - float(written))
+            return super()._apply(op, index, doc_id, source)  # type: ignore[misc]
+
+    search = StampingSearch("elasticsearch").start()
+    event = by_kind("Event")
+    async with Cluster(workloads=False, history=50_000) as cluster:
         store = cluster.store
         store.create(by_kind("Namespace"), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-        with tempfile.TemporaryDirectory() as tmp:
-            api = await connect(str(cluster.write_kubeconfig(Path(tmp) / "kubeconfig")))
-            ctx = RoleContext("bench", api, outlets, SystemClock(), CollectorRegistry(), Path(tmp), "bench")
-            role = EventsRole(section, ctx)
-            task = asyncio.create_task(role.run())
-            while role.informer is None or not role.informer.synced.is_set():
-                await asyncio.sleep(0.01)
-            started = time.perf_counter()
-            for i in range(n):
-                store.create(by_kind("Event"), {
-                    "apiVersion": "v1", "kind": "Event", "metadata": {"name": f"e{i}", "namespace": "shop"},
-                    "involvedObject": {"kind": "Pod", "name": f"p{i % 50}", "namespace": "shop", "apiVersion": "v1"},
-                    "reason": "BackOff", "message": f"m{i}", "type": "Warning" if i % 3 else "Normal", "count": 1,
-                    "source": {"component": "kubelet", "host": "node-1"}})
-                if i % 500 == 0:
+        cluster.write_kubeconfig(kubeconfig)
+        seq = 0
+
+        def emit() -> None:
+            nonlocal seq
+            i = seq
+            seq += 1
+            store.create(event, {
+                "apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": f"e{i}", "namespace": "shop", "annotations": {WRITTEN: repr(time.time())}},
+                "involvedObject": {"kind": "Pod", "name": f"p{i % 50}", "namespace": "shop", "apiVersion": "v1"},
+                "reason": "BackOff", "message": f"Back-off restarting failed container {i}",
+                "type": "Warning" if i % 3 else "Normal", "count": 1,
+                "source": {"component": "kubelet", "host": "node-1"}})
+            if i >= KEEP_EVENTS:
+                store.delete(event, "shop", f"e{i - KEEP_EVENTS}")
+
+        async def run(n: int, rate: float) -> None:
+            start = time.perf_counter()
+            for k in range(n):
+                emit()
+                if rate and k % 10 == 9:
+                    await asyncio.sleep(max(0.0, start + (k + 1) / rate - time.perf_counter()))
+                elif k % 200 == 199:
                     await asyncio.sleep(0)
-            while outlets["dump"].count < n:
-                await asyncio.sleep(0.01)
-            elapsed = time.perf_counter() - started
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await api.aclose()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"events_throughput: {n / elapsed:,.0f} events/s end to end ({n} events, {elapsed:.2f} s), "
-          f"peak RSS {rss:.0f} MB")
+
+        reply({"search": search.url})
+        reader = asyncio.StreamReader()
+        await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        emitting: asyncio.Task[None] | None = None
+        while line := await reader.readline():
+            cmd = json.loads(line)
+            if cmd["cmd"] == "emit":
+                emitting = asyncio.create_task(run(cmd["n"], cmd.get("rate", 0)))
+                reply({"ok": True})
+            elif cmd["cmd"] == "stats":
+                done = emitting is None or emitting.done()
+                reply({"docs": search.state.count(), "writes": search.state.writes, "emitted": seq,
+                       "emitting": not done, "bulk_requests": search.state.bulk_requests,
+                       "latencies": sorted(arrivals) if cmd.get("latencies") else []})
+            elif cmd["cmd"] == "clear":  # a fresh cluster for the next kubevigil: no events left
+                for obj in list(store.list_raw(event, "shop")):
+                    store.delete(event, "shop", obj["metadata"]["name"])
+                reply({"ok": True})
+            elif cmd["cmd"] == "reset":
+                search.state.docs.clear()
+                search.state.writes = search.state.bulk_requests = 0
+                arrivals.clear()
+                reply({"ok": True})
+    search.stop()
+
+
+def reply(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+# -- the orchestrator --------------------------------------------------------------------------------------------------
+
+class World:
+    def __init__(self, tmp: Path) -> None:
+        self.kubeconfig = tmp / "kubeconfig"
+        self.proc = subprocess.Popen([sys.executable, __file__, "--world", str(self.kubeconfig)], cwd=ROOT,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.search = self._read()["search"]
+
+    def _read(self) -> dict:
+        assert self.proc.stdout is not None
+        return json.loads(self.proc.stdout.readline())
+
+    def ask(self, **cmd: Any) -> dict:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(30)
+
+
+def config(tmp: Path, world: World, name: str, per_event: bool) -> Path:
+    """The anchor's route tree; `dump` is the search server, every other receiver it uses a file sink."""
+    from kubevigil.config.importers import event_exporter
+
+    native, _ = event_exporter.translate(yaml.safe_load(ANCHOR.read_text()), ANCHOR)
+    delivery: dict[str, Any] = {"batch_max_age": 0.2, "timeout": 10}
+    dump_delivery = {**delivery, "batch_max_items": 1} if per_event else delivery
+    root = tmp / name
+    sinks: dict[str, Any] = {"dump": {"elasticsearch": {"hosts": [world.search], "index": "kube-events"},
+                                      "delivery": dump_delivery}}
+    for receiver in ("alert", "pipe", "slack", "firehose"):
+        sinks[receiver] = {"file": {"path": str(root / f"{receiver}.jsonl")}, "delivery": delivery}
+    events = {**native["events"], "leader_election": {"enabled": False}, "max_event_age_seconds": 0}
+    doc = {"cluster": {"name": "bench", "kubeconfig": str(world.kubeconfig)}, "server": {"listen": "127.0.0.1:0"},
+           "logging": {"level": "warning"}, "state_dir": str(root / "state"), "sinks": sinks, "events": events}
+    root.mkdir(parents=True)
+    path = root / "config.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+class Kubevigil:
+    def __init__(self, cfg: Path) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "kubevigil.cli", "run", "--config", str(cfg)], cwd=ROOT,
+                                     stdout=subprocess.DEVNULL, stderr=open(cfg.parent / "log", "wb"))  # noqa: SIM115
+
+    def rss_mb(self) -> tuple[float, float]:
+        """(current, peak) resident set in MB, from /proc."""
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines())
+        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+    def cpu_seconds(self) -> float:
+        parts = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+
+
+def wait_docs(world: World, n: int, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = world.ask(cmd="stats")
+        if stats["docs"] >= n:
+            return stats
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {stats['docs']} of {n} documents arrived within {timeout}s: {stats}")
+        time.sleep(0.05)
+
+
+def start(world: World, cfg: Path) -> Kubevigil:
+    """kubevigil on an empty cluster but for one probe event; running once that probe has arrived."""
+    world.ask(cmd="clear")
+    world.ask(cmd="reset")
+    world.ask(cmd="emit", n=1, rate=0)
+    kv = Kubevigil(cfg)
+    wait_docs(world, 1, 60)
+    world.ask(cmd="reset")
+    return kv
+
+
+def throughput(tmp: Path, world: World, n: int, per_event: bool) -> tuple[float, float, int]:
+    """(events/s, kubevigil CPU-s per 1,000 events, bulk requests) for n events written as fast as possible."""
+    kv = start(world, config(tmp, world, f"throughput-{'per-event' if per_event else 'bulk'}", per_event))
+    try:
+        cpu0, t0 = kv.cpu_seconds(), time.perf_counter()
+        world.ask(cmd="emit", n=n, rate=0)
+        stats = wait_docs(world, n, 600)
+        elapsed = time.perf_counter() - t0
+        return n / elapsed, (kv.cpu_seconds() - cpu0) / n * 1000, stats["bulk_requests"]
+    finally:
+        kv.stop()
+
+
+def latency(tmp: Path, world: World, rate: int, seconds: int) -> tuple[float, float, float]:
+    kv = start(world, config(tmp, world, "latency", False))
+    try:
+        world.ask(cmd="emit", n=rate * seconds, rate=rate)
+        wait_docs(world, rate * seconds, seconds + 60)
+        lat = world.ask(cmd="stats", latencies=True)["latencies"]
+        return lat[len(lat) // 2], lat[int(len(lat) * 0.99)], lat[-1]
+    finally:
+        kv.stop()
+
+
+def rss(tmp: Path, world: World, seconds: float) -> tuple[int, list[tuple[int, float]], float]:
+    """(events exported, [(events so far, RSS MB)] every ~10% of the run, peak RSS MB) while streaming."""
+    kv = start(world, config(tmp, world, "rss", False))
+    try:
+        world.ask(cmd="emit", n=10_000_000, rate=0)
+        samples: list[tuple[int, float]] = []
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            time.sleep(seconds / 10)
+            samples.append((world.ask(cmd="stats")["docs"], kv.rss_mb()[0]))
+        return samples[-1][0], samples, kv.rss_mb()[1]
+    finally:
+        kv.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--world", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--events", type=int, default=50_000, help="events for the throughput figure")
+    parser.add_argument("--per-event-events", type=int, default=2_000, help="events for the one-request-per-event run")
+    parser.add_argument("--latency-seconds", type=int, default=20, help="seconds at 1,000 events/s")
+    parser.add_argument("--rss-seconds", type=float, default=180, help="seconds of streaming for the RSS figure")
+    args = parser.parse_args()
+    if args.world:
+        asyncio.run(world(args.world))
+        return
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        w = World(tmp)
+        try:
+            bulk_rate, bulk_cpu, bulk_requests = throughput(tmp, w, args.events, per_event=False)
+            print(f"bulk: {bulk_rate:,.0f} events/s end to end ({args.events:,} events, {bulk_requests} _bulk "
+                  f"requests), kubevigil {bulk_cpu:.3f} CPU-s per 1,000 events", flush=True)
+            one_rate, one_cpu, one_requests = throughput(tmp, w, args.per_event_events, per_event=True)
+            print(f"one request per event: {one_rate:,.0f} events/s ({one_requests} requests), {one_cpu:.3f} CPU-s "
+                  f"per 1,000 events; bulk/per-event = {bulk_rate / one_rate:.1f}x", flush=True)
+            p50, p99, worst = latency(tmp, w, 1000, args.latency_seconds)
+            print(f"latency at 1,000 events/s for {args.latency_seconds}s, write in emulator -> arrival at search: "
+                  f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {worst * 1000:.0f} ms", flush=True)
+            total, samples, peak = rss(tmp, w, args.rss_seconds)
+            series = ", ".join(f"{n:,}: {mb:.0f}" for n, mb in samples)
+            print(f"RSS while streaming {total:,} events in {args.rss_seconds:.0f}s: peak {peak:.0f} MB; "
+                  f"events exported: RSS MB = {series}", flush=True)
+        finally:
+            w.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000))
+    main()

@@ -8,8 +8,9 @@ import pytest
 
 from kubevigil.config.issues import ConfigError
 from kubevigil.config.loader import load
+from tests.anchors import ANCHORS as ANCHOR_DIR
 
-ANCHORS = Path("/work/shared/anchors/kubernetes-event-exporter")
+ANCHORS = ANCHOR_DIR / "kubernetes-event-exporter"
 
 
 def test_minimal_anchor_loads() -> None:

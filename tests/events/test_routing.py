@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,9 @@ from kubevigil.config.importers import event_exporter
 from kubevigil.roles.events.config import EventsConfig
 from kubevigil.roles.events.occurrences import from_events_v1, is_wanted, occurrence_count, occurrence_time
 from kubevigil.roles.events.routing import Router
+from tests.anchors import ANCHORS as ANCHOR_DIR
 
-ANCHORS = Path("/work/shared/anchors/kubernetes-event-exporter")
+ANCHORS = ANCHOR_DIR / "kubernetes-event-exporter"
 
 
 def event(namespace: str = "shop", type_: str = "Warning", kind: str = "Pod", api_version: str = "v1",

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ANCHORS = Path(__file__).resolve().parents[2].parent / "shared" / "anchors"
+from tests.anchors import ANCHORS
+
 COMMANDS = [[], ["run"], ["demo"], ["check-config"], ["schema"], ["version"], ["sim"], ["sim", "serve"],
             ["status"], ["status", "create-alarm"], ["status", "rbac"]]
 
@@ -40,7 +41,6 @@ def test_schema_is_json_schema() -> None:
     assert schema["$schema"].startswith("https://json-schema.org/") and "sinks" in schema["properties"]
 
 
-@pytest.mark.skipif(not ANCHORS.exists(), reason="../shared/anchors is not beside the checkout")
 @pytest.mark.parametrize("anchor,fmt", [
     ("kubestatus2cloudwatch/config-example.yaml", "kubestatus2cloudwatch"),
     ("kubestatus2cloudwatch/config-minimal.yaml", "kubestatus2cloudwatch"),
@@ -102,7 +102,6 @@ def test_run_refuses_a_role_the_file_does_not_configure(tmp_path: Path) -> None:
     assert result.returncode == 1 and "--role status: not configured" in result.stderr
 
 
-@pytest.mark.skipif(not ANCHORS.exists(), reason="../shared/anchors is not beside the checkout")
 def test_status_rbac_prints_list_watch_on_exactly_the_configured_kinds(tmp_path: Path) -> None:
     result = kubevigil("status", "rbac", "--config", str(ANCHORS / "kubestatus2cloudwatch/config-example.yaml"))
     assert result.returncode == 0, result.stderr
@@ -111,7 +110,6 @@ def test_status_rbac_prints_list_watch_on_exactly_the_configured_kinds(tmp_path:
     assert role["rules"] == [{"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": ["list", "watch"]}]
 
 
-@pytest.mark.skipif(not ANCHORS.exists(), reason="../shared/anchors is not beside the checkout")
 def test_status_create_alarm_dry_run(tmp_path: Path) -> None:
     result = kubevigil("status", "create-alarm", "--dry-run", "--periods", "5", "--action", "arn:aws:sns:eu-west-1:1:t",
                        "--config", str(ANCHORS / "kubestatus2cloudwatch/config-example.yaml"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +17,10 @@ from kubevigil.sinks.payloads import layout_document
 from kubevigil.sinks.sns.event_exporter import translate as translate_sns
 from kubevigil.sinks.sqs.event_exporter import translate as translate_sqs
 from kubevigil.templating import compile_value
+from tests.anchors import ANCHORS as ANCHOR_DIR
 from tests.sinks_aws.conftest import event_record
 
-ANCHOR = Path("/work/shared/anchors/kubernetes-event-exporter/config.example.yaml")
+ANCHOR = ANCHOR_DIR / "kubernetes-event-exporter" / "config.example.yaml"
 
 # The README's receiver examples for the sinks the anchor file does not configure.
 README = yaml.safe_load("""

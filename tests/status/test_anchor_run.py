@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
-
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -13,14 +12,14 @@ import pytest
 from kubevigil.aws import AwsParams, make_client
 from kubevigil.config import find_config_path, load
 from kubevigil.config.settings import ServerSettings
+from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
-
-from kubevigil.kube.resources import by_kind
+from tests.anchors import ANCHORS as ANCHOR_DIR
 
 from .harness import namespace, seed, wait_for
 
-ANCHORS = Path("/work/shared/anchors/kubestatus2cloudwatch")
+ANCHORS = ANCHOR_DIR / "kubestatus2cloudwatch"
 
 
 def statefulset(name: str, namespace: str, replicas: int) -> dict:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from kubevigil.config import ConfigError, load
+from tests.anchors import ANCHORS as ANCHOR_DIR
 
-ANCHORS = Path("/work/shared/anchors/kubestatus2cloudwatch")
+ANCHORS = ANCHOR_DIR / "kubestatus2cloudwatch"
 
 NATIVE = """\
 sinks:
