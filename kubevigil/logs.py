@@ -22,6 +22,16 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
+class _Stderr:
+    """Whatever `sys.stderr` is at write time, so a replaced stream (tests, embedding) is never written after close."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "info", fmt: Literal["json", "console"] = "json") -> None:
     """Set up structlog (and stdlib logging of libraries) once for the process; logs go to stderr."""
     numeric = _LEVELS[level]
@@ -38,7 +48,7 @@ def configure(level: str = "info", fmt: Literal["json", "console"] = "json") -> 
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]  # a TextIO in all but name
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")

@@ -6,7 +6,15 @@ import json
 
 import structlog
 
+import pytest
+
 from kubevigil import logs
+
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    yield
+    structlog.reset_defaults()
 
 
 def test_json_lines_with_secrets_redacted(capsys) -> None:
