@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 ANCHOR = Path(__file__).resolve().parents[1] / "tests" / "anchors" / "kubernetes-event-exporter" / "config.example.yaml"
-KEEP_EVENTS = 10_000  # the world deletes older events, as the API server's event TTL would
+# In the RSS run the world deletes events older than the newest KEEP_EVENTS, as the API server's event TTL would.
+# Small, because the emulator's delete scans every stored object for dependents (about 0.35 us per object).
+KEEP_EVENTS = 1_000
 WRITTEN = "bench.kubevigil.io/written"
 
 
@@ -59,8 +62,9 @@ async def world(kubeconfig: Path) -> None:
         store.create(by_kind("Namespace"), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
         cluster.write_kubeconfig(kubeconfig)
         seq = 0
+        live: deque[str] = deque()
 
-        def emit() -> None:
+        def emit(keep: int | None) -> None:
             nonlocal seq
             i = seq
             seq += 1
@@ -71,13 +75,14 @@ async def world(kubeconfig: Path) -> None:
                 "reason": "BackOff", "message": f"Back-off restarting failed container {i}",
                 "type": "Warning" if i % 3 else "Normal", "count": 1,
                 "source": {"component": "kubelet", "host": "node-1"}})
-            if i >= KEEP_EVENTS:
-                store.delete(event, "shop", f"e{i - KEEP_EVENTS}")
+            live.append(f"e{i}")
+            if keep is not None and len(live) > keep:
+                store.delete(event, "shop", live.popleft())
 
-        async def run(n: int, rate: float) -> None:
+        async def run(n: int, rate: float, keep: int | None) -> None:
             start = time.perf_counter()
             for k in range(n):
-                emit()
+                emit(keep)
                 if rate and k % 10 == 9:
                     await asyncio.sleep(max(0.0, start + (k + 1) / rate - time.perf_counter()))
                 elif k % 200 == 199:
@@ -90,16 +95,16 @@ async def world(kubeconfig: Path) -> None:
         while line := await reader.readline():
             cmd = json.loads(line)
             if cmd["cmd"] == "emit":
-                emitting = asyncio.create_task(run(cmd["n"], cmd.get("rate", 0)))
+                emitting = asyncio.create_task(run(cmd["n"], cmd.get("rate", 0), cmd.get("keep")))
                 reply({"ok": True})
             elif cmd["cmd"] == "stats":
                 done = emitting is None or emitting.done()
                 reply({"docs": search.state.count(), "writes": search.state.writes, "emitted": seq,
                        "emitting": not done, "bulk_requests": search.state.bulk_requests,
                        "latencies": sorted(arrivals) if cmd.get("latencies") else []})
-            elif cmd["cmd"] == "clear":  # a fresh cluster for the next kubevigil: no events left
-                for obj in list(store.list_raw(event, "shop")):
-                    store.delete(event, "shop", obj["metadata"]["name"])
+            elif cmd["cmd"] == "halt":
+                if emitting is not None:
+                    emitting.cancel()
                 reply({"ok": True})
             elif cmd["cmd"] == "reset":
                 search.state.docs.clear()
@@ -118,9 +123,10 @@ def reply(obj: dict) -> None:
 
 class World:
     def __init__(self, tmp: Path) -> None:
-        self.kubeconfig = tmp / "kubeconfig"
+        self.kubeconfig = Path(tempfile.mkdtemp(dir=tmp)) / "kubeconfig"
         self.proc = subprocess.Popen([sys.executable, __file__, "--world", str(self.kubeconfig)], cwd=ROOT,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     stderr=open(tmp / "world.log", "ab"))  # noqa: SIM115
         self.search = self._read()["search"]
 
     def _read(self) -> dict:
@@ -191,9 +197,7 @@ def wait_docs(world: World, n: int, timeout: float) -> dict:
 
 
 def start(world: World, cfg: Path) -> Kubevigil:
-    """kubevigil on an empty cluster but for one probe event; running once that probe has arrived."""
-    world.ask(cmd="clear")
-    world.ask(cmd="reset")
+    """kubevigil on a fresh emulator holding one probe event; running once that probe has arrived."""
     world.ask(cmd="emit", n=1, rate=0)
     kv = Kubevigil(cfg)
     wait_docs(world, 1, 60)
@@ -229,12 +233,13 @@ def rss(tmp: Path, world: World, seconds: float) -> tuple[int, list[tuple[int, f
     """(events exported, [(events so far, RSS MB)] every ~10% of the run, peak RSS MB) while streaming."""
     kv = start(world, config(tmp, world, "rss", False))
     try:
-        world.ask(cmd="emit", n=10_000_000, rate=0)
+        world.ask(cmd="emit", n=10_000_000, rate=0, keep=KEEP_EVENTS)
         samples: list[tuple[int, float]] = []
         t0 = time.monotonic()
         while time.monotonic() - t0 < seconds:
             time.sleep(seconds / 10)
             samples.append((world.ask(cmd="stats")["docs"], kv.rss_mb()[0]))
+        world.ask(cmd="halt")
         return samples[-1][0], samples, kv.rss_mb()[1]
     finally:
         kv.stop()
@@ -253,23 +258,28 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        w = World(tmp)
-        try:
-            bulk_rate, bulk_cpu, bulk_requests = throughput(tmp, w, args.events, per_event=False)
-            print(f"bulk: {bulk_rate:,.0f} events/s end to end ({args.events:,} events, {bulk_requests} _bulk "
-                  f"requests), kubevigil {bulk_cpu:.3f} CPU-s per 1,000 events", flush=True)
-            one_rate, one_cpu, one_requests = throughput(tmp, w, args.per_event_events, per_event=True)
-            print(f"one request per event: {one_rate:,.0f} events/s ({one_requests} requests), {one_cpu:.3f} CPU-s "
-                  f"per 1,000 events; bulk/per-event = {bulk_rate / one_rate:.1f}x", flush=True)
-            p50, p99, worst = latency(tmp, w, 1000, args.latency_seconds)
-            print(f"latency at 1,000 events/s for {args.latency_seconds}s, write in emulator -> arrival at search: "
-                  f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {worst * 1000:.0f} ms", flush=True)
-            total, samples, peak = rss(tmp, w, args.rss_seconds)
-            series = ", ".join(f"{n:,}: {mb:.0f}" for n, mb in samples)
-            print(f"RSS while streaming {total:,} events in {args.rss_seconds:.0f}s: peak {peak:.0f} MB; "
-                  f"events exported: RSS MB = {series}", flush=True)
-        finally:
-            w.close()
+        bulk_rate, bulk_cpu, bulk_requests = in_world(tmp, lambda w: throughput(tmp, w, args.events, False))
+        print(f"bulk: {bulk_rate:,.0f} events/s end to end ({args.events:,} events, {bulk_requests} _bulk "
+              f"requests), kubevigil {bulk_cpu:.3f} CPU-s per 1,000 events", flush=True)
+        one_rate, one_cpu, one_requests = in_world(tmp, lambda w: throughput(tmp, w, args.per_event_events, True))
+        print(f"one request per event: {one_rate:,.0f} events/s ({one_requests} requests), {one_cpu:.3f} CPU-s "
+              f"per 1,000 events; bulk/per-event = {bulk_rate / one_rate:.1f}x", flush=True)
+        p50, p99, worst = in_world(tmp, lambda w: latency(tmp, w, 1000, args.latency_seconds))
+        print(f"latency at 1,000 events/s for {args.latency_seconds}s, write in emulator -> arrival at search: "
+              f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {worst * 1000:.0f} ms", flush=True)
+        total, samples, peak = in_world(tmp, lambda w: rss(tmp, w, args.rss_seconds))
+        series = ", ".join(f"{n:,}: {mb:.0f}" for n, mb in samples)
+        print(f"RSS while streaming {total:,} events in {args.rss_seconds:.0f}s: peak {peak:.0f} MB; "
+              f"events exported: RSS MB = {series}", flush=True)
+
+
+def in_world(tmp: Path, phase: Any) -> Any:
+    """Run one phase against a fresh emulator process."""
+    world = World(tmp)
+    try:
+        return phase(world)
+    finally:
+        world.close()
 
 
 if __name__ == "__main__":

@@ -122,17 +122,19 @@ class EventsRole(Role):
         self.informer.add_handler(self._on_change)
         log.info("events: watching", api=self.cfg.api, namespace=self.cfg.namespace or "(all)",
                  first_start=self._first_start, checkpointed=len(self._seen))
+        # The workers run until cancelled; readiness reports any that ended. Pruning ends after the first sync.
         self._tasks = [asyncio.create_task(self.informer.run(), name="events:informer"),
-                       asyncio.create_task(self._pump(checkpoint), name="events:pump"),
-                       asyncio.create_task(self._prune_after_sync(self.informer), name="events:prune")]
+                       asyncio.create_task(self._pump(checkpoint), name="events:pump")]
+        prune = asyncio.create_task(self._prune_after_sync(self.informer), name="events:prune")
+        everything = [*self._tasks, prune]
         try:
-            done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_EXCEPTION)
+            done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()
         finally:
-            for task in self._tasks:
+            for task in everything:
                 task.cancel()
-            for task in self._tasks:
+            for task in everything:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await checkpoint.close()
