@@ -8,16 +8,18 @@ import logging
 import random
 import time
 import weakref
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
 
 import httpx2 as httpx
 import orjson
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from kubevigil.clock import Clock, SystemClock
-from kubevigil.kube.cache import Cache, CacheView, key_of
+from kubevigil.kube.cache import Cache, CacheView, key_of, share_strings
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import Resource
@@ -44,30 +46,72 @@ TRANSIENT = (httpx.HTTPError, OSError, asyncio.TimeoutError, orjson.JSONDecodeEr
 MIN_QUIET_STREAM = 1.0
 
 
-class InformerMetrics:
-    """The informer metric families, created once per registry and shared by all informers on it."""
+EVENT_TYPES = ("ADDED", "MODIFIED", "DELETED", "BOOKMARK")
+_NO_CHANGES: tuple[Change, ...] = ()
 
-    _per_registry: weakref.WeakKeyDictionary[CollectorRegistry, InformerMetrics] = weakref.WeakKeyDictionary()
 
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.relists = Counter("kubevigil_informer_relists_total", "Relists after the watch could not resume (410 Gone)",
-                               ["informer"], registry=registry)
-        self.watch_restarts = Counter("kubevigil_informer_watch_restarts_total",
-                                      "Watches re-established after an error or a dropped connection",
-                                      ["informer"], registry=registry)
-        self.events = Counter("kubevigil_informer_events_total", "Watch events received, by type",
-                              ["informer", "type"], registry=registry)
-        self.last_event = Gauge("kubevigil_informer_last_event_timestamp_seconds",
-                                "Time the last watch event (incl. bookmarks) arrived", ["informer"], registry=registry)
-        self.objects = Gauge("kubevigil_informer_objects", "Objects in the informer cache", ["informer"],
-                             registry=registry)
+@dataclass(slots=True)
+class InformerStats:
+    """An informer's own counts, kept as plain numbers: prometheus calls per event cost more than the cache update."""
+
+    relists: int = 0
+    watch_restarts: int = 0
+    events: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EVENT_TYPES, 0))
+    last_event: float = 0.0  # time the last watch event (incl. bookmarks) arrived; 0 = none yet
+
+
+class InformerCollector(Collector):
+    """Exposes the stats of every live informer on one registry; informers sharing a name are summed."""
+
+    _per_registry: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, InformerCollector]] = (
+        weakref.WeakKeyDictionary())
+
+    def __init__(self) -> None:
+        self._informers: weakref.WeakSet[Informer] = weakref.WeakSet()
 
     @classmethod
-    def on(cls, registry: CollectorRegistry) -> InformerMetrics:
-        metrics = cls._per_registry.get(registry)
-        if metrics is None:
-            metrics = cls._per_registry[registry] = cls(registry)
-        return metrics
+    def on(cls, registry: CollectorRegistry) -> InformerCollector:
+        collector = cls._per_registry.get(registry)
+        if collector is None:
+            collector = cls._per_registry[registry] = cls()
+            registry.register(collector)
+        return collector
+
+    def add(self, informer: Informer) -> None:
+        self._informers.add(informer)
+
+    def describe(self) -> list[Metric]:
+        return list(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        relists, restarts, events, last, objects = self._families()
+        by_name: dict[str, list[Informer]] = {}
+        for inf in list(self._informers):
+            by_name.setdefault(inf.name, []).append(inf)
+        for name, infs in sorted(by_name.items()):
+            stats = [i.stats for i in infs]
+            relists.add_metric([name], sum(s.relists for s in stats))
+            restarts.add_metric([name], sum(s.watch_restarts for s in stats))
+            for etype in EVENT_TYPES:
+                events.add_metric([name, etype], sum(s.events[etype] for s in stats))
+            last.add_metric([name], max(s.last_event for s in stats))
+            objects.add_metric([name], sum(len(i.cache) for i in infs))
+        yield from (relists, restarts, events, last, objects)
+
+    @staticmethod
+    def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily,
+                             GaugeMetricFamily]:
+        return (
+            CounterMetricFamily("kubevigil_informer_relists", "Relists after the watch could not resume (410 Gone)",
+                                labels=["informer"]),
+            CounterMetricFamily("kubevigil_informer_watch_restarts",
+                                "Watches re-established after an error or a dropped connection", labels=["informer"]),
+            CounterMetricFamily("kubevigil_informer_events", "Watch events received, by type",
+                                labels=["informer", "type"]),
+            GaugeMetricFamily("kubevigil_informer_last_event_timestamp_seconds",
+                              "Time the last watch event (incl. bookmarks) arrived", labels=["informer"]),
+            GaugeMetricFamily("kubevigil_informer_objects", "Objects in the informer cache", labels=["informer"]),
+        )
 
 
 class Informer:
@@ -95,12 +139,8 @@ class Informer:
         self._cache = Cache()
         self._handlers: list[Handler] = []
         self._failures = 0
-        metrics = InformerMetrics.on(registry)
-        self._m_relists = metrics.relists.labels(self.name)
-        self._m_restarts = metrics.watch_restarts.labels(self.name)
-        self._m_events = {t: metrics.events.labels(self.name, t) for t in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK")}
-        self._m_last = metrics.last_event.labels(self.name)
-        self._m_objects = metrics.objects.labels(self.name)
+        self.stats = InformerStats()
+        InformerCollector.on(registry).add(self)
 
     @property
     def cache(self) -> CacheView:
@@ -133,7 +173,7 @@ class Informer:
             except TRANSIENT as exc:
                 log.info("informer %s: watch dropped (%s: %s), resuming from %s", self.name,
                          type(exc).__name__, exc, self.resource_version)
-            self._m_restarts.inc()
+            self.stats.watch_restarts += 1
             await self._backoff()
 
     async def _backoff(self) -> None:
@@ -143,17 +183,24 @@ class Informer:
         await self.clock.sleep(self._rng.uniform(0, ceiling))
 
     async def _list(self) -> None:
-        items, rv = await self.api.list(self.res, self.namespace, label_selector=self.label_selector,
-                                        field_selector=self.field_selector, limit=self.page_size)
-        fresh = {key_of(o): o for o in items}
+        fresh: dict[tuple[str, str], dict] = {}
+        strings: dict[str, str] = {}
+        rv = ""
+        pages = self.api.list_pages(self.res, self.namespace, label_selector=self.label_selector,
+                                    field_selector=self.field_selector, limit=self.page_size)
+        async with contextlib.aclosing(pages):
+            async for items, rv in pages:
+                for obj in items:
+                    # Per page, so the duplicates are freed before the next page is decoded into their memory.
+                    share_strings(obj, strings)
+                    fresh[key_of(obj)] = obj
         if self.synced.is_set():
-            self._m_relists.inc()
+            self.stats.relists += 1
             changes = diff(self._cache, fresh) if self._handlers else []
         else:
             changes = [Change("ADDED", o, None) for o in fresh.values()] if self._handlers else []
         self._cache.replace_all(fresh)
         self.resource_version = rv
-        self._m_objects.set(len(fresh))
         for change in changes:
             await self._emit(change)
         self.synced.set()
@@ -162,54 +209,55 @@ class Informer:
         """Run one watch request to its end; True if it made progress (an event arrived or it lasted)."""
         started = time.monotonic()
         got_event = False
-        stream = self.api.watch(self.res, self.namespace, resource_version=self.resource_version,
-                                label_selector=self.label_selector, field_selector=self.field_selector,
-                                timeout_seconds=self.watch_timeout)
+        stream = self.api.watch_batches(self.res, self.namespace, resource_version=self.resource_version,
+                                        label_selector=self.label_selector, field_selector=self.field_selector,
+                                        timeout_seconds=self.watch_timeout)
         async with contextlib.aclosing(stream):
-            async for etype, obj in stream:
+            async for batch in stream:
                 if not got_event:
                     got_event = True
                     self._failures = 0
-                await self._apply(etype, obj)
+                self.stats.last_event = self.clock.now()
+                for etype, obj in batch:
+                    for change in self._apply(etype, obj):
+                        await self._emit(change)
         return got_event or time.monotonic() - started >= MIN_QUIET_STREAM
 
-    async def _apply(self, etype: str, obj: dict) -> None:
-        meta = obj.get("metadata") or {}
-        counter = self._m_events.get(etype)
-        if counter is None:
+    def _apply(self, etype: str, obj: dict) -> Sequence[Change]:
+        """Apply one watch event to the cache; return the changes to hand to the handlers."""
+        counts = self.stats.events
+        if etype not in counts:
             log.warning("informer %s: ignoring watch event of type %r", self.name, etype)
-            return
-        counter.inc()
-        self._m_last.set(self.clock.now())
+            return _NO_CHANGES
+        counts[etype] += 1
+        meta = obj.get("metadata") or {}
         rv = meta.get("resourceVersion")
         if etype == "BOOKMARK":
             if rv:
                 self.resource_version = rv
-            return
-        key = key_of(obj)
-        old = self._cache.get(*key)
+            return _NO_CHANGES
+        key = (meta.get("namespace") or "", meta["name"])
+        old = self._cache.at(key)
         if etype == "DELETED":
             changes = self._apply_delete(key, obj, old)
         else:
             changes = self._apply_upsert(key, obj, old)
         if rv:
             self.resource_version = rv
-        self._m_objects.set(len(self._cache))
-        for change in changes:
-            await self._emit(change)
+        return changes
 
-    def _apply_delete(self, key: tuple[str, str], obj: dict, old: dict | None) -> list[Change]:
+    def _apply_delete(self, key: tuple[str, str], obj: dict, old: dict | None) -> Sequence[Change]:
         if old is None:
-            return []  # already gone: a replayed DELETED
+            return _NO_CHANGES  # already gone: a replayed DELETED
         self._cache.remove(key)
-        return [Change("DELETED", obj, old)] if self._handlers else []
+        return [Change("DELETED", obj, old)] if self._handlers else _NO_CHANGES
 
-    def _apply_upsert(self, key: tuple[str, str], obj: dict, old: dict | None) -> list[Change]:
+    def _apply_upsert(self, key: tuple[str, str], obj: dict, old: dict | None) -> Sequence[Change]:
         if old is not None and _same_version(old, obj):
-            return []  # a replayed event after a resume
+            return _NO_CHANGES  # a replayed event after a resume
         self._cache.put(key, obj)
         if not self._handlers:
-            return []
+            return _NO_CHANGES
         if old is None:
             return [Change("ADDED", obj, None)]
         if _uid(old) != _uid(obj):

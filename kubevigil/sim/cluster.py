@@ -25,11 +25,13 @@ CONTEXT_NAME = "kubevigil-sim"
 
 class Cluster:
     """A running emulated cluster: `async with Cluster() as c:` then point any client at `c.url` (HTTPS, CA in
-    `c.cert.cert_pem`) with `c.token`, or at the file `c.write_kubeconfig(path)` writes."""
+    `c.cert.cert_pem`) with `c.token`, or at the file `c.write_kubeconfig(path)` writes.
+
+    `tls=False` serves plain HTTP (benchmarks: TLS would be most of the cost); kubectl sends tokens only over TLS."""
 
     def __init__(self, clock: Clock | None = None, workloads: bool = True, token: str | None = None,
                  bookmark_interval: float = 1.0, history: int = 10_000, port: int = 0,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", tls: bool = True) -> None:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError(f"Cluster host must be a loopback address, got {host!r}")
         self.clock: Clock = clock or SystemClock()
@@ -42,18 +44,20 @@ class Cluster:
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
         self._sim_task: asyncio.Task[None] | None = None
+        self.tls = tls
         self.cert = loopback_cert()
         self.url = ""
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.api.app(), access_log=None, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port, ssl_context=self.cert.server_context())
+        site = web.TCPSite(self._runner, self._host, self._port,
+                           ssl_context=self.cert.server_context() if self.tls else None)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        sockets = getattr(site._server, "sockets", None) or []
         port = sockets[0].getsockname()[1]
         host = f"[{self._host}]" if ":" in self._host else self._host
-        self.url = f"https://{host}:{port}"
+        self.url = f"{'https' if self.tls else 'http'}://{host}:{port}"
         if self.workloads_enabled:
             self._start_workloads()
 
@@ -87,10 +91,12 @@ class Cluster:
 
     def kubeconfig(self) -> dict[str, Any]:
         """A kubeconfig dict with one cluster, user and context (named kubevigil-sim) pointing at this server."""
+        cluster: dict[str, Any] = {"server": self.url}
+        if self.tls:
+            cluster["certificate-authority-data"] = base64.b64encode(self.cert.cert_pem).decode()
         return {
             "apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": CONTEXT_NAME, "cluster": {
-                "server": self.url, "certificate-authority-data": base64.b64encode(self.cert.cert_pem).decode()}}],
+            "clusters": [{"name": CONTEXT_NAME, "cluster": cluster}],
             "users": [{"name": CONTEXT_NAME, "user": {"token": self.token}}],
             "contexts": [{"name": CONTEXT_NAME, "context": {"cluster": CONTEXT_NAME, "user": CONTEXT_NAME,
                                                              "namespace": "default"}}],

@@ -8,6 +8,8 @@ references without copying; the public Python API returns copies.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import builtins
 import random
 import time
 import uuid
@@ -99,7 +101,16 @@ class WatchEvent:
     key: Key
     obj: dict
     prev: dict | None
-    encoded: bytes | None = None  # the watch line, built once for all watchers
+    encoded: bytes  # `obj` as JSON, serialised once at commit and shared by every watcher
+
+
+@dataclass(slots=True)
+class Page:
+    """One page of a list: the items, whether more match after them, and how many (None when filtered)."""
+
+    items: builtins.list[dict]
+    more: bool
+    remaining: int | None
 
 
 @dataclass(slots=True)
@@ -127,7 +138,7 @@ _WORKLOAD_KINDS = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "
 def _required_causes(res: Resource, obj: dict) -> list[tuple[str, str]]:
     """The required fields this object lacks, per the validation rules of its kind."""
     causes: list[tuple[str, str]] = []
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    spec: dict = obj["spec"] if isinstance(obj.get("spec"), dict) else {}
     key = (res.group, res.plural)
     if key == ("", "pods"):
         containers = spec.get("containers")
@@ -201,6 +212,13 @@ class Store:
         self._data: dict[Key, dict[ObjKey, dict]] = {}
         self._uids: dict[str, tuple[Key, ObjKey]] = {}
         self._events: list[WatchEvent] = []
+        # Keys of each bucket in (namespace, name) order, rebuilt lazily after a create or delete: paged lists
+        # then cost O(page) per request instead of a sort of the whole collection.
+        self._sorted: dict[Key, list[ObjKey]] = {}
+        # Each stored object's JSON, made once at commit (the watch history shares it): GET and list serve these.
+        self._encoded: dict[Key, dict[ObjKey, bytes]] = {}
+        # owner uid -> where its dependents are: deleting an owner finds them without scanning every object.
+        self._dependents_of: dict[str, set[tuple[Key, ObjKey]]] = {}
         self._listeners: list[Listener] = []
         self._wakers: set[Callable[[], None]] = set()
         self._by_gvk: dict[tuple[str, str], Resource] = {}
@@ -260,6 +278,16 @@ class Store:
             raise not_found(res, name)
         return self._as_version(res, obj)
 
+    def encoded(self, res: Resource, obj: dict) -> bytes:
+        """`obj` (from get_raw, list_raw or list_page) as JSON: the bytes made at commit when it is the stored one."""
+        meta = obj["metadata"]
+        okey = self._okey(res, meta.get("namespace"), meta["name"])
+        if self._bucket(res).get(okey) is obj:
+            data = self._encoded.get((res.group, res.plural), {}).get(okey)
+            if data is not None:
+                return data
+        return orjson.dumps(obj)
+
     def get(self, res: Resource, namespace: str | None, name: str) -> dict:
         return copy_obj(self.get_raw(res, namespace, name))
 
@@ -284,18 +312,41 @@ class Store:
     def list_raw(self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None,
                  field_selector: str | None = None) -> list[dict]:
         """Matching stored objects sorted by namespace/name, without copying (callers must not mutate them)."""
+        return self.list_page(res, namespace, label_selector=label_selector, field_selector=field_selector).items
+
+    def list_page(self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None,
+                  field_selector: str | None = None, after: ObjKey | None = None, limit: int = 0) -> Page:
+        """Up to `limit` (0: all) matching stored objects whose key sorts after `after`, without copying."""
         labels, fields = self.selectors(res, label_selector, field_selector)
         bucket = self._bucket(res)
-        keys = sorted(bucket) if not (namespace and res.namespaced) else sorted(k for k in bucket if k[0] == namespace)
-        out = []
-        for k in keys:
-            obj = bucket[k]
-            if (labels.empty or labels.matches(obj["metadata"].get("labels"))) and (fields.empty or fields.matches(obj)):
-                out.append(self._as_version(res, obj))
-        return out
+        keys = self._sorted_keys(res)
+        lo, hi = 0, len(keys)
+        if namespace and res.namespaced:
+            lo, hi = bisect.bisect_left(keys, (namespace,)), bisect.bisect_left(keys, (namespace + "\0",))
+        if after is not None:
+            lo = max(lo, bisect.bisect_right(keys, after))
+        filtered = not (labels.empty and fields.empty)
+        out: builtins.list[dict] = []
+        for i in range(lo, hi):
+            obj = bucket[keys[i]]
+            if filtered and not ((labels.empty or labels.matches(obj["metadata"].get("labels")))
+                                 and (fields.empty or fields.matches(obj))):
+                continue
+            if limit and len(out) == limit:
+                # The API server leaves remainingItemCount unset for filtered lists: it cannot know it cheaply.
+                return Page(out, True, None if filtered else hi - i)
+            out.append(self._as_version(res, obj))
+        return Page(out, False, None)
+
+    def _sorted_keys(self, res: Resource) -> builtins.list[ObjKey]:
+        key = (res.group, res.plural)
+        keys = self._sorted.get(key)
+        if keys is None:
+            keys = self._sorted[key] = sorted(self._bucket(res))
+        return keys
 
     def list(self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None,
-             field_selector: str | None = None) -> list[dict]:
+             field_selector: str | None = None) -> builtins.list[dict]:
         return copy_obj(self.list_raw(res, namespace, label_selector=label_selector, field_selector=field_selector))
 
     # --- writes --------------------------------------------------------------------------------------------------
@@ -395,9 +446,10 @@ class Store:
 
     def replace(self, res: Resource, obj: dict, *, dry_run: bool = False) -> dict:
         """Update spec and metadata (status is kept when it is a subresource); 409 on a stale resourceVersion."""
-        return self._replace_owned(res, self._check_body(res, obj), dry_run)
+        return copy_obj(self._replace_owned(res, self._check_body(res, obj), dry_run))
 
     def _replace_owned(self, res: Resource, obj: dict, dry_run: bool) -> dict:
+        """Replace with a body this store owns; returns the stored object uncopied."""
         okey, old = self._current(res, obj)
         if causes := _required_causes(res, obj):
             raise invalid(res, obj["metadata"]["name"], causes)
@@ -413,7 +465,10 @@ class Store:
 
     def replace_status(self, res: Resource, obj: dict, *, dry_run: bool = False) -> dict:
         """Update status only: spec and metadata are taken from the stored object."""
-        obj = self._check_body(res, obj)
+        return copy_obj(self._replace_status_owned(res, self._check_body(res, obj), dry_run))
+
+    def _replace_status_owned(self, res: Resource, obj: dict, dry_run: bool) -> dict:
+        """Status update with a body this store owns; returns the stored object uncopied."""
         okey, old = self._current(res, obj)
         new = {k: v for k, v in old.items() if k != "status"}
         new["metadata"] = dict(old["metadata"])
@@ -436,21 +491,36 @@ class Store:
             # Removing the last finalizer of an object being deleted completes the deletion.
             if not dry_run:
                 self._remove(res, okey, obj)
-            return copy_obj(obj)
+            return obj
         meta["resourceVersion"] = old["metadata"]["resourceVersion"]
         if obj == old:
             # A no-op write does not bump the resourceVersion, as etcd-backed storage skips it.
-            return copy_obj(old)
+            return old
         if dry_run:
             return obj
         self._commit("MODIFIED", res, okey, obj, old)
         if (res.group, res.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
             self._serve_crd(obj)
-        return copy_obj(obj)
+        return obj
+
+    def touch(self, res: Resource, namespace: str | None, name: str) -> None:
+        """Commit the object unchanged under a new resourceVersion (one MODIFIED event): load for benchmarks."""
+        okey = self._okey(res, namespace, name)
+        old = self._bucket(res).get(okey)
+        if old is None:
+            raise not_found(res, name)
+        # New top-level and metadata dicts only: the committed `old` stays as the history saw it.
+        self._commit("MODIFIED", res, okey, {**old, "metadata": {**old["metadata"]}}, old)
 
     def patch(self, res: Resource, namespace: str | None, name: str, patch_type: str, body: object, *,
               subresource: str | None = None, dry_run: bool = False) -> dict:
         """Apply a merge, strategic merge, JSON or apply patch to the object or its status subresource."""
+        return copy_obj(self.patch_raw(res, namespace, name, patch_type, body, subresource=subresource,
+                                       dry_run=dry_run))
+
+    def patch_raw(self, res: Resource, namespace: str | None, name: str, patch_type: str, body: object, *,
+                  subresource: str | None = None, dry_run: bool = False) -> dict:
+        """`patch`, returning the stored object without copying (callers must not mutate it)."""
         current = self._bucket(res).get(self._okey(res, namespace, name))
         if patch_type.startswith("application/apply-patch"):
             return self._apply(res, namespace, name, current, body, subresource, dry_run)
@@ -461,7 +531,7 @@ class Store:
             raise invalid(res, name, [("metadata", "Invalid value: the patch removed the object's metadata")])
         patched = {**patched, "metadata": {**patched["metadata"], "name": name, "namespace": namespace}}
         if subresource == "status":
-            return self.replace_status(res, patched, dry_run=dry_run)
+            return self._replace_status_owned(res, patched, dry_run)
         if subresource:
             raise ApiStatusError(404, "NotFound", f"the server could not find the requested resource "
                                  f"({qualified(res)}/{subresource})")
@@ -477,7 +547,7 @@ class Store:
             if base == "application/strategic-merge-patch+json":
                 if self.crd_of(res) is not None:
                     raise ApiStatusError(
-                        415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted "
+                        415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
                         "media types include: application/json-patch+json, application/merge-patch+json, "
                         "application/apply-patch+yaml")
                 return strategic_merge_patch(current, body)
@@ -556,16 +626,39 @@ class Store:
 
     # --- garbage collection ----------------------------------------------------------------------------------------
 
-    def _dependents(self, uid: str) -> list[tuple[Resource, ObjKey, dict]]:
+    def _dependents(self, uid: str) -> builtins.list[tuple[Resource, ObjKey, dict]]:
+        """The objects whose ownerReferences name `uid`, by resource in store order, then by namespace/name."""
+        okeys_by_key: dict[Key, builtins.list[ObjKey]] = {}
+        for key, okey in self._dependents_of.get(uid, ()):
+            okeys_by_key.setdefault(key, []).append(okey)
         out = []
         for (group, plural), bucket in self._data.items():
-            res = next((r for r in self._by_gvp.values() if (r.group, r.plural) == (group, plural)), None)
+            okeys = okeys_by_key.get((group, plural))
+            res = next((r for r in self._by_gvp.values() if (r.group, r.plural) == (group, plural)), None) \
+                if okeys else None
             if res is None:
                 continue
-            for okey, obj in bucket.items():
-                if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or ()):
+            for okey in sorted(okeys or ()):
+                if (obj := bucket.get(okey)) is not None:
                     out.append((res, okey, obj))
         return out
+
+    def _index_owners(self, loc: tuple[Key, ObjKey], prev: dict | None, obj: dict | None) -> None:
+        """Move `loc` in the owner index from prev's owners to obj's (None: no object there)."""
+        if prev is not None and obj is not None and \
+                prev["metadata"].get("ownerReferences") is obj["metadata"].get("ownerReferences"):
+            return  # the usual write: references shared untouched with the previous version
+        before, after = _owner_uids(prev), _owner_uids(obj)
+        if before == after:
+            return
+        for uid in before - after:
+            locs = self._dependents_of.get(uid)
+            if locs is not None:
+                locs.discard(loc)
+                if not locs:
+                    del self._dependents_of[uid]
+        for uid in after - before:
+            self._dependents_of.setdefault(uid, set()).add(loc)
 
     def _schedule_gc(self, uid: str) -> None:
         try:
@@ -623,8 +716,11 @@ class Store:
             if self._by_gvk.get((res.api_version, res.kind)) is res:
                 del self._by_gvk[(res.api_version, res.kind)]
         if not any((k[0], k[2]) == (group, plural) for k in self._served):
+            self._sorted.pop((group, plural), None)
+            self._encoded.pop((group, plural), None)
             for okey, obj in list(self._data.pop((group, plural), {}).items()):
                 self._uids.pop(obj["metadata"].get("uid", ""), None)
+                self._index_owners(((group, plural), okey), obj, None)
 
     # --- events and listeners --------------------------------------------------------------------------------------
 
@@ -634,14 +730,21 @@ class Store:
         key = (res.group, res.plural)
         bucket = self._data.setdefault(key, {})
         uid = obj["metadata"].get("uid")
+        encoded = orjson.dumps(obj)
+        self._index_owners((key, okey), bucket.get(okey), None if etype == "DELETED" else obj)
         if etype == "DELETED":
             bucket.pop(okey, None)
+            self._encoded.get(key, {}).pop(okey, None)
             self._uids.pop(uid, None)
+            self._sorted.pop(key, None)
         else:
+            if okey not in bucket:
+                self._sorted.pop(key, None)
             bucket[okey] = obj
+            self._encoded.setdefault(key, {})[okey] = encoded
             if uid:
                 self._uids[uid] = (key, okey)
-        self._events.append(WatchEvent(self.resource_version, etype, key, obj, prev))
+        self._events.append(WatchEvent(self.resource_version, etype, key, obj, prev, encoded))
         if len(self._events) > self.history + max(1, self.history // 4):
             del self._events[: len(self._events) - self.history]
         for wake in list(self._wakers):
@@ -663,7 +766,7 @@ class Store:
         """The oldest resourceVersion a watch may start from: events after it are still in the window."""
         return max(0, self.resource_version - self.history)
 
-    def events_after(self, rv: int) -> list[WatchEvent]:
+    def events_after(self, rv: int) -> builtins.list[WatchEvent]:
         """Committed events with resourceVersion > rv; 410 Expired if some of them left the window."""
         if rv < self.oldest_resource_version():
             raise expired(rv, self.oldest_resource_version())
@@ -671,6 +774,15 @@ class Store:
             return []
         start = rv + 1 - self._events[0].rv
         return self._events[max(0, start):]
+
+
+def _owner_uids(obj: dict | None) -> frozenset[str]:
+    if obj is None:
+        return frozenset()
+    refs = obj["metadata"].get("ownerReferences")
+    if not refs or not isinstance(refs, list):
+        return frozenset()
+    return frozenset(r["uid"] for r in refs if isinstance(r, dict) and isinstance(r.get("uid"), str) and r["uid"])
 
 
 def _crd_status(crd: dict, now: float) -> dict:

@@ -112,7 +112,7 @@ async def test_relist_after_410_emits_exact_differences(cluster: Cluster, proxy:
         await until(lambda: len(run.seen) >= 3)
         await sentinel(cluster, run)
         assert sorted(run.names()[:-1]) == [("ADDED", "e"), ("DELETED", "b"), ("MODIFIED", "a")]
-        assert run.inf._m_relists._value.get() == 1  # noqa: SLF001
+        assert run.inf.stats.relists == 1
         assert sorted(n for _, n in run.inf.cache.keys()) == ["a", "c", "d", "e", "zz-sentinel"]
 
 
@@ -127,8 +127,8 @@ async def test_resume_after_killed_connection_no_duplicate_no_miss(cluster: Clus
         await sentinel(cluster, run)
         assert run.names() == [("ADDED", "a"), ("MODIFIED", "a"), ("ADDED", "p0"), ("MODIFIED", "a"),
                                ("ADDED", "p1"), ("MODIFIED", "a"), ("ADDED", "p2"), ("ADDED", "zz-sentinel")]
-        assert run.inf._m_relists._value.get() == 0  # noqa: SLF001 - resumed from the last RV, no relist
-        assert run.inf._m_restarts._value.get() >= 1  # noqa: SLF001
+        assert run.inf.stats.relists == 0  # resumed from the last RV, no relist
+        assert run.inf.stats.watch_restarts >= 1
 
 
 async def test_label_selector_and_one_namespace(cluster: Cluster, api: KubeApi) -> None:
@@ -165,4 +165,4 @@ async def test_bookmarks_advance_resource_version_without_handler_calls(cluster:
         await until(lambda: int(run.inf.resource_version) >= latest)
         assert int(run.inf.resource_version) > start_rv
         assert run.seen == []
-        assert run.inf._m_events["BOOKMARK"]._value.get() >= 1  # noqa: SLF001
+        assert run.inf.stats.events["BOOKMARK"] >= 1

@@ -64,7 +64,7 @@ async def test_5xx_on_watch_resumes_with_backoff_and_no_duplicates(fake: FakeApi
     await fake.write(POD, pod("b"))
     await until(lambda: len(seen) == 2)
     assert fake.list_requests == 1
-    restarts = inf._m_restarts._value.get()  # noqa: SLF001
+    restarts = inf.stats.watch_restarts
     assert restarts == 2
     await stop(task)
 
@@ -89,6 +89,6 @@ async def test_in_stream_410_relists_and_emits_only_differences(fake: FakeApi, f
     await until(lambda: any(c.obj["metadata"]["name"] == "z" for c in seen))
     assert sorted((c.type, c.obj["metadata"]["name"]) for c in seen[:-1]) == [
         ("ADDED", "e"), ("DELETED", "b"), ("MODIFIED", "a")]
-    assert inf._m_relists._value.get() == 1  # noqa: SLF001
+    assert inf.stats.relists == 1
     assert sorted(n for _, n in inf.cache.keys()) == ["a", "c", "d", "e", "z"]
     await stop(task)
