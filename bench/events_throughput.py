@@ -229,18 +229,24 @@ def latency(tmp: Path, world: World, rate: int, seconds: int) -> tuple[float, fl
         kv.stop()
 
 
-def rss(tmp: Path, world: World, seconds: float) -> tuple[int, list[tuple[int, float]], float]:
-    """(events exported, [(events so far, RSS MB)] every ~10% of the run, peak RSS MB) while streaming."""
+def rss(tmp: Path, world: World, target: int, seconds: float) -> tuple[int, list[tuple[int, float]], float, float]:
+    """(events exported, [(events so far, RSS MB)] every ~5% of the target, peak RSS MB, seconds taken) while
+    streaming `target` events, or for at most `seconds`."""
     kv = start(world, config(tmp, world, "rss", False))
     try:
         world.ask(cmd="emit", n=10_000_000, rate=0, keep=KEEP_EVENTS)
         samples: list[tuple[int, float]] = []
         t0 = time.monotonic()
+        step = max(1, target // 20)
         while time.monotonic() - t0 < seconds:
-            time.sleep(seconds / 10)
-            samples.append((world.ask(cmd="stats")["docs"], kv.rss_mb()[0]))
+            time.sleep(0.5)
+            docs = world.ask(cmd="stats")["docs"]
+            if not samples or docs - samples[-1][0] >= step or docs >= target:
+                samples.append((docs, kv.rss_mb()[0]))
+            if docs >= target:
+                break
         world.ask(cmd="halt")
-        return samples[-1][0], samples, kv.rss_mb()[1]
+        return samples[-1][0], samples, kv.rss_mb()[1], time.monotonic() - t0
     finally:
         kv.stop()
 
@@ -251,7 +257,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000, help="events for the throughput figure")
     parser.add_argument("--per-event-events", type=int, default=2_000, help="events for the one-request-per-event run")
     parser.add_argument("--latency-seconds", type=int, default=20, help="seconds at 1,000 events/s")
-    parser.add_argument("--rss-seconds", type=float, default=180, help="seconds of streaming for the RSS figure")
+    parser.add_argument("--rss-events", type=int, default=1_000_000, help="events streamed for the RSS figure")
+    parser.add_argument("--rss-seconds", type=float, default=900, help="at most this long for the RSS figure")
     args = parser.parse_args()
     if args.world:
         asyncio.run(world(args.world))
@@ -267,9 +274,9 @@ def main() -> None:
         p50, p99, worst = in_world(tmp, lambda w: latency(tmp, w, 1000, args.latency_seconds))
         print(f"latency at 1,000 events/s for {args.latency_seconds}s, write in emulator -> arrival at search: "
               f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {worst * 1000:.0f} ms", flush=True)
-        total, samples, peak = in_world(tmp, lambda w: rss(tmp, w, args.rss_seconds))
+        total, samples, peak, took = in_world(tmp, lambda w: rss(tmp, w, args.rss_events, args.rss_seconds))
         series = ", ".join(f"{n:,}: {mb:.0f}" for n, mb in samples)
-        print(f"RSS while streaming {total:,} events in {args.rss_seconds:.0f}s: peak {peak:.0f} MB; "
+        print(f"RSS while streaming {total:,} events in {took:.0f}s: peak {peak:.0f} MB; "
               f"events exported: RSS MB = {series}", flush=True)
 
 
