@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import random
-from typing import Any, Callable
 
-from kubevigil.clock import Clock
+from kubevigil.sim.controller import PodOwningController
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.deployments import nonzero, resolve_int_or_percent
-from kubevigil.sim.eventrecorder import DAEMONSET_CONTROLLER, NORMAL, EventRecorder
+from kubevigil.sim.eventrecorder import DAEMONSET_CONTROLLER, NORMAL
 from kubevigil.sim.pods import (
     NODE, POD, is_active, is_available, is_ready, is_terminating, node_is_ready, owned_by, pod_from_template,
     random_suffix, template_hash,
@@ -30,15 +28,7 @@ DAEMON_TOLERATIONS = [
 ]
 
 
-class DaemonSetController:
-    def __init__(self, store: Any, clock: Clock, recorder: EventRecorder, rng: random.Random,
-                 stop_pod: Callable[[dict], None]) -> None:
-        self._store = store
-        self._clock = clock
-        self._recorder = recorder
-        self._rng = rng
-        self._stop_pod = stop_pod
-
+class DaemonSetController(PodOwningController):
     def sync(self) -> None:
         pods = self._store.list(POD)
         nodes = self._store.list(NODE)

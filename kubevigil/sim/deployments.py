@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 import math
-import random
-from typing import Any, Callable
+from typing import Any
 
 from kubevigil.clock import Clock
+from kubevigil.sim.controller import PodOwningController
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.eventrecorder import (
     DEPLOYMENT_CONTROLLER, NORMAL, REPLICASET_CONTROLLER, EventRecorder, rfc3339,
@@ -44,15 +44,7 @@ def resolve_int_or_percent(value: Any, total: int, round_up: bool, default: str)
     return math.ceil(scaled) if round_up else math.floor(scaled)
 
 
-class ReplicaSetController:
-    def __init__(self, store: Any, clock: Clock, recorder: EventRecorder, rng: random.Random,
-                 stop_pod: Callable[[dict], None]) -> None:
-        self._store = store
-        self._clock = clock
-        self._recorder = recorder
-        self._rng = rng
-        self._stop_pod = stop_pod
-
+class ReplicaSetController(PodOwningController):
     def sync(self) -> None:
         pods = self._store.list(POD)
         for rs in sorted(self._store.list(REPLICASET), key=lambda r: (r["metadata"]["namespace"],

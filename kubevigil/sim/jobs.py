@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import copy
-import random
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
 from kubevigil.clock import Clock
+from kubevigil.sim.controller import PodOwningController
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.eventrecorder import (
     CRONJOB_CONTROLLER, JOB_CONTROLLER, NORMAL, WARNING, EventRecorder, rfc3339,
@@ -37,15 +37,7 @@ def job_finished(job: dict) -> str | None:
     return None
 
 
-class JobController:
-    def __init__(self, store: Any, clock: Clock, recorder: EventRecorder, rng: random.Random,
-                 stop_pod: Callable[[dict], None]) -> None:
-        self._store = store
-        self._clock = clock
-        self._recorder = recorder
-        self._rng = rng
-        self._stop_pod = stop_pod
-
+class JobController(PodOwningController):
     def sync(self) -> None:
         pods = self._store.list(POD)
         for job in self._store.list(JOB):
