@@ -35,3 +35,12 @@ def _unknown(receiver: str, key: str, known: list[str]) -> str:
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"{receiver} receiver keys: {', '.join(known)}"
     return f"unknown key '{key}'; {hint}"
+
+
+def keep_empty_secret(receiver: str, params: dict[str, Any], key: str, original: str) -> list[str]:
+    """An empty credential still loads (event-exporter's own example has `apiKey: ""`), with a warning of what follows."""
+    if params.get(key):
+        return []
+    params[key] = ""
+    return [f"{receiver} receiver: {original} is empty: the service would reject every request, so kubevigil sends "
+            f"none and puts each record in the dead-letter file; set {original}"]

@@ -135,7 +135,7 @@ def test_event_exporter_receivers_translate() -> None:
     assert params == {"endpoint": "http://localhost:3000", "headers": {"X-API-KEY": "1"}, "layout": {"a": "{{ message }}"}}
     assert "streamName" in notes[0]
     params, notes = opsgenie({"apiKey": "", "priority": "P3", "message": "m"})
-    assert params["api_key"] == "" and "apiKey is empty" in notes[0]
+    assert params["api_key"] == "" and "apiKey is empty" in notes[-1]
     from kubevigil.config import ConfigError
 
     with pytest.raises(ConfigError, match="unknown key 'nope'"):

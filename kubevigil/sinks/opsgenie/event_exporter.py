@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubevigil.sinks.receiver_keys import rename_keys
+from kubevigil.sinks.receiver_keys import keep_empty_secret, rename_keys
 
 KEYS = {"apiKey": "api_key", "message": "message", "alias": "alias", "description": "description",
         "priority": "priority", "tags": "tags", "details": "details", "entity": "entity"}
@@ -12,8 +12,5 @@ KEYS = {"apiKey": "api_key", "message": "message", "alias": "alias", "descriptio
 
 def translate(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     params, notes = rename_keys("opsgenie", cfg, KEYS, {})
-    if not params.get("api_key"):
-        params["api_key"] = ""
-        notes.append("opsgenie receiver: apiKey is empty: Opsgenie would reject every alert, so kubevigil sends "
-                     "none and puts each one in the dead-letter file; set an API key")
+    notes += keep_empty_secret("opsgenie", params, "api_key", "apiKey")
     return params, notes

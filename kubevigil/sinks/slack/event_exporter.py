@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubevigil.sinks.receiver_keys import rename_keys
+from kubevigil.sinks.receiver_keys import keep_empty_secret, rename_keys
 
 KEYS = {"token": "token", "channel": "channel", "message": "message", "title": "title", "color": "color",
         "footer": "footer", "author_name": "author_name", "fields": "fields"}
@@ -12,8 +12,5 @@ KEYS = {"token": "token", "channel": "channel", "message": "message", "title": "
 
 def translate(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     params, notes = rename_keys("slack", cfg, KEYS, {})
-    if not params.get("token"):
-        params["token"] = ""
-        notes.append("slack receiver: token is empty: Slack would reject every message, so kubevigil sends none "
-                     "and puts each one in the dead-letter file; set a bot token")
+    notes += keep_empty_secret("slack", params, "token", "token")
     return params, notes
