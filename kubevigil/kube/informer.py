@@ -139,6 +139,7 @@ class Informer:
         self._cache = Cache()
         self._handlers: list[Handler] = []
         self._failures = 0
+        self._failing_since: float | None = None  # monotonic time of the first failure since the last progress
         self.stats = InformerStats()
         InformerCollector.on(registry).add(self)
 
@@ -150,6 +151,12 @@ class Informer:
         """Call fn for every change, in order; the initial list arrives as ADDED changes."""
         self._handlers.append(fn)
 
+    def watch_failing_for(self) -> float:
+        """Seconds since the watch last made progress, while it keeps failing; 0 while it is healthy."""
+        if self._failing_since is None:
+            return 0.0
+        return self.clock.monotonic() - self._failing_since
+
     async def run(self) -> None:
         """List and watch until cancelled."""
         need_list = True
@@ -159,6 +166,7 @@ class Informer:
                     await self._list()
                     need_list = False
                 if await self._watch_once():
+                    self._failing_since = None
                     continue
                 log.debug("informer %s: watch ended at once without events", self.name)
             except ApiError as exc:
@@ -174,6 +182,8 @@ class Informer:
                 log.info("informer %s: watch dropped (%s: %s), resuming from %s", self.name,
                          type(exc).__name__, exc, self.resource_version)
             self.stats.watch_restarts += 1
+            if self._failing_since is None:
+                self._failing_since = self.clock.monotonic()
             await self._backoff()
 
     async def _backoff(self) -> None:
@@ -217,6 +227,7 @@ class Informer:
                 if not got_event:
                     got_event = True
                     self._failures = 0
+                    self._failing_since = None
                 self.stats.last_event = self.clock.now()
                 for etype, obj in batch:
                     for change in self._apply(etype, obj):

@@ -166,3 +166,15 @@ async def test_bookmarks_advance_resource_version_without_handler_calls(cluster:
         assert int(run.inf.resource_version) > start_rv
         assert run.seen == []
         assert run.inf.stats.events["BOOKMARK"] >= 1
+
+
+async def test_watch_failing_for_grows_while_the_server_is_unreachable_and_resets(
+    cluster: Cluster, proxy: TcpProxy, api: KubeApi
+) -> None:
+    async with Run(informer(api)) as run:
+        assert run.inf.watch_failing_for() == 0.0
+        proxy.sever()  # cut the stream and refuse new connections
+        await until(lambda: run.inf.watch_failing_for() > 0.3)
+        proxy.restore()
+        await sentinel(cluster, run)
+        await until(lambda: run.inf.watch_failing_for() == 0.0)

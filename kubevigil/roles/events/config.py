@@ -111,6 +111,8 @@ class EventsConfig(Model):
     route: Route = Route()
     leader_election: LeaderElection = LeaderElection()
     enrichment: Enrichment = Enrichment()
+    stale_after_seconds: float = Field(
+        120, gt=0, description="/readyz fails once the watch has been failing for this long")
 
     @field_validator("namespace")
     @classmethod

@@ -151,6 +151,9 @@ class EventsRole(Role):
         dead = [t.get_name() for t in self._tasks if t.done()]
         if dead:
             return Readiness(False, f"events: {', '.join(dead)} stopped")
+        failing = self.informer.watch_failing_for()
+        if failing > self.cfg.stale_after_seconds:
+            return Readiness(False, f"events: the watch has been failing for {failing:.0f}s")
         return Readiness(True)
 
     # -- watch side ---------------------------------------------------------------------------------------------------
