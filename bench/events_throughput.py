@@ -4,12 +4,13 @@ Three processes, so kubevigil's RSS and CPU are its own: this orchestrator, the 
 search server, which stamps each document's arrival) and `kubevigil run` (the real CLI).
 
     .venv/bin/python bench/events_throughput.py                   # throughput, ratio, latency, RSS (~6 min)
-    .venv/bin/python bench/events_throughput.py --events 20000 --rss-seconds 60    # a quicker run
+    .venv/bin/python bench/events_throughput.py --events 20000 --rss-events 100000    # a quicker run
 
 Figures: (1) events/s end to end with bulk batching, and the same with one request per event (the original's
 behaviour) as a ratio; (2) p50/p99 latency from the event's write in the emulator to its arrival at the search
-server at 1,000 events/s; (3) kubevigil's RSS sampled while events stream for `--rss-seconds` (the world deletes
-events older than the newest 10,000, as Kubernetes expires them, so the cluster itself stays bounded).
+server at 1,000 events/s; (3) kubevigil's RSS sampled while `--rss-events` (1,000,000) events stream at
+`--rss-rate` per second (the world deletes events older than the newest 20,000, as Kubernetes expires them, so the
+cluster itself stays bounded).
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 ANCHOR = Path(__file__).resolve().parents[1] / "tests" / "anchors" / "kubernetes-event-exporter" / "config.example.yaml"
-# In the RSS run the world deletes events older than the newest KEEP_EVENTS, as the API server's event TTL would.
-# Small, because the emulator's delete scans every stored object for dependents (about 0.35 us per object).
-KEEP_EVENTS = 1_000
+# In the RSS run the world deletes events older than the newest KEEP_EVENTS, as the API server's event TTL would;
+# at the RSS rate each event lives several seconds, so no event is deleted before a watcher can have seen it.
+KEEP_EVENTS = 20_000
 WRITTEN = "bench.kubevigil.io/written"
 
 
@@ -229,12 +230,14 @@ def latency(tmp: Path, world: World, rate: int, seconds: int) -> tuple[float, fl
         kv.stop()
 
 
-def rss(tmp: Path, world: World, target: int, seconds: float) -> tuple[int, list[tuple[int, float]], float, float]:
+def rss(
+    tmp: Path, world: World, target: int, rate: int, seconds: float
+) -> tuple[int, list[tuple[int, float]], float, float]:
     """(events exported, [(events so far, RSS MB)] every ~5% of the target, peak RSS MB, seconds taken) while
-    streaming `target` events, or for at most `seconds`."""
+    `target` events stream at `rate` per second (a rate the pipeline sustains), or for at most `seconds`."""
     kv = start(world, config(tmp, world, "rss", False))
     try:
-        world.ask(cmd="emit", n=10_000_000, rate=0, keep=KEEP_EVENTS)
+        world.ask(cmd="emit", n=target, rate=rate, keep=KEEP_EVENTS)
         samples: list[tuple[int, float]] = []
         t0 = time.monotonic()
         step = max(1, target // 20)
@@ -258,6 +261,7 @@ def main() -> None:
     parser.add_argument("--per-event-events", type=int, default=2_000, help="events for the one-request-per-event run")
     parser.add_argument("--latency-seconds", type=int, default=20, help="seconds at 1,000 events/s")
     parser.add_argument("--rss-events", type=int, default=1_000_000, help="events streamed for the RSS figure")
+    parser.add_argument("--rss-rate", type=int, default=4_000, help="events per second in the RSS phase")
     parser.add_argument("--rss-seconds", type=float, default=900, help="at most this long for the RSS figure")
     args = parser.parse_args()
     if args.world:
@@ -274,9 +278,9 @@ def main() -> None:
         p50, p99, worst = in_world(tmp, lambda w: latency(tmp, w, 1000, args.latency_seconds))
         print(f"latency at 1,000 events/s for {args.latency_seconds}s, write in emulator -> arrival at search: "
               f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {worst * 1000:.0f} ms", flush=True)
-        total, samples, peak, took = in_world(tmp, lambda w: rss(tmp, w, args.rss_events, args.rss_seconds))
+        total, samples, peak, took = in_world(tmp, lambda w: rss(tmp, w, args.rss_events, args.rss_rate, args.rss_seconds))
         series = ", ".join(f"{n:,}: {mb:.0f}" for n, mb in samples)
-        print(f"RSS while streaming {total:,} events in {took:.0f}s: peak {peak:.0f} MB; "
+        print(f"RSS while streaming {total:,} events at {args.rss_rate:,}/s in {took:.0f}s: peak {peak:.0f} MB; "
               f"events exported: RSS MB = {series}", flush=True)
 
 
