@@ -121,7 +121,8 @@ class Informer:
                  label_selector: str | None = None, field_selector: str | None = None, name: str | None = None,
                  clock: Clock | None = None, registry: CollectorRegistry = REGISTRY,
                  watch_timeout: int = 300, page_size: int | None = 500,
-                 backoff_base: float = 0.2, backoff_cap: float = 30.0, rng: random.Random | None = None) -> None:
+                 backoff_base: float = 0.2, backoff_cap: float = 30.0, rng: random.Random | None = None,
+                 cache_view: Callable[[dict], dict] | None = None) -> None:
         self.api = api
         self.res = res
         self.namespace = namespace
@@ -134,6 +135,9 @@ class Informer:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._rng = rng or random.Random()
+        # What the cache keeps of each object (client-go's transform): handlers still get the whole object, but
+        # `old` and a relist's DELETED carry only the view, which must keep metadata.uid and resourceVersion.
+        self._view = cache_view or _whole
         self.synced = asyncio.Event()
         self.resource_version = ""
         self._cache = Cache()
@@ -209,7 +213,7 @@ class Informer:
             changes = diff(self._cache, fresh) if self._handlers else []
         else:
             changes = [Change("ADDED", o, None) for o in fresh.values()] if self._handlers else []
-        self._cache.replace_all(fresh)
+        self._cache.replace_all({k: self._view(o) for k, o in fresh.items()})
         self.resource_version = rv
         for change in changes:
             await self._emit(change)
@@ -266,7 +270,7 @@ class Informer:
     def _apply_upsert(self, key: tuple[str, str], obj: dict, old: dict | None) -> Sequence[Change]:
         if old is not None and _same_version(old, obj):
             return _NO_CHANGES  # a replayed event after a resume
-        self._cache.put(key, obj)
+        self._cache.put(key, self._view(obj))
         if not self._handlers:
             return _NO_CHANGES
         if old is None:
@@ -284,6 +288,10 @@ class Informer:
             except Exception:
                 log.exception("informer %s: handler %s failed on %s %s", self.name,
                               getattr(handler, "__qualname__", handler), change.type, key_of(change.obj))
+
+
+def _whole(obj: dict) -> dict:
+    return obj
 
 
 def diff(cache: CacheView, fresh: dict[tuple[str, str], dict]) -> list[Change]:

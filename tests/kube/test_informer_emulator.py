@@ -178,3 +178,21 @@ async def test_watch_failing_for_grows_while_the_server_is_unreachable_and_reset
         proxy.restore()
         await sentinel(cluster, run)
         await until(lambda: run.inf.watch_failing_for() == 0.0)
+
+
+async def test_cache_view_keeps_only_the_view_and_handlers_get_whole_objects(cluster: Cluster, api: KubeApi) -> None:
+    def identity(obj: dict) -> dict:
+        return {"metadata": {k: obj["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion")}}
+
+    cluster.store.create(POD, pod("listed"))
+    async with Run(informer(api, cache_view=identity)) as run:
+        cluster.store.create(POD, pod("watched"))
+        await until(lambda: ("ADDED", "watched") in run.names())
+        assert all("spec" in c.obj for c in run.seen)
+        for name in ("listed", "watched"):
+            cached = run.inf.cache.get("default", name)
+            assert cached is not None and set(cached) == {"metadata"}
+        touch(cluster, "default", "watched", "v2")
+        await until(lambda: ("MODIFIED", "watched") in run.names())
+        modified = run.seen[-1]
+        assert "spec" in modified.obj and set(modified.old or {}) == {"metadata"}

@@ -118,7 +118,7 @@ class EventsRole(Role):
         self._queue = asyncio.Queue(QUEUE_SIZE)
         res = by_kind("Event", "v1" if self.cfg.api == "core" else "events.k8s.io/v1")
         self.informer = Informer(self.api, res, namespace=self.cfg.namespace, name="events", clock=self.ctx.clock,
-                                 registry=self.ctx.registry)
+                                 registry=self.ctx.registry, cache_view=event_identity)
         self.informer.add_handler(self._on_change)
         log.info("events: watching", api=self.cfg.api, namespace=self.cfg.namespace or "(all)",
                  first_start=self._first_start, checkpointed=len(self._seen))
@@ -258,3 +258,10 @@ class EventsRole(Role):
                 return await self.enricher.enrich(occ.event)
 
         return list(await asyncio.gather(*(one(o) for o in occurrences)))
+
+
+def event_identity(event: dict) -> dict:
+    """What the watch cache keeps of an Event: its identity, enough to diff a relist and to prune the checkpoint.
+    The role works on each Event as it arrives, so a busy cluster's live Events need not all be held whole."""
+    meta = event.get("metadata") or {}
+    return {"metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion") if k in meta}}
