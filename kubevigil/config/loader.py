@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kubevigil.config import importers
-from kubevigil.config.document import Document, line_in, read_document
+from kubevigil.config.document import Document, read_document
 from kubevigil.config.expansion import expand_environment
 from kubevigil.config.issues import ConfigError, ConfigIssue, Loc, dotted
 from kubevigil.config.messages import describe_errors

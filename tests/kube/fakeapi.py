@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import uuid
-from typing import Any
 
 import orjson
 from aiohttp import web
