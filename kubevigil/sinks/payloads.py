@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from jinja2 import Undefined
@@ -14,6 +14,8 @@ from jinja2 import Undefined
 from kubevigil.signals import Record
 from kubevigil.sinks.sink import ItemFailure, SinkError
 from kubevigil.templating import RenderError, Value, record_context
+
+T = TypeVar("T")
 
 _FIFO_ID_CHARS = re.compile(r"\A[A-Za-z0-9!-/:-@\[-`{-~]{1,128}\Z")
 
@@ -76,11 +78,9 @@ def render(
     return payloads, failures
 
 
-def chunks(
-    payloads: Sequence[Payload], max_items: int, max_bytes: int, size: Callable[[Payload], int]
-) -> Iterator[list[Payload]]:
+def chunks(payloads: Sequence[T], max_items: int, max_bytes: int, size: Callable[[T], int]) -> Iterator[list[T]]:
     """Consecutive runs of payloads, each within the API's item count and byte total."""
-    run: list[Payload] = []
+    run: list[T] = []
     total = 0
     for payload in payloads:
         n = size(payload)

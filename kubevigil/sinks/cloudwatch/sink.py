@@ -6,13 +6,14 @@ botocore gzips PutMetricData bodies over 10 KiB by itself (the operation declare
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from kubevigil.aws import call, make_client
 from kubevigil.signals import Metric
 from kubevigil.sinks.cloudwatch.params import Params
+from kubevigil.sinks.payloads import chunks
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext, SinkError
 
 MAX_DATUMS = 1000
@@ -47,21 +48,6 @@ def invalid(m: Metric, now: float) -> str | None:
     return None
 
 
-def batches(items: Sequence[tuple[int, Metric]]) -> Iterator[list[tuple[int, Metric]]]:
-    """Runs of at most MAX_DATUMS datums and MAX_BYTES bytes."""
-    run: list[tuple[int, Metric]] = []
-    size = 0
-    for item in items:
-        n = datum_size(item[1])
-        if run and (len(run) == MAX_DATUMS or size + n > MAX_BYTES):
-            yield run
-            run, size = [], 0
-        run.append(item)
-        size += n
-    if run:
-        yield run
-
-
 class CloudWatchSink(Sink[Metric]):
     kinds = frozenset({"metric"})
     limits = BatchLimits(max_items=MAX_DATUMS, max_bytes=MAX_BYTES)
@@ -91,7 +77,7 @@ class CloudWatchSink(Sink[Metric]):
                 failures.append(ItemFailure(i, why, retryable=False))
             else:
                 good.append((i, m))
-        runs = list(batches(good))
+        runs = list(chunks(good, MAX_DATUMS, MAX_BYTES, lambda item: datum_size(item[1])))
         for n, run in enumerate(runs):
             try:
                 await call(self.client.put_metric_data, Namespace=self.namespace,
