@@ -61,16 +61,22 @@ async def through_file(total: int, producers: int) -> float:
         outlet = delivery.outlets["bench"]
         started = time.perf_counter()
 
-        async def produce(offset: int) -> None:
-            for start in range(offset, total, BATCH * producers):
-                await outlet.put(records(start, BATCH))
-
-        await asyncio.gather(*(produce(p * BATCH) for p in range(producers)))
+        await put_all(outlet, total, producers)
         while (registry.get_sample_value("kubevigil_delivery_sent_total", {"sink": "bench"}) or 0) < total:
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - started
         await delivery.shutdown(5.0)
         return total / elapsed
+
+
+async def put_all(outlet: Any, total: int, producers: int) -> None:
+    """`total` records put in batches of BATCH by `producers` concurrent producers."""
+
+    async def produce(offset: int) -> None:
+        for start in range(offset, total, BATCH * producers):
+            await outlet.put(records(start, BATCH))
+
+    await asyncio.gather(*(produce(p * BATCH) for p in range(producers)))
 
 
 async def into_journal(total: int, producers: int) -> float:
@@ -82,11 +88,7 @@ async def into_journal(total: int, producers: int) -> float:
         outlet = delivery.outlets["bench"]
         started = time.perf_counter()
 
-        async def produce(offset: int) -> None:
-            for start in range(offset, total, BATCH * producers):
-                await outlet.put(records(start, BATCH))
-
-        await asyncio.gather(*(produce(p * BATCH) for p in range(producers)))
+        await put_all(outlet, total, producers)
         elapsed = time.perf_counter() - started
         await delivery.shutdown(0.0)
         return total / elapsed
