@@ -112,7 +112,7 @@ def _delays(flips: list[tuple[float, str, int]], seen: dict[str, list[tuple[floa
 async def run(args: argparse.Namespace) -> None:
     from prometheus_client import CollectorRegistry
 
-    from kubevigil.clock import SystemClock
+    from kubevigil.core.clock import SystemClock
     from kubevigil.kube.client import connect
     from kubevigil.kube.resources import by_kind
     from kubevigil.roles.role import RoleContext

@@ -11,7 +11,7 @@ import botocore.config
 import botocore.exceptions
 from pydantic import Field
 
-from kubevigil.config.model import Model
+from kubevigil.core.model import Model
 from kubevigil.sinks.sink import PermanentError, RetryableError, SinkError
 
 R = TypeVar("R")

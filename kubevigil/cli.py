@@ -137,7 +137,7 @@ async def run_until_signal(
     settings: Any, roles: Sequence[str], duration: float | None = None, on_started: Callable[[int], None] | None = None
 ) -> int:
     """Run a Runtime until SIGTERM/SIGINT (or `duration`), then shut it down in order."""
-    from kubevigil import logs
+    from kubevigil.core import logs
     from kubevigil.kube.client import KubeConnectError
     from kubevigil.runtime import Runtime
 

@@ -13,10 +13,11 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from kubevigil import server
-from kubevigil.clock import Clock, SystemClock
+from kubevigil.core.clock import Clock, SystemClock
+from kubevigil.core.readiness import Readiness
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.roles.registry import ROLES
-from kubevigil.roles.role import Readiness, Role, RoleContext
+from kubevigil.roles.role import Role, RoleContext
 from kubevigil.sinks.registry import SINKS
 from kubevigil.sinks.sink import Sink, SinkContext
 

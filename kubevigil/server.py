@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from kubevigil.roles.role import Readiness
+from kubevigil.core.readiness import Readiness
 
 ReadinessProbe = Callable[[], dict[str, Readiness]]
 

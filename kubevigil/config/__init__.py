@@ -8,10 +8,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kubevigil.config.issues import ConfigError, ConfigIssue
     from kubevigil.config.loader import Loaded, find_config_path, load
-    from kubevigil.config.settings import ClusterSettings, LoggingSettings, ServerSettings, Settings, SinkEntry, settings_model
+    from kubevigil.config.settings import (
+        ClusterSettings,
+        LoggingSettings,
+        ServerSettings,
+        Settings,
+        SinkEntry,
+        settings_model,
+    )
     from kubevigil.config.views import json_schema, normalized
 
-# Imported on first use: sink and role modules import `kubevigil.config.model`, and the loader imports their
+# Imported on first use: sink and role modules import `kubevigil.core.model`, and the loader imports their
 # tables, so an eager import here would be circular.
 _HOMES = {
     "ConfigError": "issues",

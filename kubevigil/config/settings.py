@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from kubevigil.config.model import Model
+from kubevigil.core.model import Model
 from kubevigil.delivery.settings import DeliveryParams
 
 DEFAULT_STATE_DIR = "./kubevigil-state"

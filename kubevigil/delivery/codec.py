@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from kubevigil.signals import Metric, Record, Signal
+from kubevigil.core.signals import Metric, Record, Signal
 
 
 def encode(item: Signal) -> bytes:

@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import structlog
 
-from kubevigil.clock import Clock
-from kubevigil.signals import Signal
+from kubevigil.core.clock import Clock
+from kubevigil.core.signals import Signal
 
 log = structlog.get_logger("kubevigil.delivery")
 

@@ -10,14 +10,14 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
+from kubevigil.core.readiness import Readiness
 from kubevigil.delivery.deadletter import DeadLetters
 from kubevigil.delivery.journal import Journal, MemoryJournal, SqliteJournal
 from kubevigil.delivery.metrics import DeliveryMetrics
 from kubevigil.delivery.outlet import Outlet
 from kubevigil.delivery.queue import SinkQueue
 from kubevigil.delivery.settings import DeliveryParams
-from kubevigil.roles.role import Readiness
 from kubevigil.sinks.sink import Sink
 
 # Sink names become file names under state_dir, so they are held to a safe alphabet.

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from kubevigil.signals import Signal
-from kubevigil.sinks.sink import SignalKind
+from kubevigil.core.signals import Signal, SignalKind
 
 
 class Outlet(Protocol):

@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from kubevigil.clock import Clock, SystemClock
+from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.kube.cache import Cache, CacheView, key_of, share_strings
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError

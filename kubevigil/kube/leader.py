@@ -14,7 +14,7 @@ from typing import Any
 import httpx2 as httpx
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge
 
-from kubevigil.clock import Clock, SystemClock
+from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import by_kind

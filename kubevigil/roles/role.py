@@ -12,18 +12,13 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
+from kubevigil.core.readiness import Readiness
+from kubevigil.core.signals import SignalKind
 from kubevigil.delivery.outlet import Outlet
-from kubevigil.sinks.sink import SignalKind
 
 if TYPE_CHECKING:
     from kubevigil.kube.client import KubeApi
-
-
-@dataclass(frozen=True, slots=True)
-class Readiness:
-    ok: bool
-    detail: str = ""
 
 
 @dataclass

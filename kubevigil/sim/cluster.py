@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubevigil.clock import Clock, SystemClock
+from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.api import Api, ApiSettings, ProxyHandler
 from kubevigil.sim.certs import loopback_cert

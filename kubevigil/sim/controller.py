@@ -6,7 +6,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.sim.eventrecorder import EventRecorder
 
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-
-from kubevigil.sim.controller import PodOwningController
 from kubevigil.kube.resources import by_kind
+from kubevigil.sim.controller import PodOwningController
 from kubevigil.sim.deployments import nonzero, resolve_int_or_percent
 from kubevigil.sim.eventrecorder import DAEMONSET_CONTROLLER, NORMAL
 from kubevigil.sim.pods import (
-    NODE, POD, is_active, is_available, is_ready, is_terminating, node_is_ready, owned_by, pod_from_template,
-    random_suffix, template_hash,
+    NODE,
+    POD,
+    is_active,
+    is_available,
+    is_ready,
+    is_terminating,
+    node_is_ready,
+    owned_by,
+    pod_from_template,
+    random_suffix,
+    template_hash,
 )
 from kubevigil.sim.scheduler import pinned_node
 from kubevigil.sim.writes import write_status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.eventrecorder import rfc3339
 from kubevigil.sim.scenarios import CRASHLOOP, IMAGEPULL, JOB_FAIL, SCENARIO

@@ -6,15 +6,29 @@ import copy
 import math
 from typing import Any
 
-from kubevigil.clock import Clock
-from kubevigil.sim.controller import PodOwningController
+from kubevigil.core.clock import Clock
 from kubevigil.kube.resources import by_kind
+from kubevigil.sim.controller import PodOwningController
 from kubevigil.sim.eventrecorder import (
-    DEPLOYMENT_CONTROLLER, NORMAL, REPLICASET_CONTROLLER, EventRecorder, rfc3339,
+    DEPLOYMENT_CONTROLLER,
+    NORMAL,
+    REPLICASET_CONTROLLER,
+    EventRecorder,
+    rfc3339,
 )
 from kubevigil.sim.pods import (
-    POD, condition, is_active, is_available, is_ready, is_terminating, owned_by,
-    owner_reference, parse_time, pod_from_template, random_suffix, template_hash,
+    POD,
+    condition,
+    is_active,
+    is_available,
+    is_ready,
+    is_terminating,
+    owned_by,
+    owner_reference,
+    parse_time,
+    pod_from_template,
+    random_suffix,
+    template_hash,
 )
 from kubevigil.sim.writes import write_object, write_status
 

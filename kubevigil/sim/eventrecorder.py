@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.kube.resources import by_kind
 
 EVENT = by_kind("Event")

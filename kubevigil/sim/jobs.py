@@ -9,14 +9,26 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from kubevigil.clock import Clock
-from kubevigil.sim.controller import PodOwningController
+from kubevigil.core.clock import Clock
 from kubevigil.kube.resources import by_kind
+from kubevigil.sim.controller import PodOwningController
 from kubevigil.sim.eventrecorder import (
-    CRONJOB_CONTROLLER, JOB_CONTROLLER, NORMAL, WARNING, EventRecorder, rfc3339,
+    CRONJOB_CONTROLLER,
+    JOB_CONTROLLER,
+    NORMAL,
+    WARNING,
+    EventRecorder,
+    rfc3339,
 )
 from kubevigil.sim.pods import (
-    POD, condition, is_ready, is_terminating, owned_by, owner_reference, parse_time, pod_from_template,
+    POD,
+    condition,
+    is_ready,
+    is_terminating,
+    owned_by,
+    owner_reference,
+    parse_time,
+    pod_from_template,
     random_suffix,
 )
 from kubevigil.sim.writes import delete_object, write_status

@@ -7,12 +7,19 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.eventrecorder import NORMAL, WARNING, EventRecorder, kubelet, rfc3339
 from kubevigil.sim.pods import NODE, POD, node_ip, node_is_ready, qos_class, set_condition
 from kubevigil.sim.scenarios import (
-    CRASHLOOP, IMAGEPULL, JOB_FAIL, UNREADY, Scenario, ScenarioError, has_scenario, scenario_of,
+    CRASHLOOP,
+    IMAGEPULL,
+    JOB_FAIL,
+    UNREADY,
+    Scenario,
+    ScenarioError,
+    has_scenario,
+    scenario_of,
 )
 from kubevigil.sim.writes import delete_object, write_status
 

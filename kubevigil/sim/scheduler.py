@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.sim.eventrecorder import NORMAL, SCHEDULER, WARNING, EventRecorder, rfc3339
 from kubevigil.sim.pods import NODE, POD, node_is_ready, set_condition
 from kubevigil.sim.writes import write_object, write_status

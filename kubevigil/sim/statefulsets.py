@@ -5,12 +5,19 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.deployments import nonzero
 from kubevigil.sim.eventrecorder import NORMAL, STATEFULSET_CONTROLLER, EventRecorder
 from kubevigil.sim.pods import (
-    POD, is_active, is_available, is_ready, is_terminating, owned_by, pod_from_template, template_hash,
+    POD,
+    is_active,
+    is_available,
+    is_ready,
+    is_terminating,
+    owned_by,
+    pod_from_template,
+    template_hash,
 )
 from kubevigil.sim.writes import write_status
 

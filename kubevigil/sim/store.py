@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import yaml
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.kube.resources import BUILTIN, Resource
 from kubevigil.kube.selectors import LabelSelector, parse_label_selector
 from kubevigil.sim.fieldselectors import FieldSelector, parse_field_selector

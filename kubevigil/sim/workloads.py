@@ -8,7 +8,7 @@ from typing import Any
 
 import structlog
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.sim.daemonsets import DaemonSetController
 from kubevigil.sim.democluster import seed_demo_cluster
 from kubevigil.sim.deployments import DeploymentController, ReplicaSetController

@@ -10,12 +10,9 @@ import orjson
 from pydantic import Field, SecretStr
 
 from kubevigil.config.issues import ConfigError, ConfigIssue
-from kubevigil.config.model import Model
-from kubevigil.signals import Record
-from kubevigil.sinks.payloads import Payload, de_dot, render
-from kubevigil.sinks.receiver_keys import rename_keys
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext
-from kubevigil.templating import (
+from kubevigil.core.model import Model
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import (
     RenderError,
     TemplateText,
     TemplateValue,
@@ -24,6 +21,9 @@ from kubevigil.templating import (
     compile_value,
     record_context,
 )
+from kubevigil.sinks.payloads import Payload, de_dot, render
+from kubevigil.sinks.receiver_keys import rename_keys
+from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext
 
 DEFAULT_INDEX = "kube-events-{{ event_time | strftime('%Y.%m.%d') }}"
 _MAX_DOC_BYTES = 100 * 1024 * 1024  # http.max_content_length: no single document can be larger

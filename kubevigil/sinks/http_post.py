@@ -10,11 +10,11 @@ import aiohttp
 import orjson
 from pydantic import Field
 
-from kubevigil.config.model import Model
-from kubevigil.signals import Record
+from kubevigil.core.model import Model
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import RenderError
 from kubevigil.sinks.payloads import Payload
 from kubevigil.sinks.sink import ItemFailure, PermanentError, RetryableError, SignalKind, Sink, SinkError
-from kubevigil.templating import RenderError
 
 
 class TlsParams(Model):

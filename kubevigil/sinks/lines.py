@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import orjson
 
-from kubevigil.signals import Record, Signal
+from kubevigil.core.signals import Record, Signal
+from kubevigil.core.templating import RenderError, Value
 from kubevigil.sinks.payloads import layout_document, to_json
 from kubevigil.sinks.sink import ItemFailure
-from kubevigil.templating import RenderError, Value
 
 
 def encode_lines(batch: Sequence[Signal], layout: Value | None) -> tuple[list[bytes], list[ItemFailure]]:

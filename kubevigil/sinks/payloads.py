@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 import orjson
 from jinja2 import Undefined
 
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import RenderError, Value, record_context
 from kubevigil.sinks.sink import ItemFailure, SinkError
-from kubevigil.templating import RenderError, Value, record_context
 
 T = TypeVar("T")
 

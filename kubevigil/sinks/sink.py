@@ -6,13 +6,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Generic, Literal, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry
 
-from kubevigil.signals import Metric, Record
+from kubevigil.core.signals import Metric, Record, SignalKind
 
-SignalKind = Literal["metric", "record"]
+__all__ = ["BatchLimits", "ItemFailure", "PermanentError", "RetryableError", "SignalKind", "Sink", "SinkContext", "SinkError"]
 T = TypeVar("T", Metric, Record)
 
 

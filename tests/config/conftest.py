@@ -9,7 +9,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import Field, SecretStr
 
-from kubevigil.config.model import Model
+from kubevigil.core.model import Model
 from kubevigil.roles import registry as role_table
 from kubevigil.roles.role import RoleSpec
 from kubevigil.sinks import registry as sink_table

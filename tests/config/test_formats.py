@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kubevigil.config import ConfigError, load
-from kubevigil.config import importers
+from kubevigil.config import ConfigError, importers, load
 from kubevigil.config.issues import ConfigIssue, Loc
 
 pytestmark = pytest.mark.usefixtures("tables")

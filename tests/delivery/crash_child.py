@@ -9,10 +9,10 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from kubevigil.clock import SystemClock
+from kubevigil.core.clock import SystemClock
+from kubevigil.core.signals import Record, Signal
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
-from kubevigil.signals import Record, Signal
 from kubevigil.sinks.file import FileSink, Params
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, SinkContext
 

@@ -7,8 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-
-from kubevigil.signals import Record, Signal
+from kubevigil.core.signals import Record, Signal
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SignalKind, Sink
 
 

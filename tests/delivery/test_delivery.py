@@ -12,13 +12,12 @@ import pytest
 import structlog
 from prometheus_client import CollectorRegistry
 
-from kubevigil.clock import ManualClock, SystemClock
+from kubevigil.core.clock import ManualClock, SystemClock
+from kubevigil.core.signals import Metric, Record
 from kubevigil.delivery.delivery import Delivery, deadletter_path, journal_path
 from kubevigil.delivery.queue import DeliveryClosed
 from kubevigil.delivery.settings import DeliveryParams
-from kubevigil.signals import Metric, Record
 from kubevigil.sinks.sink import BatchLimits, ItemFailure
-
 from tests.delivery.scripted import ScriptedSink, records, wait_until
 
 FAST = {"retry_base": 0.005, "retry_cap": 0.02}

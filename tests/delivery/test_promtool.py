@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from kubevigil.clock import SystemClock
+from kubevigil.core.clock import SystemClock
+from kubevigil.core.signals import Metric
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
-from kubevigil.signals import Metric
 from kubevigil.sinks.prometheus import Params, PrometheusSink
 from kubevigil.sinks.sink import SinkContext
 from tests.delivery.scripted import wait_until

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from kubevigil.config.importers.gotemplate import GoTemplateError, go_layout_to_strftime, translate, translate_time_pattern
-from kubevigil.signals import Record
-from kubevigil.templating import compile_text, compile_value, record_context
+from kubevigil.config.importers.gotemplate import (
+    GoTemplateError,
+    go_layout_to_strftime,
+    translate,
+    translate_time_pattern,
+)
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import compile_text, compile_value, record_context
 
 EVENT = {
     "metadata": {"name": "web-1.17a", "namespace": "shop", "uid": "u-1"},

@@ -12,13 +12,13 @@ import pytest_asyncio
 import yaml
 from prometheus_client import CollectorRegistry
 
-from kubevigil.clock import SystemClock
+from kubevigil.core.clock import SystemClock
+from kubevigil.core.signals import Record, Signal
 from kubevigil.kube.client import KubeApi, connect
 from kubevigil.kube.resources import by_kind
 from kubevigil.roles.events.config import EventsConfig
 from kubevigil.roles.events.role import EventsRole
 from kubevigil.roles.role import RoleContext
-from kubevigil.signals import Record, Signal
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.eventrecorder import EventRecorder, kubelet
 from tests.kube.tcpproxy import TcpProxy

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from kubevigil.clock import ManualClock
 from kubevigil.config.importers import event_exporter
+from kubevigil.core.clock import ManualClock
 from kubevigil.roles.events.config import EventsConfig
 from kubevigil.roles.events.occurrences import from_events_v1, is_wanted, occurrence_count, occurrence_time
 from kubevigil.roles.events.routing import Router

@@ -1,13 +1,13 @@
-"""kubevigil.templating: typed values, load-time errors, run-time errors per item, sprig-style functions."""
+"""kubevigil.core.templating: typed values, load-time errors, run-time errors per item, sprig-style functions."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from kubevigil.config.model import Model
-from kubevigil.signals import Record
-from kubevigil.templating import (
+from kubevigil.core.model import Model
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import (
     RenderError,
     TemplateError,
     TemplateText,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import structlog
 
-import pytest
-
-from kubevigil import logs
+from kubevigil.core import logs
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from kubevigil.clock import ManualClock
+from kubevigil.core.clock import ManualClock
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.store import ApiStatusError, Store
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubevigil.clock import ManualClock
+from kubevigil.core.clock import ManualClock
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.democluster import DEMO_NODES, node_manifest
 from kubevigil.sim.store import Store

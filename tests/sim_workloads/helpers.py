@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubevigil.clock import ManualClock
+from kubevigil.core.clock import ManualClock
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.store import Store
 from kubevigil.sim.workloads import WorkloadSimulator

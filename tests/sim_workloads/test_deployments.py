@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from kubevigil.clock import ManualClock
+from kubevigil.core.clock import ManualClock
 from kubevigil.sim.store import Store
 from kubevigil.sim.workloads import WorkloadSimulator
 from tests.sim_workloads.helpers import (
-    DEPLOYMENT, EVENT, NODE_RES, REPLICASET, condition, deployment, events_about, pods_of, run_for,
+    DEPLOYMENT,
+    EVENT,
+    NODE_RES,
+    REPLICASET,
+    condition,
+    deployment,
+    events_about,
+    pods_of,
+    run_for,
 )
 
 

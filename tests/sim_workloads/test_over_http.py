@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from kubevigil.clock import ManualClock
+from kubevigil.core.clock import ManualClock
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.democluster import DEMO_NODES, node_manifest
 from tests.sim_workloads.helpers import NODE_RES, deployment

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubevigil.clock import ManualClock
+from kubevigil.core.clock import ManualClock
 from kubevigil.sim.scenarios import ScenarioError, scenario_of
 from kubevigil.sim.store import Store
 from kubevigil.sim.workloads import WorkloadSimulator

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from kubevigil.clock import ManualClock
+from kubevigil.core.clock import ManualClock
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.store import Store
 from kubevigil.sim.workloads import WorkloadSimulator, seed_demo_cluster
 from tests.sim_workloads.helpers import (
-    DEPLOYMENT, EVENT, NODE_RES, POD, condition, deployment, events_about, pods_of, run_for,
+    DEPLOYMENT,
+    EVENT,
+    NODE_RES,
+    POD,
+    condition,
+    deployment,
+    events_about,
+    pods_of,
+    run_for,
 )
 
 STS = by_kind("StatefulSet")

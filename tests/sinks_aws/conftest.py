@@ -14,7 +14,7 @@ import botocore.config
 import pytest
 from prometheus_client import CollectorRegistry
 
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
 from kubevigil.sinks.sink import SinkContext
 from tests.sinks_aws.fake_aws import FakeAws, serve
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from kubevigil.clock import SystemClock
+from kubevigil.core.clock import SystemClock
 from kubevigil.delivery.delivery import Delivery, deadletter_path
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.sink import SinkContext

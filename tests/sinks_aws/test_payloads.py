@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from kubevigil.core.templating import compile_value
 from kubevigil.sinks.payloads import Payload, chunks, fifo_id, render, send_in_order
 from kubevigil.sinks.sink import ItemFailure, RetryableError
-from kubevigil.templating import compile_value
 from tests.sinks_aws.conftest import event_record
 
 

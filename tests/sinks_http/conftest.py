@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
 from kubevigil.sinks.registry import SINKS
 from kubevigil.sinks.sink import Sink, SinkContext
 

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from kubevigil.signals import Metric, Record
+from kubevigil.core.signals import Metric, Record
 from kubevigil.sinks.file import FileSink, Params
 from kubevigil.sinks.sink import RetryableError, SinkContext
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from kubevigil.signals import Metric, Record
+from kubevigil.core.signals import Metric, Record
 from kubevigil.sinks.registry import SINKS
 from kubevigil.sinks.sink import SinkContext
 

@@ -9,8 +9,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
-from kubevigil.clock import ManualClock
-from kubevigil.signals import Metric
+from kubevigil.core.clock import ManualClock
+from kubevigil.core.signals import Metric
 from kubevigil.sinks.prometheus import Params, PrometheusSink
 from kubevigil.sinks.prometheus.naming import label_name, metric_name
 from kubevigil.sinks.sink import SinkContext

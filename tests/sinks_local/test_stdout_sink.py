@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 from prometheus_client import CollectorRegistry
 
-from kubevigil.signals import Metric, Record
+from kubevigil.core.signals import Metric, Record
 from kubevigil.sinks.sink import SinkContext
 from kubevigil.sinks.stdout import Params, StdoutSink
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from kubevigil.clock import SystemClock
+from kubevigil.core.clock import SystemClock
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.registry import SINKS

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
 from kubevigil.sinks.registry import SINKS
 from kubevigil.sinks.sink import PermanentError, RetryableError, SinkContext
 from tests.fakes.search_server import FakeSearchServer

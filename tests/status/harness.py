@@ -14,7 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from kubevigil.aws import AwsParams, make_client
-from kubevigil.clock import Clock, SystemClock
+from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.kube.client import KubeApi, connect

@@ -146,7 +146,7 @@ async def test_dry_run_logs_and_sends_nothing(sim_cluster: Cluster, sim_kubeconf
 
 async def test_interval_runs_on_the_clock(sim_cluster: Cluster, sim_kubeconfig: Path, aws_env: str,
                                           tmp_path: Path) -> None:
-    from kubevigil.clock import ManualClock
+    from kubevigil.core.clock import ManualClock
 
     clock = ManualClock()
     seed(sim_cluster.store, namespace("shop"))

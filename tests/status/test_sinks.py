@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from kubevigil.aws import make_client
-from kubevigil.signals import Metric
+from kubevigil.core.signals import Metric
 from kubevigil.sinks.cloudwatch import CloudWatchSink, Params
 from kubevigil.sinks.emf import EmfSink
 from kubevigil.sinks.emf import Params as EmfParams

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kubevigil.templating import FUNCTIONS
+from kubevigil.core.templating import FUNCTIONS
 
 
 class GoTemplateError(ValueError):

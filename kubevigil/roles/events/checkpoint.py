@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import by_kind

@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kubevigil.config.model import Model
-from kubevigil.sinks.sink import SignalKind
+from kubevigil.core.model import Model
+from kubevigil.core.signals import SignalKind
 
 REGEX_FIELDS = ("message", "api_version", "kind", "namespace", "reason", "type", "component", "host")
 YAML_NAMES = {"api_version": "apiVersion"}

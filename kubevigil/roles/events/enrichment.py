@@ -8,7 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import structlog
 from prometheus_client import Counter, Gauge
 
+from kubevigil.core.readiness import Readiness
+from kubevigil.core.signals import Record
 from kubevigil.kube.informer import Change, Informer
 from kubevigil.kube.leader import LeaderElector
 from kubevigil.kube.resources import by_kind
@@ -25,8 +27,7 @@ from kubevigil.roles.events.occurrences import (
     occurrence_time,
 )
 from kubevigil.roles.events.routing import Router
-from kubevigil.roles.role import Readiness, Role, RoleContext
-from kubevigil.signals import Record
+from kubevigil.roles.role import Role, RoleContext
 
 log = structlog.get_logger("kubevigil.events")
 BATCH = 500

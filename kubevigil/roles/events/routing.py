@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.roles.events.config import Route, Rule
 from kubevigil.roles.events.throttle import WindowCounter, event_key
 

@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 
 MAX_KEYS = 100_000  # bounds memory when keys churn faster than windows expire
 

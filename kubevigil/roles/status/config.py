@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kubevigil.config.model import Model
-from kubevigil.sinks.sink import SignalKind
+from kubevigil.core.model import Model
+from kubevigil.core.signals import SignalKind
 
 KINDS = (
     "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "Node", "PersistentVolumeClaim",

@@ -11,11 +11,12 @@ import structlog
 from aiohttp import web
 from prometheus_client import Gauge
 
-from kubevigil.roles.role import Readiness, Role, RoleContext
+from kubevigil.core.readiness import Readiness
+from kubevigil.core.signals import Metric
+from kubevigil.roles.role import Role, RoleContext
 from kubevigil.roles.status.config import StatusSection
 from kubevigil.roles.status.targets import TargetTracker
 from kubevigil.roles.status.watches import Watches
-from kubevigil.signals import Metric
 
 log = structlog.get_logger("kubevigil.status")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from kubevigil.clock import Clock
+from kubevigil.core.clock import Clock
 from kubevigil.kube.cache import key_of
 from kubevigil.kube.informer import Change, Informer
 from kubevigil.kube.resources import by_kind

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubevigil.aws import call, make_client
-from kubevigil.signals import Metric
+from kubevigil.core.signals import Metric
 from kubevigil.sinks.cloudwatch.params import Params
 from kubevigil.sinks.payloads import chunks
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext, SinkError

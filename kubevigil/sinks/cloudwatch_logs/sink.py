@@ -9,11 +9,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from kubevigil.aws import call, make_client
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import compile_value
 from kubevigil.sinks.cloudwatch_logs.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, render, send_in_order
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext, SinkError
-from kubevigil.templating import compile_value
 
 MAX_EVENTS = 10_000
 MAX_BYTES = 1_048_576  # per call, messages plus EVENT_OVERHEAD each

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from kubevigil.config.model import Model
+from kubevigil.core.model import Model
 from kubevigil.sinks.cloudwatch.params import check_namespace
 
 

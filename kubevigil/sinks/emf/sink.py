@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from kubevigil.signals import Metric
+from kubevigil.core.signals import Metric
 from kubevigil.sinks.emf.params import Params
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, Sink, SinkContext
 

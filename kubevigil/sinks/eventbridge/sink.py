@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubevigil.aws import call, make_client
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import compile_value
 from kubevigil.sinks.eventbridge.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, failed_in_order, render, send_in_order
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext
-from kubevigil.templating import compile_value
 
 MAX_ENTRIES = 10
 MAX_BYTES = 262_144  # per entry and per call, counted as AWS counts an entry's size

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from kubevigil.config.model import Model
-from kubevigil.templating import TemplateValue
+from kubevigil.core.model import Model
+from kubevigil.core.templating import TemplateValue
 
 
 class Params(Model):

@@ -8,13 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
-
-from kubevigil.signals import Record, Signal
+from kubevigil.core.signals import Record, Signal
+from kubevigil.core.templating import compile_value
 from kubevigil.sinks.file.params import Params
 from kubevigil.sinks.lines import encode_lines
 from kubevigil.sinks.payloads import de_dot
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext
-from kubevigil.templating import compile_value
 
 
 class FileSink(Sink[Any]):

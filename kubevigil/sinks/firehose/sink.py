@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from kubevigil.aws import call, make_client
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import compile_value
 from kubevigil.sinks.firehose.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, de_dot, failed_in_order, render, send_in_order
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext
-from kubevigil.templating import compile_value
 
 MAX_RECORDS = 500
 MAX_BYTES = 4_194_304  # per call

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from kubevigil.aws import AwsParams
-from kubevigil.templating import TemplateText, TemplateValue
+from kubevigil.core.templating import TemplateText, TemplateValue
 
 
 class Params(AwsParams):

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from kubevigil.aws import call, make_client
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import RenderError, Text, compile_text, compile_value, record_context
 from kubevigil.sinks.kinesis.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, failed_in_order, render, send_in_order
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext
-from kubevigil.templating import RenderError, Text, compile_text, compile_value, record_context
 
 MAX_RECORDS = 500
 MAX_BYTES = 5_242_880  # per call, data plus partition keys

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from kubevigil.config.model import Model
+from kubevigil.core.model import Model
+from kubevigil.core.templating import TemplateText, TemplateValue
 from kubevigil.sinks.http_post import HttpParams
-from kubevigil.templating import TemplateText, TemplateValue
 
 DEFAULT_LABELS = {"job": "kubevigil", "namespace": "{{ involvedObject.namespace }}", "type": "{{ type }}"}
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import orjson
 
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import RenderError, compile_text, compile_value, record_context
 from kubevigil.sinks.http_post import HttpSink
 from kubevigil.sinks.loki.params import Params
 from kubevigil.sinks.payloads import Payload, render
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, SinkContext
-from kubevigil.templating import RenderError, compile_text, compile_value, record_context
 
 _MAX_LINE = 256 * 1024  # Loki's default max_line_size
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from kubevigil.config.model import Model
+from kubevigil.core.model import Model
 from kubevigil.sinks.bulk_index import SearchParams
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import compile_text, record_context
 from kubevigil.sinks.http_post import HttpSink, json_each, send_each
 from kubevigil.sinks.opsgenie.params import Params
 from kubevigil.sinks.payloads import Payload
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, SinkContext
-from kubevigil.templating import compile_text, record_context
 
 # Opsgenie's own field limits; longer values are cut, as its API would reject them.
 _LIMITS = {"message": 130, "alias": 512, "description": 15_000, "entity": 512}

@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from kubevigil.config.model import Model
+from kubevigil.core.model import Model
 
 _PREFIX = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)?$")
 

@@ -10,8 +10,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.core import Metric as PromMetric
 from prometheus_client.registry import Collector
 
-from kubevigil.clock import Clock, SystemClock
-from kubevigil.signals import Metric, MetricKind
+from kubevigil.core.clock import Clock, SystemClock
+from kubevigil.core.signals import Metric, MetricKind
 from kubevigil.sinks.prometheus.naming import label_name, metric_name
 from kubevigil.sinks.prometheus.params import Params
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext

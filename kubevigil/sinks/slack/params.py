@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from kubevigil.core.templating import TemplateText
 from kubevigil.sinks.http_post import HttpParams
-from kubevigil.templating import TemplateText
 
 DEFAULT_MESSAGE = "{{ type }} {{ reason }}: {{ involvedObject.kind }} {{ involvedObject.namespace }}/{{ involvedObject.name }}: {{ message }}"
 

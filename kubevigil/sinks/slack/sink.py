@@ -7,12 +7,12 @@ from typing import Any
 
 import orjson
 
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import compile_text, record_context
 from kubevigil.sinks.http_post import HttpSink, json_each, send_each
 from kubevigil.sinks.payloads import Payload
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SinkContext
 from kubevigil.sinks.slack.params import Params
-from kubevigil.templating import compile_text, record_context
 
 # Slack answers HTTP 200 with {"ok": false, "error": ...}; these codes clear up by themselves.
 _TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "request_timeout", "service_unavailable"}

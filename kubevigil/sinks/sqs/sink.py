@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from kubevigil.aws import call, make_client
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import compile_value
 from kubevigil.sinks.payloads import Payload, chunks, failed_by_id, fifo_id, render, send_in_order
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext
 from kubevigil.sinks.sqs.params import Params
-from kubevigil.templating import compile_value
 
 MAX_ENTRIES = 10
 MAX_BYTES = 262_144  # per message and per call

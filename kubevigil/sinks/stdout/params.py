@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from kubevigil.config.model import Model
-from kubevigil.templating import TemplateValue
+from kubevigil.core.model import Model
+from kubevigil.core.templating import TemplateValue
 
 
 class Params(Model):

@@ -7,12 +7,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from kubevigil.signals import Record, Signal
+from kubevigil.core.signals import Record, Signal
+from kubevigil.core.templating import compile_value
 from kubevigil.sinks.lines import encode_lines
 from kubevigil.sinks.payloads import de_dot
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext
 from kubevigil.sinks.stdout.params import Params
-from kubevigil.templating import compile_value
 
 
 class StdoutSink(Sink[Any]):

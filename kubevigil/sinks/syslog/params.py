@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from kubevigil.config.model import Model
-from kubevigil.templating import TemplateValue
+from kubevigil.core.model import Model
+from kubevigil.core.templating import TemplateValue
 
 FACILITIES = {
     "kern": 0, "user": 1, "daemon": 3, "auth": 4, "syslog": 5, "local0": 16, "local1": 17, "local2": 18,

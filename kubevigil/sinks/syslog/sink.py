@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import compile_value
 from kubevigil.sinks.payloads import Payload, render
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext
 from kubevigil.sinks.syslog.params import FACILITIES, Params
-from kubevigil.templating import compile_value
 
 _WARNING, _INFO = 4, 6
 _MAX_UDP = 65_000

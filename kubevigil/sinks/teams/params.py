@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from kubevigil.core.templating import TemplateText, TemplateValue
 from kubevigil.sinks.http_post import HttpParams
-from kubevigil.templating import TemplateText, TemplateValue
 
 DEFAULT_TITLE = "{{ type }} {{ reason }}: {{ involvedObject.kind }} {{ involvedObject.namespace }}/{{ involvedObject.name }}"
 

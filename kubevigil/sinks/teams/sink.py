@@ -7,12 +7,12 @@ from typing import Any
 
 import orjson
 
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import compile_value
 from kubevigil.sinks.http_post import HttpSink, send_each
 from kubevigil.sinks.payloads import Payload, render
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, SinkContext
 from kubevigil.sinks.teams.params import Params
-from kubevigil.templating import compile_value
 
 _MAX_BODY = 28 * 1024  # Teams rejects webhook messages over about 28 KB
 _WARNING_COLOR, _NORMAL_COLOR = "D9534F", "5BC0DE"

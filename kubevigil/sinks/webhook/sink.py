@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
+from kubevigil.core.templating import RenderError, compile_text, compile_value, record_context
 from kubevigil.sinks.http_post import HttpSink, send_each
 from kubevigil.sinks.payloads import Payload, render
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, SinkContext
 from kubevigil.sinks.webhook.params import Params
-from kubevigil.templating import RenderError, compile_text, compile_value, record_context
 
 _MAX_BODY = 10 * 1024 * 1024
 

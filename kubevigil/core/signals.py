@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 MetricKind = Literal["gauge", "counter"]
+SignalKind = Literal["metric", "record"]  # what a sink consumes
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import AfterValidator
 
-from kubevigil.signals import Record
+from kubevigil.core.signals import Record
 
 
 class TemplateError(ValueError):
