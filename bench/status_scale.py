@@ -115,7 +115,7 @@ async def run(args: argparse.Namespace) -> None:
     from kubevigil.core.clock import SystemClock
     from kubevigil.kube.client import connect
     from kubevigil.kube.resources import by_kind
-    from kubevigil.roles.role import RoleContext
+    from kubevigil.roles.role import PodIdentity, RoleContext
     from kubevigil.roles.status.config import StatusSection
     from kubevigil.roles.status.role import StatusRole
 
@@ -149,7 +149,7 @@ async def run(args: argparse.Namespace) -> None:
                     for i in range(args.deployments)],
     })
     ctx = RoleContext(cluster_name="bench", api=api, outlets={"bench": outlet}, clock=SystemClock(),
-                      registry=CollectorRegistry(), state_dir=tmp, identity="bench")
+                      registry=CollectorRegistry(), state_dir=tmp, pod=PodIdentity("bench"))
     role = StatusRole(section, ctx)
     t_sync = time.monotonic()
     task = asyncio.create_task(role.run())

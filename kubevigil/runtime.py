@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,18 +16,13 @@ from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.readiness import Readiness
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.roles.registry import ROLES
-from kubevigil.roles.role import Role, RoleContext
+from kubevigil.roles.role import PodIdentity, Role, RoleContext
 from kubevigil.sinks.registry import SINKS
 from kubevigil.sinks.sink import Sink, SinkContext
 
 log = structlog.get_logger("kubevigil.runtime")
 
 _RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
-
-
-def pod_identity() -> str:
-    """Holder identity for leases: the pod name (downward API), else the host name."""
-    return os.environ.get("POD_NAME") or socket.gethostname()
 
 
 def new_registry() -> CollectorRegistry:
@@ -64,7 +58,7 @@ class Runtime:
             self._api = await self._connect()
         ctx = RoleContext(
             cluster_name=s.cluster.name, api=self._api, outlets=self._delivery.outlets, clock=self.clock,
-            registry=self.registry, state_dir=s.state_dir, identity=pod_identity(),
+            registry=self.registry, state_dir=s.state_dir, pod=PodIdentity.from_environ(os.environ),
         )
         for name in self.role_names:
             self._roles[name] = ROLES[name].build(getattr(s, name), ctx)

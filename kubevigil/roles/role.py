@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,25 @@ if TYPE_CHECKING:
     from kubevigil.kube.client import KubeApi
 
 
+@dataclass(frozen=True, slots=True)
+class PodIdentity:
+    """Who this process is, from the downward API; roles read it here, never from the environment."""
+
+    name: str  # POD_NAME, else the host name: also the holder identity for leader election
+    namespace: str = "default"  # POD_NAMESPACE
+    node_name: str = ""  # NODE_NAME ("" outside a pod)
+    ip: str = ""  # POD_IP ("" outside a pod)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> PodIdentity:
+        return cls(
+            name=environ.get("POD_NAME") or socket.gethostname(),
+            namespace=environ.get("POD_NAMESPACE") or "default",
+            node_name=environ.get("NODE_NAME", ""),
+            ip=environ.get("POD_IP", ""),
+        )
+
+
 @dataclass
 class RoleContext:
     """Everything a role may use from the process; roles never build these themselves."""
@@ -31,7 +51,7 @@ class RoleContext:
     clock: Clock
     registry: CollectorRegistry
     state_dir: Path
-    identity: str  # holder identity for leader election: the pod name
+    pod: PodIdentity
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -18,7 +18,7 @@ from kubevigil.kube.client import KubeApi, connect
 from kubevigil.kube.resources import by_kind
 from kubevigil.roles.events.config import EventsConfig
 from kubevigil.roles.events.role import EventsRole
-from kubevigil.roles.role import RoleContext
+from kubevigil.roles.role import PodIdentity, RoleContext
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.eventrecorder import EventRecorder, kubelet
 from tests.kube.tcpproxy import TcpProxy
@@ -91,7 +91,7 @@ def objects(cluster: Cluster) -> dict[str, dict]:
 def make_role(api: KubeApi, state: Path, outlets: dict[str, Collect], **cfg: Any) -> EventsRole:
     config = EventsConfig.model_validate({"route": ROUTE, "leader_election": {"enabled": False}, **cfg})
     ctx = RoleContext(cluster_name="test-cluster", api=api, outlets=outlets, clock=SystemClock(),
-                      registry=CollectorRegistry(), state_dir=state, identity="t")
+                      registry=CollectorRegistry(), state_dir=state, pod=PodIdentity("t"))
     return EventsRole(config, ctx)
 
 

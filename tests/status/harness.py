@@ -19,7 +19,7 @@ from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.kube.client import KubeApi, connect
 from kubevigil.kube.resources import by_kind
-from kubevigil.roles.role import RoleContext
+from kubevigil.roles.role import PodIdentity, RoleContext
 from kubevigil.roles.status.config import StatusSection
 from kubevigil.roles.status.role import StatusRole
 from kubevigil.sinks.cloudwatch import CloudWatchSink, Params
@@ -100,7 +100,7 @@ async def heartbeat(kubeconfig: Path, section: dict[str, Any], endpoint: str, st
     await dlv.start()
     api = await connect(str(kubeconfig))
     ctx = RoleContext(cluster_name="test", api=api, outlets=dlv.outlets, clock=role_clock or clock, registry=registry,
-                      state_dir=state_dir, identity="test")
+                      state_dir=state_dir, pod=PodIdentity("test"))
     role = StatusRole(StatusSection.model_validate({"sinks": ["cw"], **section}), ctx)
     task = asyncio.create_task(role.run())
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -104,8 +103,8 @@ class EventsRole(Role):
         if not election.enabled:
             await self.export()
             return
-        namespace = election.namespace or os.environ.get("POD_NAMESPACE") or "default"
-        elector = LeaderElector(self.api, namespace, election.lease_name, self.ctx.identity,
+        namespace = election.namespace or self.ctx.pod.namespace
+        elector = LeaderElector(self.api, namespace, election.lease_name, self.ctx.pod.name,
                                 lease_duration=election.lease_duration, renew_deadline=election.renew_deadline,
                                 retry_period=election.retry_period, clock=self.ctx.clock, registry=self.ctx.registry)
         await elector.run(self.export)
@@ -143,7 +142,7 @@ class EventsRole(Role):
     def _checkpoint(self) -> Checkpoint:
         if self.cfg.checkpoint == "file":
             return FileCheckpoint(self.ctx.state_dir)
-        namespace = (self.cfg.leader_election.namespace or os.environ.get("POD_NAMESPACE") or "default")
+        namespace = (self.cfg.leader_election.namespace or self.ctx.pod.namespace)
         return ConfigMapCheckpoint(self.api, namespace, self.cfg.checkpoint_configmap, self.ctx.clock)
 
     def readiness(self) -> Readiness:
