@@ -216,17 +216,16 @@ def _samples(rule: Rule, family: Family) -> Iterable[tuple[Sample, str]]:
         elif rule.aggregate == "delta":
             if (s.name == f"{base}_count") if structured else (s.name in main):
                 yield s, "value"
-        elif s.name in main:
-            q = s.labels.get("quantile")
-            if rule.quantile is None and q is None:
-                yield s, "value"
-            elif rule.quantile is not None and q is not None and _same_quantile(q, rule.quantile):
-                yield s, "value"
+        elif s.name in main and _quantile_matches(rule.quantile, s.labels.get("quantile")):
+            yield s, "value"
 
 
-def _same_quantile(text: str, q: float) -> bool:
+def _quantile_matches(wanted: float | None, label: str | None) -> bool:
+    """A plain value when no quantile is wanted; else the sample of that quantile."""
+    if wanted is None or label is None:
+        return wanted is None and label is None
     try:
-        return math.isclose(float(text), q)
+        return math.isclose(float(label), wanted)
     except ValueError:
         return False
 

@@ -78,7 +78,7 @@ def parse(body: bytes, content_type: str, wanted: Wanted) -> dict[str, Family]:
                 continue
             family = out.setdefault(key, Family(fam.type))
             family.samples.extend(Sample(s.name, s.labels, float(s.value)) for s in fam.samples)
-    except Exception as exc:  # the parsers raise ValueError, IndexError, KeyError... on malformed input
+    except (ValueError, IndexError, KeyError, TypeError) as exc:  # what the parsers raise on malformed input
         raise ExpositionError(_short(exc)) from None
     return out
 
