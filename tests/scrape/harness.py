@@ -144,12 +144,13 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def scrape_role(kubeconfig: Path, section: dict[str, Any], state_dir: Path, endpoint: str | None = None,
-                      environ: dict[str, str] | None = None) -> AsyncIterator[Running]:
+                      environ: dict[str, str] | None = None, registry: CollectorRegistry | None = None,
+                      outlets: dict[str, Any] | None = None) -> AsyncIterator[Running]:
     """The role with a Recorder outlet `mem` and, given moto's endpoint, a cloudwatch sink `cw` through delivery."""
-    registry = CollectorRegistry()
+    registry = registry or CollectorRegistry()
     clock = ManualClock(start=time.time())
     recorder = Recorder()
-    outlets: dict[str, Any] = {"mem": recorder}
+    outlets = {"mem": recorder, **(outlets or {})}
     namespace = f"Test/Scrape/{uuid.uuid4().hex[:8]}"
     dlv = None
     if endpoint:

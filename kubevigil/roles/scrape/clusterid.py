@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+import botocore.exceptions
 
 from kubevigil.roles.scrape.config import ImdsParams
 
@@ -34,9 +35,12 @@ async def resolve(configured: str | None, environ: Mapping[str, str], imds: Imds
         raise ClusterIdError(f"no cluster id: {hint} (instance metadata is disabled)")
     try:
         value, tag = await InstanceTags(imds).first_of(TAGS)
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+    except (aiohttp.ClientError, TimeoutError, OSError, KeyError, ValueError) as exc:
         raise ClusterIdError(f"no cluster id: {hint}, or allow this pod to reach instance metadata at "
                              f"{imds.endpoint} ({type(exc).__name__}: {exc})") from None
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise ClusterIdError(f"no cluster id: {hint}, or allow ec2:DescribeTags (or instance tags in metadata): "
+                             f"{exc}") from None
     if value is None:
         raise ClusterIdError(f"no cluster id: {hint}, or tag the instance with one of {', '.join(TAGS)}")
     return value, f"instance tag {tag}"
