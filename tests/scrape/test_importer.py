@@ -105,3 +105,14 @@ def test_every_bad_variable_at_once() -> None:
     with pytest.raises(ConfigError) as info:
         from_environment({"USE_CLOUDWATCH": "maybe", "METRIC_UPDATE_INTERVAL": "x"})
     assert [i.path for i in info.value.issues] == ["USE_CLOUDWATCH", "METRIC_UPDATE_INTERVAL"]
+
+
+def test_drop_in_deployment_runs_the_role_on_the_original_env(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    deployment = yaml.safe_load((root / "deploy" / "roles" / "scrape" / "cni-metrics-helper" / "deployment.yaml")
+                                .read_text())
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["run", "--role", "scrape"]
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    assert env == manifest_env(CNI / "cni-metrics-helper.yaml")  # the original's variables, unchanged
+    assert validated(from_environment(env)[0], tmp_path).scrape.sinks == ["cloudwatch"]
