@@ -114,5 +114,6 @@ def test_drop_in_deployment_runs_the_role_on_the_original_env(tmp_path: Path) ->
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["args"] == ["run", "--role", "scrape"]
     env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    assert env.pop("KUBEVIGIL_CONFIG") == ""  # the image's default config path is switched off
     assert env == manifest_env(CNI / "cni-metrics-helper.yaml")  # the original's variables, unchanged
     assert validated(from_environment(env)[0], tmp_path).scrape.sinks == ["cloudwatch"]
