@@ -51,3 +51,15 @@ def test_mistakes_are_reported_at_load(tmp_path: Path, section: dict, message: s
         load_section(tmp_path, section)
     assert message in str(info.value)
     assert "scrape" in str(info.value)
+
+
+def test_the_examples_in_docs_load(tmp_path: Path) -> None:
+    blocks = (Path(__file__).resolve().parents[2] / "docs" / "scrape.md").read_text().split("```yaml\n")[1:]
+    config = yaml.safe_load(blocks[0].split("```", 1)[0])
+    coredns = yaml.safe_load(blocks[2].split("```", 1)[0])["jobs"]
+    config["scrape"]["jobs"] += coredns
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    section = load(path, environ={}).settings.scrape
+    assert [j.name for j in section.jobs] == ["aws-node", "coredns"]
+    assert [r.name for r in section.jobs[1].rule_list()] == ["DnsRequests", "DnsServfail", "DnsLatency", "DnsResponses"]
