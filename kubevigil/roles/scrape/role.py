@@ -16,6 +16,7 @@ from kubevigil.core.readiness import Readiness
 from kubevigil.core.signals import Metric
 from kubevigil.roles.role import Role, RoleContext
 from kubevigil.roles.scrape import clusterid
+from kubevigil.roles.scrape.aggregation import Value
 from kubevigil.roles.scrape.config import Job, ScrapeSection
 from kubevigil.roles.scrape.fetch import REASONS
 from kubevigil.roles.scrape.jobs import CycleReport, JobRunner
@@ -194,8 +195,9 @@ class ScrapeRole(Role):
         return [web.get("/api/scrape", handler)]
 
 
-def _label(v: Any) -> str:
+def _label(v: Value) -> str:
     parts = [f"{k}={val}" for k, val in v.groups]
     if v.breakdown is not None:
         parts.append(f"@{v.breakdown}")
-    return v.rule.name + (f"{{{','.join(parts)}}}" if parts else "")
+    name: str = v.rule.name
+    return name + (f"{{{','.join(parts)}}}" if parts else "")
