@@ -26,7 +26,13 @@ def _events_section() -> dict[str, Any]:
     return demo_section()
 
 
-_SECTIONS.update(status=_status_section, events=_events_section)
+def _scrape_section() -> dict[str, Any]:
+    from kubevigil.roles.scrape import demo_section
+
+    return demo_section(["metrics-file"], ["prometheus"])
+
+
+_SECTIONS.update(status=_status_section, events=_events_section, scrape=_scrape_section)
 
 
 def demo_config(out: Path, kubeconfig: Path, port: int) -> dict[str, Any]:
@@ -77,11 +83,12 @@ async def run_demo(out: Path, *, port: int, duration: float | None) -> int:
     from kubevigil.cli import run_until_signal
     from kubevigil.config import load
     from kubevigil.sim.cluster import Cluster
+    from kubevigil.sim.ipamd import demo_ipamd
     from kubevigil.sim.workloads import seed_demo_cluster
 
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    async with Cluster(workloads=True) as cluster:
+    async with Cluster(workloads=True) as cluster, demo_ipamd(cluster):
         await seed_demo_cluster(cluster.store, cluster.clock)
         kubeconfig = cluster.write_kubeconfig(out / "kubeconfig")
         config_path = out / "config.yaml"

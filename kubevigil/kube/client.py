@@ -19,7 +19,7 @@ from lightkube.config.kubeconfig import SERVICE_ACCOUNT, KubeConfig, SingleConfi
 from lightkube.config.models import UserExec
 from lightkube.core.exceptions import ConfigError
 
-from kubevigil.kube.errors import ApiError, KubeConnectError
+from kubevigil.kube.errors import ApiError, BodyTooLarge, KubeConnectError
 from kubevigil.kube.resources import Resource, by_kind
 
 PatchType = Literal["merge", "strategic", "json"]
@@ -67,6 +67,25 @@ class KubeApi:
         resp = await self._http.request(method, path, params=_clean(params), content=content, headers=headers,
                                         timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)))
         return _decode(resp.status_code, resp.content)
+
+    async def get_bytes(self, path: str, *, timeout: float, max_bytes: int, accept: str = "*/*") -> tuple[str, bytes]:
+        """GET a body that is not a Kubernetes object (pods/proxy): (content type, bytes); ApiError on non-2xx.
+
+        Reads at most `max_bytes` (BodyTooLarge beyond), so a misbehaving endpoint cannot fill memory.
+        """
+        limits = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+        async with self._http.stream("GET", path, headers={"Accept": accept}, timeout=limits) as resp:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise BodyTooLarge(f"{path}: more than {max_bytes} bytes")
+                chunks.append(chunk)
+            body = b"".join(chunks)
+            if resp.status_code >= 300:
+                raise ApiError.from_status(resp.status_code, _loads_or_raw(body))
+            return resp.headers.get("content-type", ""), body
 
     # ---- verbs
 

@@ -23,3 +23,7 @@ class ApiError(Exception):
 
 class KubeConnectError(Exception):
     """The client could not be set up or could not authenticate; str() is one line naming context, server and reason."""
+
+
+class BodyTooLarge(Exception):
+    """A response body was larger than the caller accepts; the rest was not read."""

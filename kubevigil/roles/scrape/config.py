@@ -1,0 +1,228 @@
+"""The `scrape:` section: which pods to scrape, how to fold their metrics into cluster values, and where they go."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from kubevigil.core.model import Model
+from kubevigil.core.signals import SignalKind
+from kubevigil.roles.status.config import Unit
+
+Aggregate = Literal["sum", "max", "min", "avg", "delta", "mean"]
+INSTANT: frozenset[str] = frozenset({"sum", "max", "min", "avg"})  # a value at the scrape, not an increase
+
+_METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_DIMENSION = re.compile(r"^[^:]{1,255}$")
+
+
+def _selector_ok(value: str) -> str:
+    from kubevigil.kube.selectors import parse_label_selector
+
+    try:
+        parse_label_selector(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid label selector: {exc}") from None
+    return value
+
+
+class Rule(Model):
+    """One exported metric: which scraped family it reads and how pods' values become one cluster value."""
+
+    metric: str = Field(description="Metric family in the scrape, e.g. awscni_total_ip_addresses")
+    name: str = Field(min_length=1, max_length=255, description="Published metric name (CloudWatch MetricName)")
+    aggregate: Aggregate = Field(
+        "sum",
+        description="sum | max | min (over every series of every pod) | avg (mean of per-pod sums) | "
+        "delta (sum of per-pod counter increases since the last cycle) | mean (summary/histogram: "
+        "increase of _sum / increase of _count)",
+    )
+    quantile: float | None = Field(
+        None, ge=0, le=1, description="Summaries: use this quantile's value (with aggregate max or min)"
+    )
+    unit: Unit = Field("Count", description="CloudWatch unit of the published value")
+    match: dict[str, str] = Field(default_factory=dict, description="Only series with exactly these label values")
+    group_by: tuple[str, ...] = Field((), description="Labels whose values each get their own series (dimensions)")
+    max_groups: int = Field(
+        50, ge=1, le=1000, description="At most this many label-value groups; later ones are summed into `_other`"
+    )
+    prometheus_name: str | None = Field(
+        None, description="Name on `prometheus_sinks` (default: `metric`, the exporter's own name)"
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _metric_name(cls, v: str) -> str:
+        if not _METRIC.match(v):
+            raise ValueError(f"{v!r} is not a Prometheus metric name")
+        return v
+
+    @field_validator("prometheus_name")
+    @classmethod
+    def _prometheus_name(cls, v: str | None) -> str | None:
+        if v is not None and not _METRIC.match(v):
+            raise ValueError(f"{v!r} is not a Prometheus metric name")
+        return v
+
+    @field_validator("group_by")
+    @classmethod
+    def _labels(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [label for label in v if not _LABEL.match(label)]
+        if bad:
+            raise ValueError(f"{bad} are not Prometheus label names")
+        if len(set(v)) != len(v):
+            raise ValueError("a label appears twice")
+        return v
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Rule:
+        if self.quantile is not None and self.aggregate not in ("max", "min"):
+            raise ValueError(f"`quantile` needs aggregate max or min (the {self.aggregate} of quantiles means nothing)")
+        if "quantile" in self.group_by or "le" in self.group_by:
+            raise ValueError("group_by cannot use `quantile` or `le`: they are part of one series, not a group")
+        return self
+
+    @property
+    def exposed_name(self) -> str:
+        return self.prometheus_name or self.metric
+
+
+class Completeness(Model):
+    """What happens to a cycle in which fewer pods answered than were expected."""
+
+    min: float = Field(1.0, gt=0, le=1, description="Fraction of expected pods that must answer for a full cycle")
+    below: Literal["mark", "withhold"] = Field(
+        "mark",
+        description="mark: publish instant values (sum/max/min/avg) with the partial dimension; withhold: do not "
+        "publish them. Increases (delta/mean) are always published: a pod that missed a cycle adds its "
+        "increase in the next one",
+    )
+    dimension: str = Field("Partial", min_length=1, max_length=255, description="Dimension name of the marker")
+
+
+class Breakdown(Model):
+    """Also publish each rule per node or per subnet (the node's address masked), bounded."""
+
+    by: Literal["node", "subnet"] = Field(description="node: the pod's spec.nodeName; subnet: hostIP/prefix_length")
+    dimension: str | None = Field(None, min_length=1, max_length=255,
+                                  description="Dimension name (default NodeName or Subnet)")
+    prefix_length: int = Field(24, ge=8, le=128, description="subnet: bits of the node address that name its subnet")
+    max_values: int = Field(100, ge=1, le=1000, description="At most this many values; later ones go to `_other`")
+    rules: tuple[str, ...] | None = Field(None, description="Rule names to break down (default: all)")
+
+    @property
+    def dimension_name(self) -> str:
+        return self.dimension or ("NodeName" if self.by == "node" else "Subnet")
+
+
+class Job(Model):
+    """One kind of pod to scrape: where to find them, how to reach them, and what to take from them."""
+
+    name: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                      description="Job name (the `Job` dimension of completeness metrics, label of kubevigil's own)")
+    namespace: str = Field("kube-system", min_length=1, description="Namespace of the pods")
+    selector: str = Field("k8s-app=aws-node", min_length=1, description="Label selector of the pods")
+    port: int = Field(61678, ge=1, le=65535, description="Port of the metrics endpoint (plain HTTP)")
+    path: str = Field("/metrics", pattern=r"^/", description="Path of the metrics endpoint")
+    via: Literal["direct", "proxy"] = Field(
+        "direct",
+        description="direct: connect to the pod IP; proxy: through the API server's pods/proxy (where only the "
+        "control plane may reach the port; needs `pods/proxy` get)",
+    )
+    interval: float = Field(30.0, ge=1, description="Seconds between cycles")
+    timeout: float = Field(10.0, gt=0, description="Seconds one pod may take to answer")
+    concurrency: int = Field(50, ge=1, le=1000, description="Pods scraped at once")
+    max_bytes: int = Field(10_000_000, ge=1024, description="Largest response accepted from one pod")
+    rules: Literal["cni-metrics-helper"] | list[Rule] = Field(
+        "cni-metrics-helper", description="`cni-metrics-helper` (its metric set and names) or a list of rules"
+    )
+    completeness: Completeness = Field(default_factory=lambda: Completeness.model_validate({}))
+    breakdown: Breakdown | None = Field(None, description="Optional per-node or per-subnet series")
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, v: str) -> str:
+        return _selector_ok(v)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Job:
+        if self.timeout >= self.interval:
+            raise ValueError(f"timeout ({self.timeout:g} s) must be shorter than interval ({self.interval:g} s)")
+        rules = self.rule_list()
+        names = [r.name for r in rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"rules publish {dupes} twice; give them distinct names")
+        if self.breakdown is not None and self.breakdown.rules is not None:
+            unknown = sorted(set(self.breakdown.rules) - set(names))
+            if unknown:
+                raise ValueError(f"breakdown.rules names {unknown}, which no rule publishes")
+        return self
+
+    def rule_list(self) -> list[Rule]:
+        if isinstance(self.rules, list):
+            return self.rules
+        from kubevigil.roles.scrape.presets import CNI_METRICS_HELPER
+
+        return list(CNI_METRICS_HELPER)
+
+
+class ImdsParams(Model):
+    """The EC2 instance metadata service (IMDSv2), asked for the cluster id when none is configured."""
+
+    endpoint: str = Field("http://169.254.169.254", pattern=r"^https?://",
+                          description="IMDS base URL (AWS_EC2_METADATA_SERVICE_ENDPOINT)")
+    timeout: float = Field(2.0, gt=0, le=30, description="Seconds per IMDS or EC2 request")
+    enabled: bool = Field(True, description="false: never ask IMDS (AWS_EC2_METADATA_DISABLED=true)")
+
+
+class ScrapeSection(Model):
+    """The `scrape` role: pods' Prometheus metrics, aggregated to cluster level (cni-metrics-helper)."""
+
+    jobs: list[Job] = Field(
+        default_factory=lambda: [Job.model_validate({"name": "aws-node"})],
+        min_length=1, description="What to scrape (default: the aws-node DaemonSet's ipamd, as cni-metrics-helper)",
+    )
+    sinks: list[str] = Field(default_factory=list, description="Metric sinks that get each cycle's values")
+    prometheus_sinks: list[str] = Field(
+        default_factory=list,
+        description="prometheus sinks that get cluster gauges and, for delta rules, running cluster counters, "
+        "named by the exporter's metric names",
+    )
+    cluster_id: str | None = Field(
+        None, min_length=1, max_length=1024,
+        description="Value of the cluster dimension; default AWS_CLUSTER_ID, then the EC2 instance's tags "
+        "eks:cluster-name, CLUSTER_ID, Name (IMDSv2)",
+    )
+    cluster_dimension: str = Field("CLUSTER_ID", min_length=1, max_length=255, description="Cluster dimension name")
+    job_dimension: str = Field("Job", min_length=1, max_length=255,
+                               description="Dimension naming the job on the completeness metrics")
+    imds: ImdsParams = Field(default_factory=lambda: ImdsParams.model_validate({}))
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ScrapeSection:
+        if not self.sinks and not self.prometheus_sinks:
+            raise ValueError("`sinks` and `prometheus_sinks` are both empty: name at least one metric sink")
+        names = [j.name for j in self.jobs]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"jobs {dupes} appear twice; give them distinct names")
+        if self.prometheus_sinks:
+            exposed = [r.exposed_name for j in self.jobs for r in j.rule_list()]
+            clash = sorted({n for n in exposed if exposed.count(n) > 1})
+            if clash:
+                raise ValueError(f"rules expose {clash} twice on prometheus_sinks; set distinct `prometheus_name`s")
+        for dim in (self.cluster_dimension, self.job_dimension):
+            if not _DIMENSION.match(dim):
+                raise ValueError(f"dimension name {dim!r}: 1-255 characters, no ':'")
+        return self
+
+    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+        for i, name in enumerate(self.sinks):
+            yield ("sinks", i), name, "metric"
+        for i, name in enumerate(self.prometheus_sinks):
+            yield ("prometheus_sinks", i), name, "metric"
