@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from kubevigil.sinks.sink import PermanentError, SinkContext
-from kubevigil.sinks.sqs import Params, SqsSink
+from kubevigil.sinks.sqs.params import Params
+from kubevigil.sinks.sqs.sink import SqsSink
 from tests.sinks_aws.conftest import calls_of, event_record
 from tests.sinks_aws.fake_aws import FakeAws
 

@@ -11,7 +11,8 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from kubevigil.core.signals import Metric, Record
-from kubevigil.sinks.file import FileSink, Params
+from kubevigil.sinks.file.params import Params
+from kubevigil.sinks.file.sink import FileSink
 from kubevigil.sinks.sink import RetryableError, SinkContext
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from kubevigil.aws import call, make_client
+from kubevigil.sinks.aws import call, make_client
 from kubevigil.core.signals import Metric
 from kubevigil.sinks.cloudwatch.params import Params
 from kubevigil.sinks.payloads import chunks

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from kubevigil.aws import call, make_client
+from kubevigil.sinks.aws import call, make_client
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.cloudwatch_logs.params import Params

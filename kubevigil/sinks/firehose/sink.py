@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kubevigil.aws import call, make_client
+from kubevigil.sinks.aws import call, make_client
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.firehose.params import Params

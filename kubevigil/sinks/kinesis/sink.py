@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from kubevigil.aws import call, make_client
+from kubevigil.sinks.aws import call, make_client
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import RenderError, Text, compile_text, compile_value, record_context
 from kubevigil.sinks.kinesis.params import Params

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from kubevigil.aws import AwsParams
+from kubevigil.sinks.aws import AwsParams
 from kubevigil.core.templating import TemplateValue
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from kubevigil.aws import call, make_client
+from kubevigil.sinks.aws import call, make_client
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.payloads import Payload, chunks, failed_by_id, fifo_id, render, send_in_order
