@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kubevigil.config.issues import ConfigError
-from kubevigil.config.loader import load
+from kubevigil.catalog import load
 from tests.anchors import ANCHORS as ANCHOR_DIR
 
 ANCHORS = ANCHOR_DIR / "kubernetes-event-exporter"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kubevigil.aws import AwsParams, make_client
+from kubevigil.sinks.aws import AwsParams, make_client
 from kubevigil.cli import main
-from kubevigil.config import load
+from kubevigil.catalog import load
 from kubevigil.roles.status.alarm import alarm_period, create_alarm
 
 CONFIG = """\

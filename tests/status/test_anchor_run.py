@@ -9,8 +9,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from kubevigil.aws import AwsParams, make_client
-from kubevigil.config import find_config_path, load
+from kubevigil.sinks.aws import AwsParams, make_client
+from kubevigil.catalog import load
+from kubevigil.config import find_config_path
 from kubevigil.config.settings import ServerSettings
 from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
