@@ -51,7 +51,7 @@ async def _advance_until(clock: ManualClock, check, limit: float = 600.0, step: 
 
 
 async def test_deployment_posted_over_http_gets_ready_pods(cluster) -> None:  # noqa: ANN001
-    c, clock, http = cluster
+    _, clock, http = cluster
     async with http.post("/apis/apps/v1/namespaces/default/deployments", json=deployment("web", 2)) as resp:
         assert resp.status == 201, await resp.text()
 
@@ -68,7 +68,7 @@ async def test_deployment_posted_over_http_gets_ready_pods(cluster) -> None:  # 
 
 
 async def test_crashloop_backoff_events_grow_over_http(cluster) -> None:  # noqa: ANN001
-    c, clock, http = cluster
+    _, clock, http = cluster
     body = deployment("checkout", 1, annotations={"sim.kubevigil.io/scenario": "crashloop"})
     async with http.post("/apis/apps/v1/namespaces/default/deployments", json=body) as resp:
         assert resp.status == 201, await resp.text()

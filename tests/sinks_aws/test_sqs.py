@@ -97,7 +97,7 @@ async def test_fifo_dedups_by_record_id(aws: Callable[[str], Any], name: str, ct
 
 async def test_missing_queue_is_permanent(ctx: SinkContext, aws_env: str, name: str) -> None:
     sink = SqsSink(Params(queue_name=name, endpoint_url=aws_env), ctx)
-    with pytest.raises(PermanentError, match="(?i)queue"):
+    with pytest.raises(PermanentError, match=r"(?i)queue"):
         await sink.send([event_record(1)])
 
 
