@@ -159,7 +159,7 @@ async def bench(kubeconfig: str, page_size: int | None) -> dict[str, float]:
     from kubevigil.kube.resources import by_kind
 
     api = await connect(kubeconfig)
-    http = api._http  # noqa: SLF001 - the bare fetch below must use the very same connection setup
+    http = api._http  # private on purpose: the bare fetch below must use the very same connection setup
     res = by_kind("Pod")
     # Warm the connection and the emulator's code paths before timing.
     await api.list(res, "default")

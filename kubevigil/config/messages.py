@@ -51,14 +51,19 @@ def data_loc(loc: Loc, data: Any, kind: str) -> Loc:
     kept: list[str | int] = []
     current = data
     for index, part in enumerate(loc):
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if _holds(current, part):
             current = current[part]
         elif not (index == len(loc) - 1 and kind == "missing"):
             continue
         kept.append(part)
     return tuple(kept)
+
+
+def _holds(container: Any, part: str | int) -> bool:
+    """Whether `container[part]` exists in parsed YAML (a mapping key or a list index)."""
+    if isinstance(container, dict):
+        return part in container
+    return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
 
 
 def types_at(root: Any, loc: Loc) -> list[Any]:
