@@ -24,7 +24,7 @@ def realistic_pod(i: int, namespace: str = "workloads") -> dict[str, Any]:
     app = f"svc-{i % 97}"
     rs = f"{app}-7d9f8c6b5{i % 10}"
     name = f"{rs}-{i:05d}x"
-    ts = "2024-05-14T09:21:%02dZ" % (i % 60)
+    ts = f"2024-05-14T09:21:{i % 60:02d}Z"
     env = [{"name": f"ENV_VAR_{k}", "value": f"value-{k}-{i}"} for k in range(8)]
     env += [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}},
             {"name": "AWS_REGION", "value": "eu-west-1"},
@@ -65,9 +65,9 @@ def realistic_pod(i: int, namespace: str = "workloads") -> dict[str, Any]:
             "annotations": {"kubectl.kubernetes.io/restartedAt": ts, "prometheus.io/scrape": "true",
                             "prometheus.io/port": "9090",
                             "eks.amazonaws.com/compute-type": "ec2",
-                            "checksum/config": "%064x" % (i * 104729)},
+                            "checksum/config": f"{i * 104729:064x}"},
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs,
-                                 "uid": "%08x-1111-2222-3333-%012x" % (i % 97, i % 97), "controller": True,
+                                 "uid": f"{i % 97:08x}-1111-2222-3333-{i % 97:012x}", "controller": True,
                                  "blockOwnerDeletion": True}],
         },
         "spec": {
@@ -159,7 +159,7 @@ async def bench(kubeconfig: str, page_size: int | None) -> dict[str, float]:
     from kubevigil.kube.resources import by_kind
 
     api = await connect(kubeconfig)
-    http = api._http  # noqa: SLF001 - the bare fetch below must use the very same connection setup
+    http = api._http  # private on purpose: the bare fetch below must use the very same connection setup
     res = by_kind("Pod")
     # Warm the connection and the emulator's code paths before timing.
     await api.list(res, "default")

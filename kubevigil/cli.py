@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +63,12 @@ def _format_option(p: argparse.ArgumentParser) -> None:
 
 def _add_optional_groups(sub: Any) -> None:
     """Command groups that parts of the package contribute (emulator, status role)."""
-    from kubevigil.sim.serve import add_sim_parser
-
-    add_sim_parser(sub)
+    # `sim` is parsed by the emulator's own parser, imported only when the command is used: every other command
+    # then runs without importing the emulator.
+    sim = sub.add_parser("sim", help="the Kubernetes API emulator", add_help=False)
+    sim.add_argument("-h", "--help", action="store_true")
+    sim.add_argument("rest", nargs=argparse.REMAINDER)
+    sim.set_defaults(func=_cmd_sim)
     status = sub.add_parser("status", help="status role tools", description="Tools for the status role.")
     status_sub = status.add_subparsers(metavar="COMMAND")
     alarm = status_sub.add_parser(
@@ -88,8 +90,18 @@ def _add_optional_groups(sub: Any) -> None:
     rbac.set_defaults(func=_cmd_status_rbac)
 
 
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from kubevigil.sim.serve import add_sim_parser
+
+    parser = argparse.ArgumentParser(prog="kubevigil")
+    add_sim_parser(parser.add_subparsers(metavar="COMMAND"))
+    parsed = parser.parse_args(["sim", *(["--help"] if args.help else []), *args.rest])
+    return int(parsed.func(parsed) or 0)
+
+
 def _load(file: str | None, fmt: str | None) -> Any:
-    from kubevigil.config import ConfigError, find_config_path, load
+    from kubevigil.catalog import load
+    from kubevigil.config import ConfigError, find_config_path
 
     try:
         loaded = load(find_config_path(file), format=fmt)
@@ -113,7 +125,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(_: argparse.Namespace) -> int:
-    from kubevigil.config import json_schema
+    from kubevigil.catalog import json_schema
 
     print(json.dumps(json_schema(), indent=2))
     return 0
@@ -130,37 +142,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if missing:
         print(f"{loaded.source}: --role {', '.join(missing)}: not configured in this file (it configures: {', '.join(enabled) or 'none'})", file=sys.stderr)
         return 1
+    from kubevigil.runtime import run_until_signal
+
     return asyncio.run(run_until_signal(settings, roles))
-
-
-async def run_until_signal(
-    settings: Any, roles: Sequence[str], duration: float | None = None, on_started: Callable[[int], None] | None = None
-) -> int:
-    """Run a Runtime until SIGTERM/SIGINT (or `duration`), then shut it down in order."""
-    from kubevigil.core import logs
-    from kubevigil.kube.client import KubeConnectError
-    from kubevigil.runtime import Runtime
-
-    logs.configure(settings.logging.level, settings.logging.format)
-    runtime = Runtime(settings, roles)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await runtime.start()
-    except KubeConnectError as exc:
-        print(f"kubevigil: cannot reach the cluster: {exc}", file=sys.stderr)
-        await runtime.stop()
-        return 1
-    if on_started is not None:
-        on_started(runtime.port)
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=duration)
-    except TimeoutError:
-        pass
-    await runtime.stop()
-    return 0
 
 
 def _cmd_create_alarm(args: argparse.Namespace) -> int:

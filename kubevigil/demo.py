@@ -80,8 +80,8 @@ def _banner(out: Path, port: int, roles: list[str]) -> str:
 
 
 async def run_demo(out: Path, *, port: int, duration: float | None) -> int:
-    from kubevigil.cli import run_until_signal
-    from kubevigil.config import load
+    from kubevigil.catalog import load
+    from kubevigil.runtime import run_until_signal
     from kubevigil.sim.cluster import Cluster
     from kubevigil.sim.ipamd import demo_ipamd
     from kubevigil.sim.workloads import seed_demo_cluster

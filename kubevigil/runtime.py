@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+import signal
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -12,6 +14,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from kubevigil import server
+from kubevigil.core import logs
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.readiness import Readiness
 from kubevigil.delivery.delivery import Delivery
@@ -118,3 +121,31 @@ class Runtime:
                 attempt += 1
                 await self.clock.sleep(delay)
                 self._failed.pop(name, None)
+
+
+async def run_until_signal(
+    settings: Any, roles: Sequence[str], duration: float | None = None, on_started: Callable[[int], None] | None = None
+) -> int:
+    """Run a Runtime until SIGTERM/SIGINT (or `duration`), then shut it down in order; returns the exit code."""
+    from kubevigil.kube.client import KubeConnectError
+
+    logs.configure(settings.logging.level, settings.logging.format)
+    runtime = Runtime(settings, roles)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runtime.start()
+    except KubeConnectError as exc:
+        print(f"kubevigil: cannot reach the cluster: {exc}", file=sys.stderr)
+        await runtime.stop()
+        return 1
+    if on_started is not None:
+        on_started(runtime.port)
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=duration)
+    except TimeoutError:
+        pass
+    await runtime.stop()
+    return 0

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# The emulator's fixtures (`sim_cluster`, `sim_kubeconfig`) are opt-in: kubevigil registers no pytest11 entry point.
+pytest_plugins = ["kubevigil.sim.pytest_plugin"]
+
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:

@@ -15,8 +15,9 @@ from kubevigil.config.document import Document, read_document
 from kubevigil.config.expansion import expand_environment
 from kubevigil.config.issues import ConfigError, ConfigIssue, Loc, dotted
 from kubevigil.config.messages import describe_errors
-from kubevigil.config.references import check_sink_refs
+from kubevigil.config.references import check_sink_packages, check_sink_refs
 from kubevigil.config.settings import DEFAULT_STATE_DIR, Settings, settings_model
+from kubevigil.config.tables import Tables
 
 
 @dataclass
@@ -29,8 +30,8 @@ class Loaded:
     warnings: list[str] = field(default_factory=list)
 
 
-def load(path: Path, *, format: str | None = None, environ: Mapping[str, str] = os.environ) -> Loaded:
-    """Read, expand, translate and validate `path`; raise ConfigError listing every problem."""
+def load(path: Path, tables: Tables, *, format: str | None = None, environ: Mapping[str, str] = os.environ) -> Loaded:
+    """Read, expand, translate and validate `path` against `tables`; raise ConfigError listing every problem."""
     path = Path(path)
     document = read_document(path)
     if document.data is None:
@@ -44,10 +45,11 @@ def load(path: Path, *, format: str | None = None, environ: Mapping[str, str] = 
     native, warnings = trail.translate()
     env_issues = [trail.issue_at_original(loc, message) for loc, message in env_problems]
     issues = env_issues + list(document.duplicates)
-    settings, validation = _validate(native, environ, trail)
+    settings, validation = _validate(native, environ, trail, tables)
     skip = {issue.loc for issue in env_issues}
     issues += [i for i in validation if not any(i.loc[: len(s)] == s for s in skip)]
-    issues += [trail.issue(loc, message) for loc, message in check_sink_refs(native)]
+    issues += [trail.issue(loc, message) for loc, message in check_sink_refs(native, tables)]
+    issues += [trail.issue(loc, message) for loc, message in check_sink_packages(native, tables)]
     if issues or settings is None:
         raise ConfigError(sorted(issues, key=lambda i: i.line or 0))
     return Loaded(settings=settings, source=path, format=name, warnings=warnings)
@@ -62,10 +64,12 @@ def _format_name(path: Path, format: str | None, doc: dict[str, Any]) -> str:
     return format
 
 
-def _validate(native: dict[str, Any], environ: Mapping[str, str], trail: _Trail) -> tuple[Settings | None, list[ConfigIssue]]:
+def _validate(
+    native: dict[str, Any], environ: Mapping[str, str], trail: _Trail, tables: Tables
+) -> tuple[Settings | None, list[ConfigIssue]]:
     if "state_dir" not in native:
         native = {**native, "state_dir": environ.get("KUBEVIGIL_STATE_DIR") or DEFAULT_STATE_DIR}
-    model = settings_model()
+    model = settings_model(tables)
     # `status:` with nothing under it means "on, with defaults", not "off"
     native = {k: {} if v is None and k in model.role_names else v for k, v in native.items()}
     try:

@@ -13,8 +13,7 @@ from pydantic_core import ErrorDetails
 
 from kubevigil import __version__
 from kubevigil.config.issues import Loc
-from kubevigil.config.settings import SinkEntry, sink_types
-from kubevigil.roles import registry as role_table
+from kubevigil.config.settings import Settings, SinkEntry, sink_types
 
 
 def describe_errors(errors: Iterable[ErrorDetails], root: type[BaseModel], data: Any) -> list[tuple[Loc, str]]:
@@ -52,14 +51,19 @@ def data_loc(loc: Loc, data: Any, kind: str) -> Loc:
     kept: list[str | int] = []
     current = data
     for index, part in enumerate(loc):
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if _holds(current, part):
             current = current[part]
         elif not (index == len(loc) - 1 and kind == "missing"):
             continue
         kept.append(part)
     return tuple(kept)
+
+
+def _holds(container: Any, part: str | int) -> bool:
+    """Whether `container[part]` exists in parsed YAML (a mapping key or a list index)."""
+    if isinstance(container, dict):
+        return part in container
+    return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
 
 
 def types_at(root: Any, loc: Loc) -> list[Any]:
@@ -131,13 +135,17 @@ def valid_keys(annotations: Iterable[Any]) -> list[str]:
 def _unknown_key(loc: Loc, root: type[BaseModel]) -> str:
     key = str(loc[-1]) if loc else ""
     parents = types_at(root, loc[:-1])
-    if len(loc) == 1 and key in role_table.PLANNED_ROLES and key not in role_table.ROLES:
+    if len(loc) == 1 and _is_planned_role(root, key):
         return f"this role is not available in kubevigil {__version__} (planned); remove the section"
     entries = [m for p in parents for m in _members(p) if isinstance(m, type) and issubclass(m, SinkEntry)]
     if entries:
         return _unknown_sink_type(key, sorted({t for e in entries for t in sink_types(e)}))
     choices = valid_keys(parents)
     return f"unknown key {key!r}{_suggestion(key, choices, 'valid keys')}"
+
+
+def _is_planned_role(root: type[BaseModel], key: str) -> bool:
+    return issubclass(root, Settings) and key in root.planned_roles and key not in root.role_names
 
 
 def _unknown_sink_type(key: str, known: list[str]) -> str:

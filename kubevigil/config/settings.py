@@ -1,4 +1,4 @@
-"""The root config model, built from the role and sink tables so a new role or sink needs no change here."""
+"""The root config model, built from the tables the loader is given, so a new role or sink needs no change here."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from kubevigil.config.tables import Tables
 from kubevigil.core.model import Model
-from kubevigil.delivery.settings import DeliveryParams
 
 DEFAULT_STATE_DIR = "./kubevigil-state"
 
@@ -81,7 +81,8 @@ class SinkEntry(Model):
 
     model_config = ConfigDict(json_schema_extra=_one_type_schema)
 
-    delivery: DeliveryParams = Field(default_factory=lambda: DeliveryParams.model_validate({}))
+    # the delivery params model the loader is given (`Tables.delivery`); `settings_model` sets the type
+    delivery: Any = None
 
     @property
     def type(self) -> str:
@@ -126,6 +127,7 @@ class Settings(Model):
     sinks: dict[str, SinkEntry] = Field(default_factory=dict, description="Named outputs; roles refer to them by name")
 
     role_names: ClassVar[tuple[str, ...]] = ()
+    planned_roles: ClassVar[tuple[str, ...]] = ()  # announced roles not in this build: their sections get a reason
 
     def roles_enabled(self) -> list[str]:
         """The roles whose section is present, in table order."""
@@ -139,23 +141,22 @@ class Settings(Model):
 _CACHE: dict[tuple[Any, ...], type[Settings]] = {}
 
 
-def settings_model() -> type[Settings]:
-    """The Settings class for the roles and sinks registered right now (cached per table contents)."""
-    from kubevigil.roles.registry import ROLES  # here, not at the top: sink modules import kubevigil.config
-    from kubevigil.sinks.registry import SINKS
-
-    key = (tuple((n, id(s)) for n, s in ROLES.items()), tuple((n, id(s)) for n, s in SINKS.items()))
+def settings_model(tables: Tables) -> type[Settings]:
+    """The Settings class for these tables' roles and sinks (cached per table contents)."""
+    key = tables.cache_key()
     model = _CACHE.get(key)
     if model is None:
-        model = _CACHE[key] = _build(ROLES, SINKS)
+        model = _CACHE[key] = _build(tables)
     return model
 
 
-def _build(roles: dict[str, Any], sinks: dict[str, Any]) -> type[Settings]:
+def _build(tables: Tables) -> type[Settings]:
+    delivery = tables.delivery
     entry_fields: dict[str, Any] = {
         _field_name(name, SinkEntry): (spec.params | None, Field(None, alias=name, description=spec.summary))
-        for name, spec in sinks.items()
+        for name, spec in tables.sinks.items()
     }
+    entry_fields["delivery"] = (delivery, Field(default_factory=lambda: delivery.model_validate({})))
     entry: type[SinkEntry] = create_model(  # type: ignore[call-overload]
         "SinkEntry",
         __base__=SinkEntry,
@@ -163,7 +164,7 @@ def _build(roles: dict[str, Any], sinks: dict[str, Any]) -> type[Settings]:
         **entry_fields,
     )
     role_fields: dict[str, Any] = {
-        name: (spec.config_model | None, Field(None, description=spec.summary)) for name, spec in roles.items()
+        name: (spec.config_model | None, Field(None, description=spec.summary)) for name, spec in tables.roles.items()
     }
     model: type[Settings] = create_model(  # type: ignore[call-overload]
         "Settings",
@@ -172,7 +173,8 @@ def _build(roles: dict[str, Any], sinks: dict[str, Any]) -> type[Settings]:
         sinks=(dict[str, entry], Field(default_factory=dict, description="Named outputs; roles refer to them by name")),  # type: ignore[valid-type]
         **role_fields,
     )
-    model.role_names = tuple(roles)
+    model.role_names = tuple(tables.roles)
+    model.planned_roles = tuple(tables.planned_roles)
     return model
 
 

@@ -9,6 +9,7 @@ from pydantic_core import to_jsonable_python
 
 from kubevigil import __version__
 from kubevigil.config.settings import Settings, SinkEntry, settings_model
+from kubevigil.config.tables import Tables
 
 MASK = "***"
 
@@ -42,9 +43,9 @@ def _plain(value: Any) -> Any:
     return to_jsonable_python(value)
 
 
-def json_schema() -> dict[str, Any]:
-    """JSON Schema (draft 2020-12) of the native config for the roles and sinks installed now."""
-    schema = settings_model().model_json_schema(by_alias=True, mode="validation")
+def json_schema(tables: Tables) -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of the native config for these tables' roles and sinks."""
+    schema = settings_model(tables).model_json_schema(by_alias=True, mode="validation")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://kubevigil.dev/schema/config-{__version__}.json",

@@ -7,6 +7,14 @@ from typing import Any, Literal
 
 MetricKind = Literal["gauge", "counter"]
 SignalKind = Literal["metric", "record"]  # what a sink consumes
+# CloudWatch's StandardUnit names, the unit vocabulary every sink maps from; a typo here would otherwise
+# surface only as a rejected PutMetricData.
+Unit = Literal[
+    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits",
+    "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second",
+    "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second",
+    "Gigabits/Second", "Terabits/Second", "Count/Second", "None",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,7 @@ def strftime(value: Any, fmt: str) -> str:
 
 
 def timestamp_ms(value: Any) -> int:
-    return int(round(_as_datetime(value).timestamp() * 1000))
+    return round(_as_datetime(value).timestamp() * 1000)
 
 
 def iso8601(value: Any) -> str:

@@ -1,5 +1,7 @@
-"""Durable, batched, retried delivery from roles to sinks: one sqlite-journaled queue per sink.
+"""Durable, batched, retried delivery from roles to sinks: one sqlite-journaled queue per sink."""
 
-Import from the modules (`kubevigil.delivery.delivery.Delivery`); this package imports nothing so that
-`kubevigil.roles.role` can import `kubevigil.delivery.outlet` without a cycle.
-"""
+from kubevigil.delivery.delivery import Delivery
+from kubevigil.delivery.outlet import Outlet
+from kubevigil.delivery.settings import DeliveryParams
+
+__all__ = ["Delivery", "DeliveryParams", "Outlet"]

@@ -97,9 +97,10 @@ class KubeApi:
         """All matching objects (following `continue` when paging) and the list's resourceVersion."""
         items: list[dict] = []
         rv = ""
-        async for page_items, rv in self.list_pages(res, namespace, label_selector=label_selector,
-                                                    field_selector=field_selector, limit=limit):
+        async for page_items, page_rv in self.list_pages(res, namespace, label_selector=label_selector,
+                                                         field_selector=field_selector, limit=limit):
             items.extend(page_items)
+            rv = page_rv  # the last page's version is the list's
         return items, rv
 
     async def list_pages(self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None,

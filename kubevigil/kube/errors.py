@@ -13,7 +13,7 @@ class ApiError(Exception):
         self.message = message
 
     @classmethod
-    def from_status(cls, status: int, body: object) -> "ApiError":
+    def from_status(cls, status: int, body: object) -> ApiError:
         """Build from a decoded Kubernetes `Status` body (or whatever the server sent instead)."""
         if isinstance(body, dict) and body.get("kind") == "Status":
             return cls(int(body.get("code") or status), str(body.get("reason") or ""), str(body.get("message") or ""))

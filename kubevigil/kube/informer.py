@@ -203,7 +203,8 @@ class Informer:
         pages = self.api.list_pages(self.res, self.namespace, label_selector=self.label_selector,
                                     field_selector=self.field_selector, limit=self.page_size)
         async with contextlib.aclosing(pages):
-            async for items, rv in pages:
+            async for items, page_rv in pages:
+                rv = page_rv  # the last page's version is the list's
                 for obj in items:
                     # Per page, so the duplicates are freed before the next page is decoded into their memory.
                     share_strings(obj, strings)
@@ -253,10 +254,7 @@ class Informer:
             return _NO_CHANGES
         key = (meta.get("namespace") or "", meta["name"])
         old = self._cache.at(key)
-        if etype == "DELETED":
-            changes = self._apply_delete(key, obj, old)
-        else:
-            changes = self._apply_upsert(key, obj, old)
+        changes = self._apply_delete(key, obj, old) if etype == "DELETED" else self._apply_upsert(key, obj, old)
         if rv:
             self.resource_version = rv
         return changes

@@ -8,7 +8,7 @@ import logging
 import random
 import weakref
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx2 as httpx
@@ -38,7 +38,7 @@ def _leader_gauge(registry: CollectorRegistry) -> Gauge:
 
 def micro_time(ts: float) -> str:
     """Kubernetes MicroTime (RFC 3339 with microseconds, UTC)."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class LeaderElector:
@@ -134,7 +134,7 @@ class LeaderElector:
             if exc.status != 409:
                 log.warning("lease %s/%s: %s", self.namespace, self.name, exc)
             return False
-        except (httpx.HTTPError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, httpx.HTTPError, OSError) as exc:
             log.warning("lease %s/%s: %s: %s", self.namespace, self.name, type(exc).__name__, exc)
             return False
 
@@ -196,7 +196,7 @@ class LeaderElector:
             await self.api.request("PUT", LEASE.path(self.namespace, self.name), body=lease,
                                    timeout=self.renew_deadline)
             log.info("lease %s/%s: %s released the lease", self.namespace, self.name, self.identity)
-        except (ApiError, httpx.HTTPError, OSError, asyncio.TimeoutError, RuntimeError) as exc:
+        except (TimeoutError, ApiError, httpx.HTTPError, OSError, RuntimeError) as exc:
             log.warning("lease %s/%s: release failed (%s); others wait for it to expire", self.namespace, self.name,
                         exc)
 

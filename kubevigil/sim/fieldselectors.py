@@ -55,10 +55,7 @@ class FieldSelector:
     requirements: tuple[FieldRequirement, ...] = ()
 
     def matches(self, obj: dict[str, Any]) -> bool:
-        for r in self.requirements:
-            if (_lookup(obj, r.path) == r.value) == r.negate:
-                return False
-        return True
+        return all((_lookup(obj, r.path) == r.value) != r.negate for r in self.requirements)
 
     @property
     def empty(self) -> bool:

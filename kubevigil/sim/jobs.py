@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -161,7 +161,7 @@ class CronJobController:
         uid = cj["metadata"]["uid"]
         since = parse_time(status["lastScheduleTime"]) if status.get("lastScheduleTime") else \
             self._first_seen.setdefault(uid, now)
-        tz = ZoneInfo(cj["spec"]["timeZone"]) if cj["spec"].get("timeZone") else timezone.utc
+        tz = ZoneInfo(cj["spec"]["timeZone"]) if cj["spec"].get("timeZone") else UTC
         times = croniter(cj["spec"]["schedule"], datetime.fromtimestamp(since, tz))
         latest = None
         for _ in range(MAX_MISSED):
@@ -191,7 +191,7 @@ class CronJobController:
                "metadata": {"name": name, "namespace": cj["metadata"]["namespace"],
                             "labels": dict(meta.get("labels") or {}),
                             "annotations": {**(meta.get("annotations") or {}),
-                                            SCHEDULED_AT: datetime.fromtimestamp(due, timezone.utc)
+                                            SCHEDULED_AT: datetime.fromtimestamp(due, UTC)
                                             .strftime("%Y-%m-%dT%H:%M:%SZ")},
                             "ownerReferences": [owner_reference(cj)]},
                "spec": template.get("spec") or {}}

@@ -1,4 +1,7 @@
-"""pytest fixtures for the emulator (registered as the `kubevigil_sim` pytest11 plugin): `sim_cluster`, `sim_kubeconfig`."""
+"""pytest fixtures for the emulator: `sim_cluster`, `sim_kubeconfig`.
+
+Opt-in: a conftest.py says `pytest_plugins = ["kubevigil.sim.pytest_plugin"]` (no pytest11 entry point).
+"""
 
 from __future__ import annotations
 

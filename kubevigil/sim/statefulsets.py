@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kubevigil.core.clock import Clock
 from kubevigil.kube.resources import by_kind

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,7 +14,6 @@ from kubevigil.core.model import Model
 from kubevigil.roles import registry as role_table
 from kubevigil.roles.role import RoleSpec
 from kubevigil.sinks import registry as sink_table
-from kubevigil.sinks.registry import SinkSpec
 
 
 class ProbeTarget(Model):
@@ -55,6 +55,18 @@ def _unbuildable(*_: Any) -> Any:
     raise AssertionError("config tests never build sinks or roles")
 
 
+@dataclass(frozen=True)
+class ProbeSink:
+    """A sink table line as the loader sees it (config.SinkType), with nothing behind it to build."""
+
+    params: type[Model]
+    kinds: frozenset[str]
+    summary: str
+
+    def missing(self) -> list[str]:
+        return []
+
+
 @pytest.fixture
 def tables(monkeypatch: pytest.MonkeyPatch) -> None:
     """Role `probe` (sends metrics to `sinks`, records to `records_to`); sinks `gauge` (metrics), `log` (records)."""
@@ -64,8 +76,8 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> None:
         sink_table,
         "SINKS",
         {
-            "gauge": SinkSpec(GaugeParams, _unbuildable, frozenset({"metric"}), "a test metric sink"),
-            "log": SinkSpec(LogParams, _unbuildable, frozenset({"record"}), "a test record sink"),
+            "gauge": ProbeSink(GaugeParams, frozenset({"metric"}), "a test metric sink"),
+            "log": ProbeSink(LogParams, frozenset({"record"}), "a test record sink"),
         },
     )
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kubevigil.config import ConfigError, load
+from kubevigil.catalog import load
+from kubevigil.config import ConfigError
 
 pytestmark = pytest.mark.usefixtures("tables")
 Write = Callable[..., Path]

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from kubevigil.config import ConfigError, importers, load
+from kubevigil.catalog import load
+from kubevigil.config import ConfigError, importers
 from kubevigil.config.issues import ConfigIssue, Loc
 
 pytestmark = pytest.mark.usefixtures("tables")

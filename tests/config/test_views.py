@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from kubevigil.config import json_schema, load, normalized
+from kubevigil.catalog import json_schema, load
+from kubevigil.config import normalized
 
 pytestmark = pytest.mark.usefixtures("tables")
 Write = Callable[..., Path]

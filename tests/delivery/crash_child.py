@@ -13,7 +13,8 @@ from kubevigil.core.clock import SystemClock
 from kubevigil.core.signals import Record, Signal
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
-from kubevigil.sinks.file import FileSink, Params
+from kubevigil.sinks.file.params import Params
+from kubevigil.sinks.file.sink import FileSink
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, SinkContext
 
 

@@ -14,7 +14,8 @@ from prometheus_client import CollectorRegistry
 from kubevigil.core.clock import SystemClock
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
-from kubevigil.sinks.file import FileSink, Params
+from kubevigil.sinks.file.params import Params
+from kubevigil.sinks.file.sink import FileSink
 from kubevigil.sinks.sink import SinkContext
 from tests.conditions import wait_for
 from tests.delivery.scripted import wait_until

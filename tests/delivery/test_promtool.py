@@ -13,7 +13,8 @@ from kubevigil.core.clock import SystemClock
 from kubevigil.core.signals import Metric
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
-from kubevigil.sinks.prometheus import Params, PrometheusSink
+from kubevigil.sinks.prometheus.params import Params
+from kubevigil.sinks.prometheus.sink import PrometheusSink
 from kubevigil.sinks.sink import SinkContext
 from tests.delivery.scripted import wait_until
 

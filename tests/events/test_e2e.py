@@ -16,7 +16,7 @@ import boto3
 import yaml
 from pydantic import SecretStr
 
-from kubevigil.config.loader import load
+from kubevigil.catalog import load
 from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kubevigil.config.loader import load
+from kubevigil.catalog import load
 from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster

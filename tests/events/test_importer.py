@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from kubevigil.catalog import load
 from kubevigil.config.issues import ConfigError
-from kubevigil.config.loader import load
 from tests.anchors import ANCHORS as ANCHOR_DIR
 
 ANCHORS = ANCHOR_DIR / "kubernetes-event-exporter"
@@ -34,7 +34,7 @@ def test_referenced_unsupported_receiver_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("route:\n  routes:\n    - match:\n        - receiver: k\nreceivers:\n"
                     "  - name: k\n    kafka:\n      topic: t\n")
-    with pytest.raises(ConfigError, match="receiver 'k': Kafka is not supported.*used by a route"):
+    with pytest.raises(ConfigError, match=r"receiver 'k': Kafka is not supported.*used by a route"):
         load(path, environ={})
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from kubevigil.config.loader import load
+from kubevigil.catalog import load
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
 from tests.events.endpoints import local_runtime_settings, until

@@ -99,7 +99,7 @@ def make_role(api: KubeApi, state: Path, outlets: dict[str, Collect], **cfg: Any
 async def running(role: EventsRole) -> AsyncIterator[EventsRole]:
     task = asyncio.create_task(role.run())
     try:
-        await until(lambda: role.informer is not None and role.informer.synced.is_set() or task.done())
+        await until(lambda: (role.informer is not None and role.informer.synced.is_set()) or task.done())
         yield role
     finally:
         task.cancel()

@@ -123,7 +123,7 @@ def test_run_time_failure_is_render_error(source: str) -> None:
 
 
 def test_sandbox_blocks_unsafe_attributes() -> None:
-    with pytest.raises(RenderError, match="SecurityError|unsafe"):
+    with pytest.raises(RenderError, match=r"SecurityError|unsafe"):
         compile_text("{{ ''.__class__.__subclasses__() }}").render(CTX)
 
 

@@ -164,8 +164,8 @@ class FakeApi:
                 if rv > last:
                     last = rv
             async with self.changed:
-                await self.changed.wait_for(lambda: generation != self.generation
-                                            or bool(self.events) and self.events[-1][0] > last)
+                await self.changed.wait_for(lambda last=last: generation != self.generation
+                                            or (bool(self.events) and self.events[-1][0] > last))
         return resp
 
     async def kick(self) -> None:

@@ -31,7 +31,7 @@ def test_manifests_render_and_validate(directory: Path) -> None:
 
 
 def test_base_config_map_holds_a_valid_config(tmp_path: Path) -> None:
-    from kubevigil.config import load
+    from kubevigil.catalog import load
 
     (cm,) = [d for d in render(ROOT / "deploy" / "base") if d["kind"] == "ConfigMap"]
     path = tmp_path / "config.yaml"

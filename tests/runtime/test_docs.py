@@ -18,7 +18,7 @@ def test_sink_reference_is_current() -> None:
 
 
 def test_readme_config_example_loads(tmp_path: Path) -> None:
-    from kubevigil.config import load
+    from kubevigil.catalog import load
 
     readme = (ROOT / "README.md").read_text()
     block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]

@@ -40,7 +40,7 @@ def test_real_prometheus_scrapes_kubevigil(kubevigil_process, tmp_path: Path) ->
     prom = subprocess.Popen(
         [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
          f"--web.listen-address=127.0.0.1:{prom_port}"],
-        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "prometheus.log", "wb"),
+        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "prometheus.log", "wb"),  # noqa: SIM115 - closed with the process
     )
     try:
         query = urllib.parse.urlencode({"query": 'kubevigil_delivery_queue_depth{sink="out"}'})

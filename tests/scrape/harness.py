@@ -16,7 +16,6 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from kubevigil.aws import AwsParams, make_client
 from kubevigil.core.clock import ManualClock
 from kubevigil.core.signals import Metric, Signal
 from kubevigil.delivery.delivery import Delivery
@@ -26,7 +25,9 @@ from kubevigil.kube.resources import by_kind
 from kubevigil.roles.role import PodIdentity, RoleContext
 from kubevigil.roles.scrape.config import ScrapeSection
 from kubevigil.roles.scrape.role import ScrapeRole
-from kubevigil.sinks.cloudwatch import CloudWatchSink, Params
+from kubevigil.sinks.aws import AwsParams, make_client
+from kubevigil.sinks.cloudwatch import Params
+from kubevigil.sinks.cloudwatch.sink import CloudWatchSink
 from kubevigil.sinks.sink import SinkContext
 
 POD = by_kind("Pod")

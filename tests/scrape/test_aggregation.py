@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 from kubevigil.roles.scrape.aggregation import OTHER, Aggregator, PodScrape, Value
-from kubevigil.roles.scrape.config import Breakdown, Rule
+from kubevigil.roles.scrape.config import Breakdown
 from kubevigil.roles.scrape.exposition import Wanted, parse
 from kubevigil.roles.scrape.presets import CNI_METRICS_HELPER
+from kubevigil.roles.scrape.rules import Rule
 
 
 def scrape(uid: str, text: str, rules: list[Rule], where: str | None = None) -> PodScrape:

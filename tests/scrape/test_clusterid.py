@@ -3,6 +3,7 @@ DescribeTags on moto when tags are not in metadata), else a clear error — neve
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,7 +112,7 @@ async def test_unreachable_or_disabled_imds_is_a_clear_error() -> None:
     with pytest.raises(ClusterIdError, match="instance metadata is disabled"):
         await resolve(None, {}, ImdsParams(enabled=False))
     # A loopback port nothing listens on.
-    with pytest.raises(ClusterIdError, match="reach instance metadata at http://127.0.0.1:9"):
+    with pytest.raises(ClusterIdError, match=re.escape("reach instance metadata at http://127.0.0.1:9")):
         await resolve(None, {}, ImdsParams(endpoint="http://127.0.0.1:9", timeout=1))
 
 

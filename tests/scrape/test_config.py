@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kubevigil.catalog import load
 from kubevigil.config.issues import ConfigError
-from kubevigil.config.loader import load
 from kubevigil.roles.scrape import rbac
 from kubevigil.roles.scrape.config import ScrapeSection
 

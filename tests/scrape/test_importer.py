@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
+from kubevigil.catalog import load
 from kubevigil.config.importers.cni_metrics_helper import from_environment
 from kubevigil.config.issues import ConfigError
-from kubevigil.config.loader import load
 from tests.anchors import ANCHORS
 
 CNI = ANCHORS / "cni-metrics-helper"

@@ -17,7 +17,7 @@ from kubevigil.roles.scrape.presets import CNI_METRICS_HELPER
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.ipamd import RESTART_PERIOD, Ipamd, demo_ipamd
 from kubevigil.sinks.prometheus import Params as PromParams
-from kubevigil.sinks.prometheus import PrometheusSink
+from kubevigil.sinks.prometheus.sink import PrometheusSink
 from kubevigil.sinks.sink import SinkContext
 
 from .harness import add_pod, next_cycle, scrape_role, wait_for

@@ -37,7 +37,7 @@ async def _get(http: aiohttp.ClientSession, path: str, **params: str) -> dict:
         return await resp.json()
 
 
-async def _advance_until(clock: ManualClock, check, limit: float = 600.0, step: float = 1.0):  # noqa: ANN001, ANN202
+async def _advance_until(clock: ManualClock, check, limit: float = 600.0, step: float = 1.0):
     """Advance the simulated clock until `check()` returns a truthy value (bounded in clock and wall time)."""
     wall_deadline = time.monotonic() + 30
     advanced = 0.0
@@ -50,8 +50,8 @@ async def _advance_until(clock: ManualClock, check, limit: float = 600.0, step: 
     raise AssertionError(f"condition not met after {advanced}s of clock time")
 
 
-async def test_deployment_posted_over_http_gets_ready_pods(cluster) -> None:  # noqa: ANN001
-    c, clock, http = cluster
+async def test_deployment_posted_over_http_gets_ready_pods(cluster) -> None:
+    _, clock, http = cluster
     async with http.post("/apis/apps/v1/namespaces/default/deployments", json=deployment("web", 2)) as resp:
         assert resp.status == 201, await resp.text()
 
@@ -67,8 +67,8 @@ async def test_deployment_posted_over_http_gets_ready_pods(cluster) -> None:  # 
                for p in pods["items"])
 
 
-async def test_crashloop_backoff_events_grow_over_http(cluster) -> None:  # noqa: ANN001
-    c, clock, http = cluster
+async def test_crashloop_backoff_events_grow_over_http(cluster) -> None:
+    _, clock, http = cluster
     body = deployment("checkout", 1, annotations={"sim.kubevigil.io/scenario": "crashloop"})
     async with http.post("/apis/apps/v1/namespaces/default/deployments", json=body) as resp:
         assert resp.status == 201, await resp.text()
@@ -96,6 +96,6 @@ async def test_crashloop_backoff_events_grow_over_http(cluster) -> None:  # noqa
     assert pod["status"]["containerStatuses"][0]["restartCount"] >= 2
 
 
-async def _bigger(fetch, than: int) -> int:  # noqa: ANN001
+async def _bigger(fetch, than: int) -> int:
     value = await fetch()
     return value if value > than else 0

@@ -42,7 +42,7 @@ async def test_statefulset_creates_ordinals_in_order(store: Store, sim: Workload
     sts = store.get(STS, "default", "db")
     assert sts["status"]["readyReplicas"] == 3 and sts["status"]["availableReplicas"] == 3
     assert sts["status"]["currentRevision"] == sts["status"]["updateRevision"]
-    assert [e["message"] for e in events_about(store, "db", "SuccessfulCreate")][0] == \
+    assert next(e["message"] for e in events_about(store, "db", "SuccessfulCreate")) == \
         "create Pod db-0 in StatefulSet db successful"
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from kubevigil.sinks.cloudwatch_logs import CloudWatchLogsSink, Params
+from kubevigil.sinks.cloudwatch_logs.params import Params
+from kubevigil.sinks.cloudwatch_logs.sink import CloudWatchLogsSink
 from kubevigil.sinks.sink import PermanentError, SinkContext
 from tests.sinks_aws.conftest import CLUSTER, calls_of, event_record
 from tests.sinks_aws.fake_aws import FakeAws

@@ -15,7 +15,8 @@ from kubevigil.core.clock import SystemClock
 from kubevigil.delivery.delivery import Delivery, deadletter_path
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.sink import SinkContext
-from kubevigil.sinks.sqs import Params, SqsSink
+from kubevigil.sinks.sqs.params import Params
+from kubevigil.sinks.sqs.sink import SqsSink
 from tests.sinks_aws.conftest import calls_of, event_record
 from tests.sinks_aws.test_sqs import drain
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from kubevigil.sinks.eventbridge import EventBridgeSink, Params
+from kubevigil.sinks.eventbridge.params import Params
+from kubevigil.sinks.eventbridge.sink import EventBridgeSink
 from kubevigil.sinks.sink import PermanentError, RetryableError, SinkContext
 from tests.sinks_aws.conftest import event_record
 from tests.sinks_aws.fake_aws import FakeAws

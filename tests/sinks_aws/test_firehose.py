@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from kubevigil.sinks.firehose import FirehoseSink, Params
-from kubevigil.sinks.firehose.sink import de_dot
+from kubevigil.sinks.firehose.params import Params
+from kubevigil.sinks.firehose.sink import FirehoseSink, de_dot
 from kubevigil.sinks.sink import SinkContext
 from tests.sinks_aws.conftest import calls_of, event_record
 from tests.sinks_aws.fake_aws import FakeAws

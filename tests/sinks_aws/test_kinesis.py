@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from kubevigil.sinks.kinesis import KinesisSink, Params
+from kubevigil.sinks.kinesis.params import Params
+from kubevigil.sinks.kinesis.sink import KinesisSink
 from kubevigil.sinks.sink import PermanentError, RetryableError, SinkContext
 from tests.conditions import wait_for
 from tests.sinks_aws.conftest import calls_of, event_record

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kubevigil.sinks.sink import SinkContext
-from kubevigil.sinks.sns import Params, SnsSink
+from kubevigil.sinks.sns.params import Params
+from kubevigil.sinks.sns.sink import SnsSink
 from tests.sinks_aws.conftest import calls_of, event_record
 from tests.sinks_aws.test_sqs import drain
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from kubevigil.sinks.sink import PermanentError, SinkContext
-from kubevigil.sinks.sqs import Params, SqsSink
+from kubevigil.sinks.sqs.params import Params
+from kubevigil.sinks.sqs.sink import SqsSink
 from tests.sinks_aws.conftest import calls_of, event_record
 from tests.sinks_aws.fake_aws import FakeAws
 
@@ -96,7 +97,7 @@ async def test_fifo_dedups_by_record_id(aws: Callable[[str], Any], name: str, ct
 
 async def test_missing_queue_is_permanent(ctx: SinkContext, aws_env: str, name: str) -> None:
     sink = SqsSink(Params(queue_name=name, endpoint_url=aws_env), ctx)
-    with pytest.raises(PermanentError, match="(?i)queue"):
+    with pytest.raises(PermanentError, match=r"(?i)queue"):
         await sink.send([event_record(1)])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from tests.sinks_http.conftest import event
 
@@ -63,5 +64,5 @@ async def test_refused_connection_is_retryable(build) -> None:
 
     from kubevigil.sinks.sink import RetryableError
 
-    with pytest.raises(RetryableError, match="127.0.0.1:9"):
+    with pytest.raises(RetryableError, match=re.escape("127.0.0.1:9")):
         await build("syslog", address="127.0.0.1:9", timeout=2).send([event(0)])

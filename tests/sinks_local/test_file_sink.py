@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import orjson
@@ -11,7 +12,8 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from kubevigil.core.signals import Metric, Record
-from kubevigil.sinks.file import FileSink, Params
+from kubevigil.sinks.file.params import Params
+from kubevigil.sinks.file.sink import FileSink
 from kubevigil.sinks.sink import RetryableError, SinkContext
 
 
@@ -99,7 +101,7 @@ async def test_write_failure_is_retryable(tmp_path):
     await sink.start()
     sink.params = Params(path=blocker / "out.jsonl")  # the directory vanished under the sink
     sink._file = None
-    with pytest.raises(RetryableError, match="not-a-dir/out.jsonl"):
+    with pytest.raises(RetryableError, match=re.escape("not-a-dir/out.jsonl")):
         await sink.send(records(1))
 
 

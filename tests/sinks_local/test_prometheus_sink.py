@@ -11,8 +11,9 @@ from pydantic import ValidationError
 
 from kubevigil.core.clock import ManualClock
 from kubevigil.core.signals import Metric
-from kubevigil.sinks.prometheus import Params, PrometheusSink
 from kubevigil.sinks.prometheus.naming import label_name, metric_name
+from kubevigil.sinks.prometheus.params import Params
+from kubevigil.sinks.prometheus.sink import PrometheusSink
 from kubevigil.sinks.sink import SinkContext
 
 

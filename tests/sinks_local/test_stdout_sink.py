@@ -9,7 +9,8 @@ from prometheus_client import CollectorRegistry
 
 from kubevigil.core.signals import Metric, Record
 from kubevigil.sinks.sink import SinkContext
-from kubevigil.sinks.stdout import Params, StdoutSink
+from kubevigil.sinks.stdout.params import Params
+from kubevigil.sinks.stdout.sink import StdoutSink
 
 
 async def test_writes_json_lines_to_stdout(capfd, tmp_path: Path):

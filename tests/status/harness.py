@@ -13,7 +13,6 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from kubevigil.aws import AwsParams, make_client
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
@@ -22,7 +21,9 @@ from kubevigil.kube.resources import by_kind
 from kubevigil.roles.role import PodIdentity, RoleContext
 from kubevigil.roles.status.config import StatusSection
 from kubevigil.roles.status.role import StatusRole
-from kubevigil.sinks.cloudwatch import CloudWatchSink, Params
+from kubevigil.sinks.aws import AwsParams, make_client
+from kubevigil.sinks.cloudwatch.params import Params
+from kubevigil.sinks.cloudwatch.sink import CloudWatchSink
 from kubevigil.sinks.sink import SinkContext
 
 NAMESPACE = "Test/Heartbeat"

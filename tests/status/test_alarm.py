@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kubevigil.aws import AwsParams, make_client
+from kubevigil.catalog import load
 from kubevigil.cli import main
-from kubevigil.config import load
 from kubevigil.roles.status.alarm import alarm_period, create_alarm
+from kubevigil.sinks.aws import AwsParams, make_client
 
 CONFIG = """\
 cluster: {{name: prod}}

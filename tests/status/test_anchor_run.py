@@ -9,12 +9,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from kubevigil.aws import AwsParams, make_client
-from kubevigil.config import find_config_path, load
+from kubevigil.catalog import load
+from kubevigil.config import find_config_path
 from kubevigil.config.settings import ServerSettings
 from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
+from kubevigil.sinks.aws import AwsParams, make_client
 from tests.anchors import ANCHORS as ANCHOR_DIR
 
 from .harness import namespace, seed, wait_for

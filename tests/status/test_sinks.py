@@ -16,11 +16,12 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from kubevigil.aws import make_client
 from kubevigil.core.signals import Metric
-from kubevigil.sinks.cloudwatch import CloudWatchSink, Params
-from kubevigil.sinks.emf import EmfSink
-from kubevigil.sinks.emf import Params as EmfParams
+from kubevigil.sinks.aws import make_client
+from kubevigil.sinks.cloudwatch.params import Params
+from kubevigil.sinks.cloudwatch.sink import CloudWatchSink
+from kubevigil.sinks.emf.params import Params as EmfParams
+from kubevigil.sinks.emf.sink import EmfSink
 from kubevigil.sinks.sink import PermanentError, RetryableError, SinkContext
 
 
@@ -44,7 +45,7 @@ def record_requests(s: CloudWatchSink) -> list[dict[str, Any]]:
 
 
 def stats(endpoint: str, name: str, dims: dict[str, str]) -> list[dict[str, Any]]:
-    from kubevigil.aws import AwsParams
+    from kubevigil.sinks.aws import AwsParams
 
     cw = make_client("cloudwatch", AwsParams(endpoint_url=endpoint))
     now = datetime.now(UTC)

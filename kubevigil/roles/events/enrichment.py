@@ -79,7 +79,7 @@ class MetaCache:
         try:
             res = await self.api.resource_for(api_version, kind)
             obj = await asyncio.wait_for(self.api.get(res, namespace if res.namespaced else None, name), self.timeout)
-        except (ApiError, KeyError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, ApiError, KeyError, OSError) as exc:
             # A deleted object (404) or an unknown kind: the event is exported without enrichment.
             log.debug("enrichment: %s %s %s/%s: %s", api_version, kind, namespace, name, exc)
             return MISSING

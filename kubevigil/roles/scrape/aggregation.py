@@ -13,8 +13,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kubevigil.roles.scrape.config import INSTANT, Breakdown, Rule
+from kubevigil.roles.scrape.config import INSTANT, Breakdown
 from kubevigil.roles.scrape.exposition import Family, Sample
+from kubevigil.roles.scrape.rules import Rule
 
 OTHER = "_other"
 NO_VALUE = "none"  # CloudWatch refuses empty dimension values

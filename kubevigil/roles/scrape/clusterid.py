@@ -82,7 +82,7 @@ class InstanceTags:
 
 
 def _describe_tags(instance_id: str, region: str, keys: tuple[str, ...], timeout: float) -> tuple[str | None, str]:
-    from kubevigil.aws import AwsParams, make_client
+    from kubevigil.sinks.aws import AwsParams, make_client
 
     ec2: Any = make_client("ec2", AwsParams(region=region, connect_timeout=timeout, read_timeout=timeout))
     try:

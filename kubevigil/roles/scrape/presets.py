@@ -7,7 +7,7 @@ Count, as the original does, so existing alarms and dashboards keep matching.
 
 from __future__ import annotations
 
-from kubevigil.roles.scrape.config import Rule
+from kubevigil.roles.scrape.rules import Rule
 
 _GAUGES = (
     ("awscni_assigned_ip_addresses", "assignIPAddresses"),

@@ -152,7 +152,7 @@ class ScrapeRole(Role):
             await asyncio.wait_for(self.ctx.outlets[sink].put(metrics), timeout=interval)
         except TimeoutError:
             log.warning("sink queue full; cycle not queued", sink=sink)
-        except Exception as exc:  # noqa: BLE001 -- one sink failing must not stop the others
+        except Exception as exc:
             log.error("could not queue cycle", sink=sink, error=f"{type(exc).__name__}: {exc}")
 
     # -- runtime surface -------------------------------------------------------------------------------------

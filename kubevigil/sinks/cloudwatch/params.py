@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from kubevigil.aws import AwsParams
+from kubevigil.sinks.aws import AwsParams
 
 
 def check_namespace(value: str) -> str:

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from kubevigil.aws import call, make_client
 from kubevigil.core.signals import Metric
+from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.cloudwatch.params import Params
 from kubevigil.sinks.payloads import chunks
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext, SinkError

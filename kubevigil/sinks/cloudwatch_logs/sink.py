@@ -8,9 +8,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from kubevigil.aws import call, make_client
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
+from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.cloudwatch_logs.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, render, send_in_order
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext, SinkError

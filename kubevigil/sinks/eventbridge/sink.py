@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from kubevigil.aws import call, make_client
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
+from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.eventbridge.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, failed_in_order, render, send_in_order
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext

@@ -1,6 +1,5 @@
 """The `file` sink: JSON lines in a local file with size-based rotation and an fsync policy."""
 
 from kubevigil.sinks.file.params import Params
-from kubevigil.sinks.file.sink import FileSink
 
-__all__ = ["FileSink", "Params"]
+__all__ = ["Params"]

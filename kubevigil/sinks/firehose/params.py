@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from kubevigil.aws import AwsParams
 from kubevigil.core.templating import TemplateValue
+from kubevigil.sinks.aws import AwsParams
 
 
 class Params(AwsParams):

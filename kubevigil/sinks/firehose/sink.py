@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kubevigil.aws import call, make_client
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
+from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.firehose.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, de_dot, failed_in_order, render, send_in_order
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext

@@ -1,6 +1,5 @@
 """Amazon Kinesis Data Streams record sink (PutRecords)."""
 
 from kubevigil.sinks.kinesis.params import Params
-from kubevigil.sinks.kinesis.sink import KinesisSink
 
-__all__ = ["Params", "KinesisSink"]
+__all__ = ["Params"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from kubevigil.aws import AwsParams
 from kubevigil.core.templating import TemplateText, TemplateValue
+from kubevigil.sinks.aws import AwsParams
 
 
 class Params(AwsParams):

@@ -6,9 +6,9 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from kubevigil.aws import call, make_client
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import RenderError, Text, compile_text, compile_value, record_context
+from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.kinesis.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, failed_in_order, render, send_in_order
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kubevigil.aws import call, make_client
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
+from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.payloads import Payload, chunks, failed_by_id, fifo_id, render, send_in_order
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext
 from kubevigil.sinks.sns.params import Params

@@ -1,4 +1,8 @@
-"""AWS clients for sinks: standard credential chain, hard timeouts, and error classification."""
+"""AWS clients for sinks: standard credential chain, hard timeouts, and error classification.
+
+boto3 is imported by `make_client`, not here: every sink's params import `AwsParams`, and loading a config must not
+pay for boto3 when no AWS sink is used.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import boto3
-import botocore.config
 import botocore.exceptions
 from pydantic import Field
 
@@ -35,6 +37,9 @@ class AwsParams(Model):
 
 def make_client(service: str, params: AwsParams) -> Any:
     """A boto3 client whose own retries are off: delivery owns retries, backoff and jitter."""
+    import boto3
+    import botocore.config
+
     config = botocore.config.Config(
         connect_timeout=params.connect_timeout,
         read_timeout=params.read_timeout,
