@@ -15,7 +15,7 @@ from aiohttp import web
 
 from kubevigil.kube.resources import Resource
 from kubevigil.kube.selectors import LabelSelector
-from kubevigil.sim import discovery, openapi, tables
+from kubevigil.sim import discovery, k8sproto, openapi, tables
 from kubevigil.sim.fieldselectors import FieldSelector
 from kubevigil.sim.store import ApiStatusError, Store, WatchEvent, bad_request, expired, qualified
 
@@ -94,14 +94,19 @@ def _dry_run(request: web.Request) -> bool:
 
 def _unsupported_media(ctype: str) -> ApiStatusError:
     return ApiStatusError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                          f"accepted media types include: application/json, application/yaml (got {ctype})")
+                          f"accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {ctype})")
 
 
 async def _body(request: web.Request) -> Any:
     ctype = request.content_type
-    if "protobuf" in ctype or "cbor" in ctype:
+    if "cbor" in ctype:
         raise _unsupported_media(ctype)
     raw = await request.read()
+    if ctype == k8sproto.MEDIA_TYPE:
+        try:
+            return k8sproto.decode(raw)
+        except k8sproto.ProtobufError as e:
+            raise bad_request(str(e)) from None
     try:
         if "yaml" in ctype:
             return yaml.safe_load(raw)
