@@ -17,7 +17,9 @@ from kubevigil.kube.resources import Resource
 from kubevigil.kube.selectors import LabelSelector
 from kubevigil.sim import discovery, k8sproto, openapi, tables
 from kubevigil.sim.fieldselectors import FieldSelector
-from kubevigil.sim.store import ApiStatusError, Store, WatchEvent, bad_request, expired, qualified
+from kubevigil.sim.errors import ApiStatusError, bad_request, expired, qualified
+from kubevigil.sim.history import WatchEvent
+from kubevigil.sim.store import Store
 
 ProxyHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 JSON = "application/json"
