@@ -30,6 +30,7 @@ from kubevigil.sim.history import WatchEvent, WatchHistory
 from kubevigil.sim.namespaces import NamespaceLifecycle
 from kubevigil.sim.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from kubevigil.sim.resourcetable import ResourceTable
+from kubevigil.sim.services import ServiceRegistry
 from kubevigil.sim.validation import Validator
 
 __all__ = ["ApiStatusError", "Page", "Store", "WatchEvent", "copy_obj", "rfc3339"]
@@ -84,6 +85,7 @@ class Store:
         self.validator = Validator()
         self.gc = GarbageCollector(self)
         self.namespaces = NamespaceLifecycle(self)
+        self.services = ServiceRegistry(self)
         self.resource_version = 0
         self._data: dict[Key, dict[ObjKey, dict]] = {}
         self._uids: dict[str, tuple[Key, ObjKey]] = {}
@@ -267,6 +269,8 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = rfc3339(self.clock.now())
         meta["generation"] = 1
+        if (res.group, res.plural) == ("batch", "jobs"):
+            _default_job_selector(obj)
         self._prepare_status_on_create(res, obj)
         if dry_run:
             return obj
@@ -282,6 +286,8 @@ class Store:
             obj["status"] = {"phase": "Active"}
         elif key == ("", "pods"):
             obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+        elif key == ("", "services"):
+            self.services.prepare_create(res, obj)
         elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):
             obj["status"] = _crd_status(obj, self.clock.now())
         elif _has_spec_split(res) and key not in _STATUS_KEPT_ON_CREATE:
@@ -319,6 +325,8 @@ class Store:
             else:
                 obj.pop("status", None)
         self._keep_system_metadata(obj, old)
+        if (res.group, res.plural) == ("", "services"):
+            self.services.keep_allocation(obj, old)
         if _spec_part(obj, res) != _spec_part(old, res):
             obj["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
         return self._update(res, okey, obj, old, dry_run)
@@ -514,6 +522,41 @@ class Store:
         for fn in list(self._listeners):
             fn(etype, res, copy_obj(obj))
 
+    def snapshot(self) -> bytes:
+        """Every stored object and the resourceVersion counter, as JSON (CRDs first, so a restore serves them)."""
+        keys = sorted(self._encoded, key=lambda k: k != _CRDS)
+        parts = [b'{"resourceVersion":%d,"buckets":[' % self.resource_version]
+        parts.append(b",".join(b'{"group":%s,"plural":%s,"items":[%s]}' % (
+            orjson.dumps(key[0]), orjson.dumps(key[1]), b",".join(self._encoded[key].values()))
+            for key in keys if self._encoded[key]))
+        parts.append(b"]}")
+        return b"".join(parts)
+
+    def restore(self, snapshot: bytes) -> None:
+        """Replace everything with a `snapshot()`: same objects, uids and resourceVersions, and a watch window that
+        starts at the saved resourceVersion (older watches get 410, as after an API server restart)."""
+        data = orjson.loads(snapshot)
+        self._data.clear()
+        self._uids.clear()
+        self._sorted.clear()
+        self._encoded.clear()
+        self.gc = GarbageCollector(self)
+        self.table = ResourceTable()
+        for bucket in data["buckets"]:
+            key = (bucket["group"], bucket["plural"])
+            for obj in bucket["items"]:
+                meta = obj["metadata"]
+                okey = (meta.get("namespace", ""), meta["name"])
+                self._data.setdefault(key, {})[okey] = obj
+                self._encoded.setdefault(key, {})[okey] = orjson.dumps(obj)
+                if meta.get("uid"):
+                    self._uids[meta["uid"]] = (key, okey)
+                self.gc.index((key, okey), None, obj)
+                if key == _CRDS:
+                    self.table.serve(obj)
+        self.resource_version = int(data["resourceVersion"])
+        self.watch_history = WatchHistory(self.history, start=self.resource_version)
+
     def subscribe(self, fn: Listener) -> Callable[[], None]:
         """Call `fn(type, res, obj_copy)` synchronously after every committed write; returns unsubscribe."""
         self._listeners.append(fn)
@@ -530,6 +573,19 @@ class Store:
     def events_after(self, rv: int) -> builtins.list[WatchEvent]:
         """Committed events with resourceVersion > rv; 410 Expired if some of them left the window."""
         return self.watch_history.after(rv, self.resource_version)
+
+
+def _default_job_selector(job: dict) -> None:
+    """The Job strategy's defaulting: without manualSelector, pods are selected by the Job's own uid."""
+    spec = job.get("spec")
+    if not isinstance(spec, dict) or spec.get("manualSelector") or spec.get("selector"):
+        return
+    uid, name = job["metadata"]["uid"], job["metadata"]["name"]
+    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    template = spec.setdefault("template", {})
+    labels = template.setdefault("metadata", {}).setdefault("labels", {})
+    labels.update({"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
+                   "controller-uid": uid, "job-name": name})
 
 
 def _crd_status(crd: dict, now: float) -> dict:
