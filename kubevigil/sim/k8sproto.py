@@ -126,6 +126,9 @@ class Schemas:
         group, _, version = api_version.rpartition("/")
         key = (group.split(".")[0], f"{version}/{kind}")
         if key not in self.kinds:
+            # DeleteOptions and the other option kinds are registered in every group version too.
+            key = ("meta", f"v1/{kind}")
+        if key not in self.kinds:
             raise ProtobufError(f"no protobuf schema for {kind} in {api_version or 'v1'}; send it as JSON")
         return self.kinds[key]
 

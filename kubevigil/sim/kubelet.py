@@ -12,7 +12,7 @@ from kubevigil.kube.resources import by_kind
 from kubevigil.sim.eventrecorder import NORMAL, WARNING, EventRecorder, kubelet, rfc3339
 from kubevigil.sim.addresses import POD_NETWORK, AddressPool
 from kubevigil.sim.podlogs import PodLogs
-from kubevigil.sim.pods import NODE, POD, node_ip, node_is_ready, qos_class, set_condition
+from kubevigil.sim.pods import NODE, POD, node_ip, node_is_ready, parse_time, qos_class, set_condition
 from kubevigil.sim.scenarios import (
     CRASHLOOP,
     IMAGEPULL,
@@ -117,8 +117,35 @@ class Kubelet:
                 pod_ip = self._pod_ips.allocate(self._ips_in_use(pod))
         now = self._clock.now()
         run = PodRun(self._scenario(pod), name, host_ip, pod_ip, now)
-        self._begin_pull(pod, run, now)
+        if not self._resume(pod, run):
+            self._begin_pull(pod, run, now)
         return run
+
+    def _resume(self, pod: dict, run: PodRun) -> bool:
+        """Pick up a pod that was already running or finished before the emulator restarted, without rerunning it."""
+        status = pod.get("status") or {}
+        statuses = status.get("containerStatuses") or []
+        phase = status.get("phase")
+        if not statuses or phase not in ("Running", "Succeeded", "Failed"):
+            return False
+        states = [cs.get("state") or {} for cs in statuses]
+        run.restarts = max(int(cs.get("restartCount") or 0) for cs in statuses)
+        if status.get("startTime"):
+            run.scheduled_at = parse_time(status["startTime"])
+        if phase in ("Succeeded", "Failed"):
+            run.stage, run.succeeded = DONE, phase == "Succeeded"
+            run.last_exit = dict(states[0].get("terminated") or {})
+            return True
+        if not all("running" in st for st in states):
+            return False
+        run.stage = RUNNING
+        run.started_at = run.last_probe = parse_time(states[0]["running"]["startedAt"])
+        run.next_at = self._exit_time(pod, run, run.started_at)
+        for container in _containers(pod):
+            self._logs.start(pod["metadata"]["uid"], container["name"])
+            self._logs.write(pod["metadata"]["uid"], container["name"], run.started_at,
+                             self._output(pod, run, container))
+        return True
 
     def _ips_in_use(self, pod: dict) -> set[str]:
         uid = pod["metadata"]["uid"]

@@ -288,6 +288,8 @@ class Store:
             obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
         elif key == ("", "services"):
             self.services.prepare_create(res, obj)
+        elif key == ("", "secrets"):
+            obj.setdefault("type", "Opaque")
         elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):
             obj["status"] = _crd_status(obj, self.clock.now())
         elif _has_spec_split(res) and key not in _STATUS_KEPT_ON_CREATE:
