@@ -270,3 +270,39 @@ async def test_rbac_tokens_with_kubectl(live_kubectl: Kubectl, live_cluster: Clu
                                          'API group "" in the namespace "default"')
     code, _, err = await k.run("--token", "not-a-token", "get", "pods", check=False)
     assert code == 1 and "Unauthorized" in err
+
+
+JOB_WITH_OUTPUT = """apiVersion: batch/v1
+kind: Job
+metadata:
+  name: probe
+  annotations: {sim.kubevigil.io/logs: "checking\\nlatency_ms 42\\ndone", sim.kubevigil.io/duration: 3s}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: check, image: busybox}]
+"""
+CRASHER = """apiVersion: v1
+kind: Pod
+metadata: {name: crasher, annotations: {sim.kubevigil.io/scenario: crashloop}}
+spec: {containers: [{name: app, image: busybox}]}
+"""
+
+
+async def test_logs_follow_tail_and_previous(live_kubectl: Kubectl, live_cluster: Cluster) -> None:
+    k = live_kubectl
+    await k.out("apply", "-f", "-", stdin=JOB_WITH_OUTPUT)
+    # -f follows the container until it exits (the Job's pod runs 3 s).
+    followed = await k.out("logs", "-f", "job/probe", "--pod-running-timeout=60s")
+    assert followed.splitlines() == ["checking", "latency_ms 42", "done"]
+    assert (await k.out("logs", "job/probe", "--tail=1")).strip() == "done"
+    await k.out("wait", "--for=condition=Complete", "job/probe", "--timeout=60s")
+    await k.out("apply", "-f", "-", stdin=CRASHER)
+    for _ in range(600):
+        code, out, _ = await k.run("logs", "crasher", "--previous", check=False)
+        if code == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert out.splitlines() == ["starting app", "fatal: cannot start: exiting with code 1"]
