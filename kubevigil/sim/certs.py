@@ -55,7 +55,7 @@ def new_loopback_cert() -> ServingCert:
     """A new self-signed certificate (its own CA) for 127.0.0.1, ::1 and localhost, valid for a year."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubevigil-sim")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name).public_key(key.public_key())

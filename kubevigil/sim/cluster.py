@@ -9,7 +9,7 @@ import importlib
 import secrets
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import yaml
 from aiohttp import web
@@ -152,7 +152,7 @@ class Cluster:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> Cluster:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

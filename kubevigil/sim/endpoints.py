@@ -40,13 +40,13 @@ class EndpointsController:
             if TRIGGER in (meta.get("annotations") or {}) and (meta["namespace"], meta["name"]) not in services:
                 delete_object(self._store, ENDPOINTS, meta["namespace"], meta["name"])
 
-    def _pods(self, service: dict) -> list[dict]:
+    def _pods(self, service: dict[str, Any]) -> list[dict[str, Any]]:
         selector = selector_from_spec({"matchLabels": service["spec"]["selector"]})
         pods = self._store.list(POD, service["metadata"]["namespace"])
         return sorted((p for p in pods if selector.matches(p["metadata"].get("labels"))
                        and (p.get("status") or {}).get("podIP")), key=lambda p: p["metadata"]["name"])
 
-    def _sync_endpoints(self, service: dict, pods: list[dict]) -> None:
+    def _sync_endpoints(self, service: dict[str, Any], pods: list[dict[str, Any]]) -> None:
         meta = service["metadata"]
         ready = [_address(p) for p in pods if is_ready(p) and not p["metadata"].get("deletionTimestamp")]
         not_ready = [_address(p) for p in pods if not is_ready(p) and not p["metadata"].get("deletionTimestamp")]
@@ -64,7 +64,7 @@ class EndpointsController:
         self._upsert(ENDPOINTS, wanted, lambda cur: cur.get("subsets") == wanted.get("subsets")
                      and cur["metadata"].get("labels") == wanted["metadata"]["labels"])
 
-    def _sync_slice(self, service: dict, pods: list[dict]) -> None:
+    def _sync_slice(self, service: dict[str, Any], pods: list[dict[str, Any]]) -> None:
         meta = service["metadata"]
         suffix = hashlib.sha256(meta["uid"].encode()).hexdigest()[:5]
         endpoints = [{"addresses": [p["status"]["podIP"]],
@@ -83,7 +83,7 @@ class EndpointsController:
         self._upsert(SLICE, wanted, lambda cur: cur.get("endpoints") == endpoints
                      and cur.get("ports") == wanted["ports"])
 
-    def _upsert(self, res: Any, wanted: dict, same: Any) -> None:
+    def _upsert(self, res: Any, wanted: dict[str, Any], same: Any) -> None:
         meta = wanted["metadata"]
         current = self._store.try_get(res, meta["namespace"], meta["name"])
         annotations = {TRIGGER: rfc3339(self._clock.now())} if res is ENDPOINTS else {}
@@ -97,7 +97,7 @@ class EndpointsController:
             write_object(self._store, res, {**current, **wanted, "metadata": {**current["metadata"], **meta}})
 
 
-def _address(pod: dict) -> dict:
+def _address(pod: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"ip": pod["status"]["podIP"]}
     if pod["spec"].get("nodeName"):
         out["nodeName"] = pod["spec"]["nodeName"]
@@ -106,13 +106,13 @@ def _address(pod: dict) -> dict:
     return out
 
 
-def _endpoint_port(port: dict, pods: list[dict]) -> dict:
+def _endpoint_port(port: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
     """A Service port as its endpoints carry it: the target port, resolved by name on the pods' containers."""
     target = port.get("targetPort", port.get("port"))
     if isinstance(target, str):
         target = next((cp["containerPort"] for p in pods for c in p["spec"].get("containers") or []
                        for cp in c.get("ports") or [] if cp.get("name") == target), port.get("port"))
-    out: dict[str, Any] = {"port": int(target), "protocol": port.get("protocol", "TCP")}
+    out: dict[str, Any] = {"port": int(target or 0), "protocol": port.get("protocol", "TCP")}
     if port.get("name"):
         out = {"name": port["name"], **out}
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubevigil.kube.resources import Resource
 
@@ -24,7 +24,7 @@ class GarbageCollector:
         # owner uid -> where its dependents are: deleting an owner finds them without scanning every object.
         self._dependents_of: dict[str, set[Loc]] = {}
 
-    def index(self, loc: Loc, prev: dict | None, obj: dict | None) -> None:
+    def index(self, loc: Loc, prev: dict[str, Any] | None, obj: dict[str, Any] | None) -> None:
         """Move `loc` in the owner index from prev's owners to obj's (None: no object there)."""
         if prev is not None and obj is not None and \
                 prev["metadata"].get("ownerReferences") is obj["metadata"].get("ownerReferences"):
@@ -41,7 +41,7 @@ class GarbageCollector:
         for uid in after - before:
             self._dependents_of.setdefault(uid, set()).add(loc)
 
-    def dependents(self, uid: str) -> builtins.list[tuple[Resource, ObjKey, dict]]:
+    def dependents(self, uid: str) -> builtins.list[tuple[Resource, ObjKey, dict[str, Any]]]:
         """The objects whose ownerReferences name `uid`, by resource in store order, then by namespace/name."""
         okeys_by_key: dict[Key, builtins.list[ObjKey]] = {}
         for key, okey in self._dependents_of.get(uid, ()):
@@ -89,12 +89,12 @@ class GarbageCollector:
                 del new["metadata"]["ownerReferences"]
             self._store.commit("MODIFIED", res, okey, new, obj)
 
-    def forget(self, loc: Loc, obj: dict) -> None:
+    def forget(self, loc: Loc, obj: dict[str, Any]) -> None:
         """Drop an object that vanished without a DELETED commit (its CRD went away)."""
         self.index(loc, obj, None)
 
 
-def _owner_uids(obj: dict | None) -> frozenset[str]:
+def _owner_uids(obj: dict[str, Any] | None) -> frozenset[str]:
     if obj is None:
         return frozenset()
     refs = obj["metadata"].get("ownerReferences")

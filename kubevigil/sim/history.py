@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from kubevigil.sim.errors import expired
 
@@ -18,8 +19,8 @@ class WatchEvent:
     rv: int
     type: str
     key: Key
-    obj: dict
-    prev: dict | None
+    obj: dict[str, Any]
+    prev: dict[str, Any] | None
     encoded: bytes  # `obj` as JSON, serialised once at commit and shared by every watcher
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import functools
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -32,10 +33,10 @@ class ProtobufError(ValueError):
 
 
 def _time(msg: Message, micro: bool) -> str | None:
-    seconds, nanos = getattr(msg, "seconds"), getattr(msg, "nanos")
+    seconds, nanos = msg.seconds, msg.nanos
     if not seconds and not nanos:
         return None  # metav1.Time{} marshals to null
-    ts = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    ts = datetime.fromtimestamp(seconds, tz=UTC)
     if micro:
         return ts.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos // 1000:06d}Z"
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -73,17 +74,18 @@ def _raw_json(msg: Message, field: str) -> Any:
 
 
 def _int_or_string(msg: Message) -> int | str:
-    return getattr(msg, "strVal") if getattr(msg, "type") == 1 else getattr(msg, "intVal")
+    value: int | str = msg.strVal if msg.type == 1 else msg.intVal
+    return value
 
 
-_SPECIAL = {
+_SPECIAL: dict[str, Callable[[Message], Any]] = {
     f"{_META}.Time": lambda m: _time(m, micro=False),
     f"{_META}.MicroTime": lambda m: _time(m, micro=True),
-    f"{_META}.Duration": lambda m: _go_duration(getattr(m, "duration")),
+    f"{_META}.Duration": lambda m: _go_duration(m.duration),
     f"{_META}.FieldsV1": lambda m: _raw_json(m, "Raw"),
     "k8s.io.apimachinery.pkg.runtime.RawExtension": lambda m: _raw_json(m, "raw"),
     "k8s.io.apimachinery.pkg.util.intstr.IntOrString": _int_or_string,
-    "k8s.io.apimachinery.pkg.api.resource.Quantity": lambda m: getattr(m, "string"),
+    "k8s.io.apimachinery.pkg.api.resource.Quantity": lambda m: m.string,
 }
 
 
@@ -134,12 +136,13 @@ class Schemas:
 
     @functools.cache  # noqa: B019 - one Schemas per process, kept for its lifetime
     def message_class(self, full_name: str) -> type[Message]:
-        return message_factory.GetMessageClass(self.pool.FindMessageTypeByName(full_name))
+        cls: type[Message] = message_factory.GetMessageClass(self.pool.FindMessageTypeByName(full_name))
+        return cls
 
     def to_json(self, msg: Message) -> Any:
         """The JSON value of one message, as the Go type it was generated from prints it."""
         desc: Descriptor = msg.DESCRIPTOR
-        special = _SPECIAL.get(desc.full_name)
+        special: Callable[[Message], Any] | None = _SPECIAL.get(desc.full_name)
         if special is not None:
             return special(msg)
         out: dict[str, Any] = {}
@@ -171,12 +174,12 @@ class Schemas:
             raise ProtobufError("the body does not start with the Kubernetes protobuf magic number k8s\\x00")
         try:
             unknown = self.message_class(_UNKNOWN).FromString(body[len(MAGIC):])
-            type_meta = getattr(unknown, "typeMeta")
+            type_meta = unknown.typeMeta
             api_version, kind = type_meta.apiVersion, type_meta.kind
-            if getattr(unknown, "contentEncoding"):
+            if unknown.contentEncoding:
                 raise ProtobufError(f"content encoding {unknown.contentEncoding!r} is not supported")
             name = self.message_name(api_version, kind)
-            obj = self.to_json(self.message_class(name).FromString(getattr(unknown, "raw")))
+            obj = self.to_json(self.message_class(name).FromString(unknown.raw))
         except DecodeError as e:
             raise ProtobufError(f"the protobuf body cannot be decoded: {e}") from None
         return {"apiVersion": api_version, "kind": kind, **obj}

@@ -9,8 +9,8 @@ from typing import Any
 
 from kubevigil.core.clock import Clock
 from kubevigil.kube.resources import by_kind
-from kubevigil.sim.eventrecorder import NORMAL, WARNING, EventRecorder, kubelet, rfc3339
 from kubevigil.sim.addresses import POD_NETWORK, AddressPool
+from kubevigil.sim.eventrecorder import NORMAL, WARNING, EventRecorder, kubelet, rfc3339
 from kubevigil.sim.podlogs import PodLogs
 from kubevigil.sim.pods import NODE, POD, node_ip, node_is_ready, parse_time, qos_class, set_condition
 from kubevigil.sim.scenarios import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubevigil.kube.resources import BUILTIN, Resource
 
@@ -14,7 +15,7 @@ class _Served:
     """A served custom resource version and the CRD that defines it."""
 
     res: Resource
-    crd: dict
+    crd: dict[str, Any]
     selectable: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -50,7 +51,7 @@ class ResourceTable:
         """Every served resource (built-in and custom), in a stable order."""
         return list(self._by_gvp.values())
 
-    def crd_of(self, res: Resource) -> dict | None:
+    def crd_of(self, res: Resource) -> dict[str, Any] | None:
         """The CRD serving `res`, or None for a built-in."""
         served = self._served.get((res.group, res.version, res.plural))
         return served.crd if served else None
@@ -60,7 +61,7 @@ class ResourceTable:
         served = self._served.get((res.group, res.version, res.plural))
         return served.selectable if served else frozenset()
 
-    def serve(self, crd: dict) -> None:
+    def serve(self, crd: dict[str, Any]) -> None:
         """Serve every `served` version of a stored CRD (replacing what an earlier version of it served)."""
         self.unserve(crd)
         spec = crd["spec"]
@@ -78,7 +79,7 @@ class ResourceTable:
             self._by_gvp[(res.group, res.version, res.plural)] = res
             self._served[(res.group, res.version, res.plural)] = _Served(res, crd, selectable)
 
-    def unserve(self, crd: dict) -> Key | None:
+    def unserve(self, crd: dict[str, Any]) -> Key | None:
         """Stop serving a CRD's versions; returns its (group, plural) when no version of it is served any more."""
         group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
         for key in [k for k in self._served if (k[0], k[2]) == (group, plural)]:

@@ -35,12 +35,12 @@ class ServiceRegistry:
             in_use = self._in_use()
             if ip not in self._pool:
                 raise invalid(res, obj["metadata"].get("name", ""), [
-                    ("spec.clusterIPs", f'Invalid value: ["{ip}"]: failed to allocate IP {ip}: the provided IP '
-                     f"({ip}) is not in the valid range. The range of valid IPs is {SERVICE_NETWORK}")])
+                    ("spec.clusterIPs", (f'Invalid value: ["{ip}"]: failed to allocate IP {ip}: the provided IP '
+                     f"({ip}) is not in the valid range. The range of valid IPs is {SERVICE_NETWORK}"))])
             if ip in in_use:
                 raise invalid(res, obj["metadata"].get("name", ""), [
-                    ("spec.clusterIPs", f'Invalid value: ["{ip}"]: failed to allocate IP {ip}: provided IP is '
-                     "already allocated")])
+                    ("spec.clusterIPs", (f'Invalid value: ["{ip}"]: failed to allocate IP {ip}: provided IP is '
+                     "already allocated"))])
             spec["clusterIPs"] = [ip]
         else:
             spec["clusterIP"] = self._pool.allocate(self._in_use())

@@ -59,8 +59,8 @@ async def scale(store: Store, request: web.Request, target: Target) -> web.Respo
                              f"resource ({request.method} {res.plural}/scale)")
     replicas = (wanted.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-        raise invalid(res, name, [("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or "
-                                   "equal to 0")])
+        raise invalid(res, name, [("spec.replicas", (f"Invalid value: {replicas!r}: must be greater than or "
+                                   "equal to 0"))])
     rv = (wanted.get("metadata") or {}).get("resourceVersion")
     updated = {**current, "spec": {**(current.get("spec") or {}), "replicas": replicas},
                "metadata": {**current["metadata"], "resourceVersion": rv or current["metadata"]["resourceVersion"]}}
@@ -121,7 +121,7 @@ async def evict(store: Store, request: web.Request, target: Target) -> web.Respo
 # --- pod logs -------------------------------------------------------------------------------------------------------
 
 def _log_container(pod: dict[str, Any], requested: str | None) -> str:
-    names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+    names: list[str] = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
     pod_name = pod["metadata"]["name"]
     if requested:
         init = [c["name"] for c in (pod.get("spec") or {}).get("initContainers") or []]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from kubevigil.kube.resources import Resource
@@ -14,13 +16,13 @@ _WORKLOAD_KINDS = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "
 class Validator:
     """Checks an object against the validation rules of its kind; raises 422 with one cause per problem."""
 
-    def check(self, res: Resource, obj: dict) -> None:
+    def check(self, res: Resource, obj: dict[str, Any]) -> None:
         if causes := self.causes(res, obj):
             raise invalid(res, obj["metadata"].get("name", ""), causes)
 
-    def causes(self, res: Resource, obj: dict) -> list[tuple[str, str]]:
+    def causes(self, res: Resource, obj: dict[str, Any]) -> list[tuple[str, str]]:
         """The (field, message) problems of `obj`; empty when it is valid."""
-        spec: dict = obj["spec"] if isinstance(obj.get("spec"), dict) else {}
+        spec: dict[str, Any] = obj["spec"] if isinstance(obj.get("spec"), dict) else {}
         key = (res.group, res.plural)
         if key == ("", "pods"):
             return _pod_causes(spec)
@@ -35,7 +37,7 @@ class Validator:
         return []
 
 
-def _pod_causes(spec: dict) -> list[tuple[str, str]]:
+def _pod_causes(spec: dict[str, Any]) -> list[tuple[str, str]]:
     causes: list[tuple[str, str]] = []
     containers = spec.get("containers")
     if not containers:
@@ -48,7 +50,7 @@ def _pod_causes(spec: dict) -> list[tuple[str, str]]:
     return causes
 
 
-def _workload_causes(spec: dict) -> list[tuple[str, str]]:
+def _workload_causes(spec: dict[str, Any]) -> list[tuple[str, str]]:
     causes: list[tuple[str, str]] = []
     if not spec.get("selector"):
         causes.append(("spec.selector", "Required value"))
@@ -59,19 +61,19 @@ def _workload_causes(spec: dict) -> list[tuple[str, str]]:
     return causes
 
 
-def _selector_mismatch(spec: dict) -> list[tuple[str, str]]:
+def _selector_mismatch(spec: dict[str, Any]) -> list[tuple[str, str]]:
     try:
         sel = selector_from_spec(spec["selector"])
     except ValueError as e:
         return [("spec.selector", str(e))]
     labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
     if sel.empty or not sel.matches(labels):
-        return [("spec.template.metadata.labels", f"Invalid value: {orjson.dumps(labels).decode()}: "
-                 "`selector` does not match template `labels`")]
+        return [("spec.template.metadata.labels", (f"Invalid value: {orjson.dumps(labels).decode()}: "
+                 "`selector` does not match template `labels`"))]
     return []
 
 
-def _crd_causes(obj: dict) -> list[tuple[str, str]]:
+def _crd_causes(obj: dict[str, Any]) -> list[tuple[str, str]]:
     spec = obj.get("spec") or {}
     names = spec.get("names") or {}
     causes = [(f"spec.{f}", "Required value") for f, v in
@@ -81,8 +83,8 @@ def _crd_causes(obj: dict) -> list[tuple[str, str]]:
     if not causes:
         expected = f"{names['plural']}.{spec['group']}"
         if obj["metadata"].get("name") != expected:
-            causes.append(("metadata.name", f'Invalid value: "{obj["metadata"].get("name")}": '
-                           f"must be spec.names.plural+\".\"+spec.group"))
+            causes.append(("metadata.name", (f'Invalid value: "{obj["metadata"].get("name")}": '
+                           f"must be spec.names.plural+\".\"+spec.group")))
         if sum(1 for v in spec["versions"] if v.get("storage")) != 1:
             causes.append(("spec.versions", "Invalid value: must have exactly one version marked as storage version"))
     return causes

@@ -165,9 +165,8 @@ async def test_token_file_rotation_gives_the_old_token_401(tmp_path: Path) -> No
                     break
                 await asyncio.sleep(0.05)
             assert await rotated()
-        async with _session(config, old) as http:
-            async with http.get("/api/v1/namespaces") as resp:
-                assert resp.status == 401 and (await resp.json())["reason"] == "Unauthorized"
+        async with _session(config, old) as http, http.get("/api/v1/namespaces") as resp:
+            assert resp.status == 401 and (await resp.json())["reason"] == "Unauthorized"
     finally:
         await _kill9(proc)
 
