@@ -1,4 +1,5 @@
-"""The emulator's HTTP layer (aiohttp): discovery, CRUD, list, watch, tables, proxies, bearer-token auth."""
+"""The emulator's HTTP layer (aiohttp): discovery, CRUD, list, watch, tables, proxies, subresources, and
+authentication (bearer tokens, impersonation) with RBAC authorization in front of all of it."""
 
 from __future__ import annotations
 
@@ -10,104 +11,51 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import yaml
 from aiohttp import web
 
-from kubevigil.kube.resources import Resource
 from kubevigil.kube.selectors import LabelSelector
-from kubevigil.sim import discovery, openapi, tables
+from kubevigil.sim import discovery, openapi, subresources, tables
+from kubevigil.sim.auth import Authenticator
+from kubevigil.sim.errors import ApiStatusError, bad_request, expired, no_such_path, qualified, too_large
 from kubevigil.sim.fieldselectors import FieldSelector
-from kubevigil.sim.store import ApiStatusError, Store, WatchEvent, bad_request, expired, qualified
+from kubevigil.sim.history import WatchEvent
+from kubevigil.sim.podlogs import PodLogs
+from kubevigil.sim.rbac import AUTHENTICATED, SA_PREFIX, Attributes, Authorizer, User
+from kubevigil.sim.requests import (
+    JSON,
+    Target,
+    dry_run,
+    error_response,
+    json_response,
+    parse_target,
+    query_bool,
+    read_body,
+    request_attributes,
+    wants_table,
+)
+from kubevigil.sim.store import Store
 
 ProxyHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-JSON = "application/json"
-_NS_SUBRESOURCES = frozenset({"status", "finalize"})
 _DEFAULT_WATCH_TIMEOUT = 1800.0
 _EVENTS_PER_WRITE = 64
 _LINE_HEADS = {t: b'{"type":"' + t.encode() + b'","object":' for t in ("ADDED", "MODIFIED", "DELETED")}
+_UNAUTHORIZED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                 "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+_REVIEWS = frozenset({"selfsubjectaccessreviews", "selfsubjectrulesreviews", "subjectaccessreviews",
+                      "localsubjectaccessreviews", "selfsubjectreviews", "tokenreviews"})
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+USER = web.RequestKey("user", User)
 
 
 @dataclass
 class ApiSettings:
-    """Per-server knobs: the accepted bearer token and the BOOKMARK period of watches."""
+    """Per-server knobs: BOOKMARK period, proxied pods/services, the container logs, and how long a read from a
+    resourceVersion the store has not reached waits before "Too large resource version" (kube-apiserver: 3 s)."""
 
-    token: str
     bookmark_interval: float = 1.0
     proxies: dict[tuple[str, str, str], ProxyHandler] = field(default_factory=dict)
-
-
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type=JSON)
-
-
-def _error(err: ApiStatusError) -> web.Response:
-    return _json(err.status(), err.code)
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a resource URL addresses."""
-
-    res: Resource
-    namespace: str | None
-    name: str | None
-    subresource: str | None
-    rest: str  # the path after `proxy/` for proxy requests
-
-
-def _parse_target(store: Store, group: str, version: str, parts: list[str]) -> Target:
-    namespace = None
-    if len(parts) >= 3 and parts[0] == "namespaces" and parts[2] not in _NS_SUBRESOURCES:
-        namespace, parts = parts[1], parts[2:]
-    if not parts:
-        raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
-    try:
-        res = store.resource_by_plural(group, version, parts[0])
-    except KeyError:
-        raise ApiStatusError(404, "NotFound", "the server could not find the requested resource") from None
-    name = parts[1] if len(parts) > 1 else None
-    sub = parts[2] if len(parts) > 2 else None
-    if sub is not None and sub not in res.subresources:
-        raise ApiStatusError(404, "NotFound", f"the server could not find the requested resource ({sub})")
-    if sub != "proxy" and len(parts) > 3:
-        raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
-    return Target(res, namespace if res.namespaced else None, name, sub, "/".join(parts[3:]))
-
-
-def _wants_table(request: web.Request) -> bool:
-    accept = request.headers.get("Accept", "")
-    first = accept.split(",")[0]
-    return "as=Table" in first
-
-
-def _bool(request: web.Request, name: str) -> bool:
-    return request.query.get(name, "").lower() in ("1", "true")
-
-
-def _dry_run(request: web.Request) -> bool:
-    values = request.query.getall("dryRun", [])
-    for v in values:
-        if v != "All":
-            raise bad_request(f'dryRun: Unsupported value: "{v}": supported values: "All"')
-    return bool(values)
-
-
-def _unsupported_media(ctype: str) -> ApiStatusError:
-    return ApiStatusError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                          f"accepted media types include: application/json, application/yaml (got {ctype})")
-
-
-async def _body(request: web.Request) -> Any:
-    ctype = request.content_type
-    if "protobuf" in ctype or "cbor" in ctype:
-        raise _unsupported_media(ctype)
-    raw = await request.read()
-    try:
-        if "yaml" in ctype:
-            return yaml.safe_load(raw)
-        return orjson.loads(raw)
-    except (orjson.JSONDecodeError, yaml.YAMLError) as e:
-        raise bad_request(f"the request body is not valid {('YAML' if 'yaml' in ctype else 'JSON')}: {e}") from None
+    logs: PodLogs | None = None
+    fresh_wait: float = 3.0
 
 
 def _encode_continue(rv: int, key: tuple[str, str]) -> str:
@@ -122,6 +70,19 @@ def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
         raise bad_request(f"continue key is not valid: {token!r}") from None
 
 
+def _resource_version(raw: str) -> int:
+    """A resourceVersion query parameter: 0 for "" and "0" (any version), else the number; 400 if not one."""
+    if raw in ("", "0"):
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"resourceVersion {raw!r} is not a valid resource version") from None
+    if value < 0:
+        raise bad_request(f"resourceVersion {raw!r} is not a valid resource version")
+    return value
+
+
 def _limit(raw: str) -> int:
     try:
         limit = int(raw or 0)
@@ -133,9 +94,11 @@ def _limit(raw: str) -> int:
 class Api:
     """Request handling over one Store; `app()` builds the aiohttp application."""
 
-    def __init__(self, store: Store, settings: ApiSettings) -> None:
+    def __init__(self, store: Store, settings: ApiSettings, authenticator: Authenticator) -> None:
         self.store = store
         self.settings = settings
+        self.authenticator = authenticator
+        self.authorizer = Authorizer(store)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._auth], client_max_size=64 * 1024 * 1024)
@@ -145,72 +108,105 @@ class Api:
     @web.middleware
     async def _auth(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                     ) -> web.StreamResponse:
-        if request.headers.get("Authorization") != f"Bearer {self.settings.token}":
-            return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                          "message": "Unauthorized", "reason": "Unauthorized", "code": 401}, 401)
+        user = self.authenticator.authenticate(request.headers.get("Authorization"))
+        if user is None:
+            return json_response(_UNAUTHORIZED, 401)
         try:
+            user = self._impersonated(request, user)
+            self.authorizer.check(request_attributes(request, user))
+            request[USER] = user
             return await handler(request)
         except ApiStatusError as e:
-            return _error(e)
+            return error_response(e)
+
+    def _impersonated(self, request: web.Request, user: User) -> User:
+        """Act as the Impersonate-User (and -Group) when `user` may impersonate them, as `kubectl --as` asks."""
+        name = request.headers.get("Impersonate-User")
+        groups = tuple(request.headers.getall("Impersonate-Group", []))
+        if not name:
+            if groups:
+                raise bad_request("requested impersonation of groups without impersonating a user")
+            return user
+        if name.startswith(SA_PREFIX) and name.count(":") == 3:
+            ns, sa = name[len(SA_PREFIX):].split(":")
+            self.authorizer.check(Attributes(user, "impersonate", ns, "", "serviceaccounts", name=sa))
+            groups = (*groups, "system:serviceaccounts", f"system:serviceaccounts:{ns}")
+        else:
+            self.authorizer.check(Attributes(user, "impersonate", "", "", "users", name=name))
+        for group in groups:
+            self.authorizer.check(Attributes(user, "impersonate", "", "", "groups", name=group))
+        return User(name, tuple(dict.fromkeys((*groups, AUTHENTICATED))), request.headers.get("Impersonate-Uid", ""))
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
         if not parts:
-            return _json({"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version"]})
+            return json_response({"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version"]})
         head = parts[0]
         if head == "version":
-            return _json(discovery.VERSION_INFO)
+            return json_response(discovery.VERSION_INFO)
         if head == "openapi":
             return self._openapi(parts[1:])
         if head == "api":
             if len(parts) == 1:
-                return _json(discovery.api_versions(request.host))
+                return json_response(discovery.api_versions(request.host))
             return await self._group_version(request, "", parts[1], parts[2:])
         if head == "apis":
             if len(parts) == 1:
-                return _json(discovery.api_group_list(self.store.resources()))
+                return json_response(discovery.api_group_list(self.store.resources()))
             if len(parts) == 2:
                 return self._group(parts[1])
             return await self._group_version(request, parts[1], parts[2], parts[3:])
         if head in ("healthz", "livez", "readyz"):
             return web.Response(text="ok")
-        raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
+        raise no_such_path()
 
     def _openapi(self, parts: list[str]) -> web.Response:
         if parts[:1] != ["v3"]:
-            raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
+            raise no_such_path()
         if len(parts) == 1:
-            return _json(openapi.root_doc(self.store.resources()))
+            return json_response(openapi.root_doc(self.store.resources()))
         rest = parts[1:]
         group, version = ("", rest[1]) if rest[0] == "api" and len(rest) == 2 else (
             (rest[1], rest[2]) if rest[0] == "apis" and len(rest) == 3 else (None, None))
         doc = None if version is None else openapi.group_version_doc(group or "", version, self.store.resources())
         if doc is None:
-            raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
-        return _json(doc)
+            raise no_such_path()
+        return json_response(doc)
 
     def _group(self, group: str) -> web.Response:
         for entry in discovery.api_group_list(self.store.resources())["groups"]:
             if entry["name"] == group:
-                return _json({"kind": "APIGroup", "apiVersion": "v1", **entry})
-        raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
+                return json_response({"kind": "APIGroup", "apiVersion": "v1", **entry})
+        raise no_such_path()
 
     async def _group_version(self, request: web.Request, group: str, version: str,
                              parts: list[str]) -> web.StreamResponse:
         if not parts:
             doc = discovery.api_resource_list(group, version, self.store.resources())
             if doc is None:
-                raise ApiStatusError(404, "NotFound", "the server could not find the requested resource")
-            return _json(doc)
-        target = _parse_target(self.store, group, version, parts)
-        if target.subresource == "proxy":
+                raise no_such_path()
+            return json_response(doc)
+        target = parse_target(self.store, group, version, parts)
+        sub = target.subresource
+        if sub == "proxy":
             return await self._proxy(request, target)
+        if sub == "scale":
+            return await subresources.scale(self.store, request, target)
+        if sub == "eviction":
+            return await subresources.evict(self.store, request, target)
+        if sub == "log":
+            return await subresources.pod_log(self.store, self.settings.logs, request, target)
+        if sub == "token":
+            return await subresources.token_request(self.store, self.authenticator, request, target)
+        if target.res.plural in _REVIEWS:
+            return await subresources.review(target.res, self.authorizer, self.authenticator, request[USER],
+                                             request, target)
         method = request.method
         if target.name is None:
             if method == "GET":
-                if _bool(request, "watch"):
+                if query_bool(request, "watch"):
                     return await self._watch(request, target)
-                return self._list(request, target)
+                return await self._list(request, target)
             if method == "POST":
                 return await self._create(request, target)
             if method == "DELETE":
@@ -232,8 +228,8 @@ class Api:
     def _table_or_json(self, request: web.Request, target: Target, objects: list[dict], rv: str,
                        single: dict | None = None, cont: str | None = None,
                        remaining: int | None = None) -> web.Response:
-        if _wants_table(request):
-            return _json(tables.table(target.res, self.store.crd_of(target.res), objects, self.store.clock.now(),
+        if wants_table(request):
+            return json_response(tables.table(target.res, self.store.crd_of(target.res), objects, self.store.clock.now(),
                                       request.query.get("includeObject", "PartialObjectMetadata"), rv, cont))
         res = target.res
         if single is not None:
@@ -252,8 +248,31 @@ class Api:
         obj = self.store.get_raw(target.res, target.namespace, target.name or "")
         return self._table_or_json(request, target, [obj], obj["metadata"]["resourceVersion"], single=obj)
 
-    def _list(self, request: web.Request, target: Target) -> web.Response:
+    async def _wait_fresh(self, rv: int) -> bool:
+        """Wait (at most `fresh_wait`) until the store reaches resourceVersion `rv`, as the watch cache does."""
+        store = self.store
+        if store.resource_version >= rv:
+            return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.fresh_wait
+        wake = asyncio.Event()
+        unsubscribe = store.add_waker(wake.set)
+        try:
+            while store.resource_version < rv and (left := deadline - loop.time()) > 0:
+                wake.clear()
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout=left)
+                except TimeoutError:
+                    pass
+        finally:
+            unsubscribe()
+        return store.resource_version >= rv
+
+    async def _list(self, request: web.Request, target: Target) -> web.Response:
         q = request.query
+        requested = _resource_version(q.get("resourceVersion", ""))
+        if requested and not q.get("continue") and not await self._wait_fresh(requested):
+            raise too_large(requested, self.store.resource_version)
         rv = self.store.resource_version
         start = None
         if token := q.get("continue"):
@@ -288,18 +307,18 @@ class Api:
             meta["name"] = target.name
 
     async def _create(self, request: web.Request, target: Target) -> web.Response:
-        obj = await _body(request)
+        obj = await read_body(request)
         self._check_namespace(target, obj)
-        created = self.store.create(target.res, obj, dry_run=_dry_run(request))
-        return _json(created, 201)
+        created = self.store.create(target.res, obj, dry_run=dry_run(request))
+        return json_response(created, 201)
 
     async def _replace(self, request: web.Request, target: Target) -> web.Response:
-        obj = await _body(request)
+        obj = await read_body(request)
         self._check_namespace(target, obj)
-        dry = _dry_run(request)
+        dry = dry_run(request)
         if target.subresource == "status":
-            return _json(self.store.replace_status(target.res, obj, dry_run=dry))
-        return _json(self.store.replace(target.res, obj, dry_run=dry))
+            return json_response(self.store.replace_status(target.res, obj, dry_run=dry))
+        return json_response(self.store.replace(target.res, obj, dry_run=dry))
 
     async def _patch(self, request: web.Request, target: Target) -> web.Response:
         patch_type = request.content_type
@@ -311,27 +330,23 @@ class Api:
                 body = orjson.loads(raw)
             except orjson.JSONDecodeError as e:
                 raise bad_request(f"the patch is not valid JSON: {e}") from None
-        return _json(self.store.patch_raw(target.res, target.namespace, target.name or "", patch_type, body,
-                                      subresource=target.subresource, dry_run=_dry_run(request)))
+        return json_response(self.store.patch_raw(target.res, target.namespace, target.name or "", patch_type, body,
+                                      subresource=target.subresource, dry_run=dry_run(request)))
 
     async def _delete_options(self, request: web.Request) -> tuple[str, bool]:
-        raw = await request.read()
-        opts = {}
-        if raw.strip():
-            try:
-                opts = orjson.loads(raw)
-            except orjson.JSONDecodeError as e:
-                raise bad_request(f"DeleteOptions body is not valid JSON: {e}") from None
+        opts = await read_body(request) if request.can_read_body else {}
+        if not isinstance(opts, dict):
+            raise bad_request("the body of a DELETE must be a DeleteOptions object")
         propagation = request.query.get("propagationPolicy") or opts.get("propagationPolicy") or "Background"
         if opts.get("orphanDependents") is True:
             propagation = "Orphan"
-        dry = _dry_run(request) or "All" in (opts.get("dryRun") or [])
+        dry = dry_run(request) or "All" in (opts.get("dryRun") or [])
         return propagation, dry
 
     async def _delete(self, request: web.Request, target: Target) -> web.Response:
         propagation, dry = await self._delete_options(request)
         obj = self.store.delete(target.res, target.namespace, target.name or "", dry_run=dry, propagation=propagation)
-        return _json(obj)
+        return json_response(obj)
 
     async def _delete_collection(self, request: web.Request, target: Target) -> web.Response:
         propagation, dry = await self._delete_options(request)
@@ -341,7 +356,7 @@ class Api:
         deleted = [self.store.delete(target.res, o["metadata"].get("namespace"), o["metadata"]["name"],
                                      dry_run=dry, propagation=propagation) for o in items]
         res = target.res
-        return _json({"kind": f"{res.kind}List", "apiVersion": res.api_version,
+        return json_response({"kind": f"{res.kind}List", "apiVersion": res.api_version,
                       "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted})
 
     # --- proxy ---------------------------------------------------------------------------------------------------
@@ -363,21 +378,23 @@ class Api:
         q = request.query
         store = self.store
         labels, fields = store.selectors(target.res, q.get("labelSelector"), q.get("fieldSelector"))
-        rv_param = q.get("resourceVersion", "")
+        requested = _resource_version(q.get("resourceVersion", ""))
+        stream_list = query_bool(request, "sendInitialEvents")
+        if requested and not await self._wait_fresh(requested):
+            # Past authorization and with a parsable resourceVersion, the watch cache reports errors in-stream.
+            session = _WatchSession(self, request, target, labels, fields, store.resource_version)
+            return await session.fail(too_large(requested, store.resource_version))
         initial: list[dict] = []
-        if rv_param in ("", "0"):
+        if stream_list or not requested:
             initial = store.list_raw(target.res, target.namespace, label_selector=q.get("labelSelector"),
                                      field_selector=q.get("fieldSelector"))
             cursor = store.resource_version
         else:
-            try:
-                cursor = int(rv_param)
-            except ValueError:
-                raise bad_request(f"resourceVersion {rv_param!r} is not a valid resource version") from None
+            cursor = requested
             if cursor < store.oldest_resource_version():
                 raise expired(cursor, store.oldest_resource_version())
         session = _WatchSession(self, request, target, labels, fields, cursor)
-        return await session.run(initial)
+        return await session.run(initial, initial_events_end=stream_list)
 
 
 class _WatchSession:
@@ -388,8 +405,8 @@ class _WatchSession:
         self.api, self.store, self.request, self.target = api, api.store, request, target
         self.labels, self.fields, self.cursor = labels, fields, cursor
         self.key = (target.res.group, target.res.plural)
-        self.table = _wants_table(request)
-        self.bookmarks = _bool(request, "allowWatchBookmarks")
+        self.table = wants_table(request)
+        self.bookmarks = query_bool(request, "allowWatchBookmarks")
         self.unfiltered = labels.empty and fields.empty
 
     def _matches(self, obj: dict | None) -> bool:
@@ -434,12 +451,27 @@ class _WatchSession:
             elif was_in:
                 self._add_line(out, "DELETED", ev.obj, ev.encoded)
 
-    def _bookmark(self) -> bytes:
+    def _bookmark(self, initial_events_end: bool = False) -> bytes:
         res = self.target.res
-        obj = {"kind": res.kind, "apiVersion": res.api_version, "metadata": {"resourceVersion": str(self.cursor)}}
+        meta: dict[str, Any] = {"resourceVersion": str(self.cursor)}
+        if initial_events_end:
+            meta["annotations"] = {INITIAL_EVENTS_END: "true"}
+        obj = {"kind": res.kind, "apiVersion": res.api_version, "metadata": meta}
         return orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n"
 
-    async def run(self, initial: list[dict]) -> web.StreamResponse:
+    async def fail(self, error: ApiStatusError) -> web.StreamResponse:
+        """A watch that ends at once with one ERROR event (the watch cache's newErrWatcher)."""
+        resp = web.StreamResponse(headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
+        resp.enable_chunked_encoding()
+        try:
+            await resp.prepare(self.request)
+            await resp.write(orjson.dumps({"type": "ERROR", "object": error.status()}) + b"\n")
+            await resp.write_eof()
+        except ConnectionResetError:
+            pass
+        return resp
+
+    async def run(self, initial: list[dict], initial_events_end: bool = False) -> web.StreamResponse:
         loop = asyncio.get_running_loop()
         timeout = float(self.request.query.get("timeoutSeconds") or _DEFAULT_WATCH_TIMEOUT)
         deadline = loop.time() + timeout
@@ -456,6 +488,9 @@ class _WatchSession:
                 for obj in initial[i:i + _EVENTS_PER_WRITE]:
                     self._add_line(lines, "ADDED", obj, self.store.encoded(self.target.res, obj))
                 await resp.write(b"".join(lines))
+            if initial_events_end:
+                # WatchList: the initial state ends with a bookmark so the client knows its cache is complete.
+                await resp.write(self._bookmark(initial_events_end=True))
             while True:
                 wake.clear()
                 try:

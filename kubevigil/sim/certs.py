@@ -35,6 +35,24 @@ class ServingCert:
 @functools.cache
 def loopback_cert() -> ServingCert:
     """One certificate per process for 127.0.0.1, ::1 and localhost, valid for a year (made once: keygen costs)."""
+    return new_loopback_cert()
+
+
+def cert_in(directory: Path) -> ServingCert:
+    """The certificate kept in `directory` (tls.crt, tls.key), made and written there the first time."""
+    cert, key = directory / "tls.crt", directory / "tls.key"
+    if cert.exists() and key.exists():
+        return ServingCert(cert.read_bytes(), key.read_bytes())
+    made = new_loopback_cert()
+    directory.mkdir(parents=True, exist_ok=True)
+    key.touch(mode=0o600)
+    key.write_bytes(made.key_pem)
+    cert.write_bytes(made.cert_pem)
+    return made
+
+
+def new_loopback_cert() -> ServingCert:
+    """A new self-signed certificate (its own CA) for 127.0.0.1, ::1 and localhost, valid for a year."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubevigil-sim")])
     now = datetime.datetime.now(datetime.UTC)

@@ -9,44 +9,107 @@ import importlib
 import secrets
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import yaml
 from aiohttp import web
 
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.kube.resources import by_kind
+from kubevigil.sim.addresses import NODE_NETWORK, AddressPool
 from kubevigil.sim.api import Api, ApiSettings, ProxyHandler
-from kubevigil.sim.certs import loopback_cert
+from kubevigil.sim.auth import Authenticator
+from kubevigil.sim.certs import cert_in, loopback_cert
+from kubevigil.sim.podlogs import PodLogs
+from kubevigil.sim.statefile import StateFile
 from kubevigil.sim.store import Store
 
 CONTEXT_NAME = "kubevigil-sim"
+TOKEN_FILE_POLL = 0.5
+
+
+def node_address(store: Store) -> str:
+    """A free node InternalIP in 127.2.0.0/16 (kubelets register with one; no two nodes share it)."""
+    in_use = {a.get("address", "") for n in store.list_raw(by_kind("Node"))
+              for a in (n.get("status") or {}).get("addresses") or []}
+    return AddressPool(NODE_NETWORK).allocate(in_use)
 
 
 class Cluster:
     """A running emulated cluster: `async with Cluster() as c:` then point any client at `c.url` (HTTPS, CA in
     `c.cert.cert_pem`) with `c.token`, or at the file `c.write_kubeconfig(path)` writes.
 
-    `tls=False` serves plain HTTP (benchmarks: TLS would be most of the cost); kubectl sends tokens only over TLS."""
+    `tls=False` serves plain HTTP (benchmarks: TLS would be most of the cost); kubectl sends tokens only over TLS.
+    `state_file` keeps the store on disk across restarts, `cert_dir` the serving certificate, and `token_file` the
+    admin token (re-read while running: writing a new token there rotates it)."""
 
     def __init__(self, clock: Clock | None = None, workloads: bool = True, token: str | None = None,
                  bookmark_interval: float = 1.0, history: int = 10_000, port: int = 0,
-                 host: str = "127.0.0.1", tls: bool = True) -> None:
+                 host: str = "127.0.0.1", tls: bool = True, *, state_file: Path | None = None,
+                 cert_dir: Path | None = None, token_file: Path | None = None, fresh_wait: float = 3.0) -> None:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError(f"Cluster host must be a loopback address, got {host!r}")
         self.clock: Clock = clock or SystemClock()
         self.store = Store(self.clock, history=history)
-        self.token = token or secrets.token_urlsafe(24)
-        self.settings = ApiSettings(token=self.token, bookmark_interval=bookmark_interval)
-        self.api = Api(self.store, self.settings)
+        self.state = StateFile(Path(state_file), self.store) if state_file else None
+        signing_key = self.state.load() if self.state else None
+        self.token_file = Path(token_file) if token_file else None
+        token = token or self._read_token_file() or secrets.token_urlsafe(24)
+        self.authenticator = Authenticator(self.store, token, signing_key)
+        self.logs = PodLogs()
+        self.settings = ApiSettings(bookmark_interval=bookmark_interval, logs=self.logs, fresh_wait=fresh_wait)
+        self.api = Api(self.store, self.settings, self.authenticator)
         self.workloads_enabled = workloads
         self.workloads: Any = None
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
-        self._sim_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.tls = tls
-        self.cert = loopback_cert()
+        self.cert = cert_in(Path(cert_dir)) if cert_dir else loopback_cert()
         self.url = ""
+
+    @property
+    def token(self) -> str:
+        """The admin token (user kubernetes-admin, group system:masters)."""
+        return self.authenticator.admin_token
+
+    def rotate_token(self, token: str | None = None) -> str:
+        """Accept a new admin token from now on (the old one gets 401); written to `token_file` if there is one."""
+        self.authenticator.admin_token = token or secrets.token_urlsafe(24)
+        if self.token_file is not None:
+            self._write_token_file()
+        return self.authenticator.admin_token
+
+    def token_for(self, namespace: str, name: str, expiration_seconds: int = 3600) -> str:
+        """A token for ServiceAccount namespace/name (created if absent), authorized by the stored RBAC objects."""
+        res = self.store.resource("v1", "ServiceAccount")
+        sa = self.store.try_get(res, namespace, name) or self.store.create(
+            res, {"metadata": {"name": name, "namespace": namespace}})
+        return self.authenticator.mint(namespace, name, sa["metadata"]["uid"], expiration_seconds)[0]
+
+    def _read_token_file(self) -> str:
+        if self.token_file is None or not self.token_file.exists():
+            return ""
+        return self.token_file.read_text().strip()
+
+    def _write_token_file(self) -> None:
+        assert self.token_file is not None
+        self.token_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.token_file.with_name(self.token_file.name + ".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(self.token + "\n")
+        tmp.replace(self.token_file)
+
+    async def _follow_token_file(self) -> None:
+        """Re-read the token file twice a second; a changed, non-empty token replaces the admin token."""
+        while True:
+            await asyncio.sleep(TOKEN_FILE_POLL)
+            try:
+                token = self._read_token_file()
+            except OSError:
+                continue
+            if token and token != self.authenticator.admin_token:
+                self.authenticator.admin_token = token
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.api.app(), access_log=None, handler_cancellation=True)
@@ -58,6 +121,12 @@ class Cluster:
         port = sockets[0].getsockname()[1]
         host = f"[{self._host}]" if ":" in self._host else self._host
         self.url = f"{'https' if self.tls else 'http'}://{host}:{port}"
+        if self.state is not None:
+            self.state.start(self.authenticator.signing_key)
+        if self.token_file is not None:
+            if self._read_token_file() != self.token:
+                self._write_token_file()
+            self._tasks.append(asyncio.create_task(self._follow_token_file(), name="kubevigil-sim-token-file"))
         if self.workloads_enabled:
             self._start_workloads()
 
@@ -68,20 +137,22 @@ class Cluster:
             if e.name != "kubevigil.sim.workloads":
                 raise
             return  # the workload simulator is optional until it exists
-        self.workloads = module.WorkloadSimulator(self.store, self.clock)
-        self._sim_task = asyncio.create_task(self.workloads.run(), name="kubevigil-sim-workloads")
+        self.workloads = module.WorkloadSimulator(self.store, self.clock, logs=self.logs)
+        self._tasks.append(asyncio.create_task(self.workloads.run(), name="kubevigil-sim-workloads"))
 
     async def stop(self) -> None:
-        if self._sim_task is not None:
-            self._sim_task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._sim_task
-            self._sim_task = None
+                await task
+        self._tasks.clear()
+        if self.state is not None:
+            self.state.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> Cluster:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -135,7 +206,7 @@ class Cluster:
                                 "lastHeartbeatTime": ts, "lastTransitionTime": ts}],
                 "nodeInfo": {"kubeletVersion": "v1.31.0", "osImage": "kubevigil-sim", "architecture": "amd64",
                              "operatingSystem": "linux"},
-                "addresses": [{"type": "InternalIP", "address": f"10.0.0.{len(self.store.list_raw(by_kind('Node'))) + 1}"},
+                "addresses": [{"type": "InternalIP", "address": node_address(self.store)},
                               {"type": "Hostname", "address": name}],
                 "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"},
                 "allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"},

@@ -11,9 +11,9 @@ from kubevigil.sim.scenarios import CRASHLOOP, IMAGEPULL, JOB_FAIL, SCENARIO
 
 REGION = "eu-west-1"
 ECR = f"602401143452.dkr.ecr.{REGION}.amazonaws.com"
-DEMO_NODES = (("ip-10-0-1-11", "10.0.1.11", "a", "i-0a1b2c3d4e5f60011"),
-              ("ip-10-0-2-12", "10.0.2.12", "b", "i-0a1b2c3d4e5f60012"),
-              ("ip-10-0-3-13", "10.0.3.13", "c", "i-0a1b2c3d4e5f60013"))
+DEMO_NODES = (("ip-10-0-1-11", "127.2.1.11", "a", "i-0a1b2c3d4e5f60011"),
+              ("ip-10-0-2-12", "127.2.2.12", "b", "i-0a1b2c3d4e5f60012"),
+              ("ip-10-0-3-13", "127.2.3.13", "c", "i-0a1b2c3d4e5f60013"))
 
 
 def node_manifest(host: str, ip: str, zone: str, instance_id: str, now: float,

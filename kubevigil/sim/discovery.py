@@ -13,8 +13,12 @@ VERSION_INFO = {
     "platform": "linux/amd64",
 }
 _VERSION_RE = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
-# Subresources the emulator actually serves, with the kind and verbs discovery reports for them.
-_SUBRESOURCES = {"status": ("get", "patch", "update"), "proxy": ("create", "delete", "get", "patch", "update")}
+# Subresources the emulator actually serves, with the verbs discovery reports and, where it is not the parent's
+# kind, the (group, version, kind) of the subresource's own type.
+_SUBRESOURCES = {"status": ("get", "patch", "update"), "proxy": ("create", "delete", "get", "patch", "update"),
+                 "log": ("get",), "eviction": ("create",), "scale": ("get", "patch", "update"), "token": ("create",)}
+_SUB_KINDS = {"eviction": ("policy", "v1", "Eviction"), "scale": ("autoscaling", "v1", "Scale"),
+              "token": ("authentication.k8s.io", "v1", "TokenRequest")}
 _PROXY_KINDS = {"Pod": "PodProxyOptions", "Service": "ServiceProxyOptions", "Node": "NodeProxyOptions"}
 
 
@@ -66,7 +70,10 @@ def api_resource_list(group: str, version: str, resources: list[Resource]) -> di
         for sub in res.subresources:
             if sub in _SUBRESOURCES:
                 kind = _PROXY_KINDS.get(res.kind, res.kind) if sub == "proxy" else res.kind
-                out.append({"name": f"{res.plural}/{sub}", "singularName": "", "namespaced": res.namespaced,
-                            "kind": kind, "verbs": list(_SUBRESOURCES[sub])})
+                entry: dict[str, Any] = {"name": f"{res.plural}/{sub}", "singularName": "",
+                                         "namespaced": res.namespaced, "kind": kind, "verbs": list(_SUBRESOURCES[sub])}
+                if sub in _SUB_KINDS:
+                    entry["group"], entry["version"], entry["kind"] = _SUB_KINDS[sub]
+                out.append(entry)
     gv = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}

@@ -9,8 +9,10 @@ from typing import Any
 
 from kubevigil.core.clock import Clock
 from kubevigil.kube.resources import by_kind
+from kubevigil.sim.addresses import POD_NETWORK, AddressPool
 from kubevigil.sim.eventrecorder import NORMAL, WARNING, EventRecorder, kubelet, rfc3339
-from kubevigil.sim.pods import NODE, POD, node_ip, node_is_ready, qos_class, set_condition
+from kubevigil.sim.podlogs import PodLogs
+from kubevigil.sim.pods import NODE, POD, node_ip, node_is_ready, parse_time, qos_class, set_condition
 from kubevigil.sim.scenarios import (
     CRASHLOOP,
     IMAGEPULL,
@@ -64,12 +66,13 @@ class PodRun:
 class Kubelet:
     """Every node's kubelet at once; pods on a NotReady node are left alone, as a dead kubelet would."""
 
-    def __init__(self, store: Any, clock: Clock, recorder: EventRecorder) -> None:
+    def __init__(self, store: Any, clock: Clock, recorder: EventRecorder, logs: PodLogs | None = None) -> None:
         self._store = store
         self._clock = clock
         self._recorder = recorder
+        self._logs = logs or PodLogs()
         self._runs: dict[str, PodRun] = {}
-        self._next_ip: dict[str, int] = {}
+        self._pod_ips = AddressPool(POD_NETWORK)
 
     def sync(self) -> None:
         nodes = {n["metadata"]["name"]: n for n in self._store.list(NODE)}
@@ -81,6 +84,7 @@ class Kubelet:
             self._sync_pod(pod, node)
         live = {p["metadata"]["uid"] for p in pods}
         self._runs = {uid: run for uid, run in self._runs.items() if uid in live}
+        self._logs.forget(live)
 
     def stop_pod(self, pod: dict) -> None:
         """Kill the pod's running containers (Killing events) and delete it, as a graceful delete ends."""
@@ -107,13 +111,47 @@ class Kubelet:
         if pod["spec"].get("hostNetwork"):
             pod_ip = host_ip
         else:
-            last = self._next_ip.get(name, 20)
-            self._next_ip[name] = last + 1 if last < 250 else 20
-            pod_ip = ".".join(host_ip.split(".")[:3] + [str(last)]) if host_ip else f"10.244.0.{last}"
+            pod_ip = (pod.get("status") or {}).get("podIP") or ""
+            if pod_ip not in self._pod_ips or pod_ip in self._ips_in_use(pod):
+                # A pod admitted again (the emulator restarted from its state file) keeps its address.
+                pod_ip = self._pod_ips.allocate(self._ips_in_use(pod))
         now = self._clock.now()
         run = PodRun(self._scenario(pod), name, host_ip, pod_ip, now)
-        self._begin_pull(pod, run, now)
+        if not self._resume(pod, run):
+            self._begin_pull(pod, run, now)
         return run
+
+    def _resume(self, pod: dict, run: PodRun) -> bool:
+        """Pick up a pod that was already running or finished before the emulator restarted, without rerunning it."""
+        status = pod.get("status") or {}
+        statuses = status.get("containerStatuses") or []
+        phase = status.get("phase")
+        if not statuses or phase not in ("Running", "Succeeded", "Failed"):
+            return False
+        states = [cs.get("state") or {} for cs in statuses]
+        run.restarts = max(int(cs.get("restartCount") or 0) for cs in statuses)
+        if status.get("startTime"):
+            run.scheduled_at = parse_time(status["startTime"])
+        if phase in ("Succeeded", "Failed"):
+            run.stage, run.succeeded = DONE, phase == "Succeeded"
+            run.last_exit = dict(states[0].get("terminated") or {})
+            return True
+        if not all("running" in st for st in states):
+            return False
+        run.stage = RUNNING
+        run.started_at = run.last_probe = parse_time(states[0]["running"]["startedAt"])
+        run.next_at = self._exit_time(pod, run, run.started_at)
+        for container in _containers(pod):
+            self._logs.start(pod["metadata"]["uid"], container["name"])
+            self._logs.write(pod["metadata"]["uid"], container["name"], run.started_at,
+                             self._output(pod, run, container))
+        return True
+
+    def _ips_in_use(self, pod: dict) -> set[str]:
+        uid = pod["metadata"]["uid"]
+        return {run.pod_ip for other, run in self._runs.items() if other != uid} | {
+            (p.get("status") or {}).get("podIP") or "" for p in self._store.list_raw(POD)
+            if p["metadata"]["uid"] != uid and not p["spec"].get("hostNetwork")}
 
     # ---- scenario lookup ------------------------------------------------------------------
 
@@ -184,6 +222,8 @@ class Kubelet:
                             f"Image size: {_image_size(image)} bytes.", container)
             self._event(pod, run, NORMAL, "Created", f"Created container: {container['name']}", container)
             self._event(pod, run, NORMAL, "Started", f"Started container {container['name']}", container)
+            self._logs.start(pod["metadata"]["uid"], container["name"])
+            self._logs.write(pod["metadata"]["uid"], container["name"], at, self._output(pod, run, container))
         run.stage = RUNNING
         run.started_at = at
         run.last_probe = at
@@ -212,12 +252,19 @@ class Kubelet:
         run.last_sync_event = at - SYNC_PERIOD  # so the first BackOff is reported right away
 
     def _exit(self, pod: dict, run: PodRun, at: float) -> None:
-        """The container ends: a crash (crashloop, job-fail) or a job pod's normal completion."""
-        failed = run.scenario.name in (CRASHLOOP, JOB_FAIL)
+        """The container ends: a crash (crashloop, job-fail, a non-zero exit code) or a job pod's completion."""
+        code = run.scenario.code()
+        failed = code != 0
         run.finished_at = at
-        run.last_exit = {"exitCode": 1 if failed else 0, "reason": "Error" if failed else "Completed",
+        run.last_exit = {"exitCode": code, "reason": "Error" if failed else "Completed",
                          "startedAt": rfc3339(run.started_at), "finishedAt": rfc3339(at),
                          "containerID": _container_id(pod, run)}
+        uid = pod["metadata"]["uid"]
+        for container in _containers(pod):
+            self._logs.exit(uid, container["name"])
+        message = self._termination_message(pod, run, failed)
+        if message:
+            run.last_exit["message"] = message
         if pod["spec"].get("restartPolicy") == "Never" or (not failed and pod["spec"].get("restartPolicy")
                                                            == "OnFailure"):
             run.stage = DONE
@@ -233,6 +280,28 @@ class Kubelet:
         run.next_at = at + run.backoff
         run.backoff = min(run.backoff * 2, BACKOFF_MAX)
         run.last_sync_event = at - SYNC_PERIOD
+
+    def _output(self, pod: dict, run: PodRun, container: dict) -> str:
+        """What the container prints: the scenario's text, or a line a real one of its kind would print."""
+        if run.scenario.logs is not None:
+            return run.scenario.logs
+        if run.scenario.name == CRASHLOOP:
+            return f"starting {container['name']}\nfatal: cannot start: exiting with code {run.scenario.code()}"
+        if _exit_time_finite(pod, run):
+            code = run.scenario.code()
+            return f"running {container['name']}\n" + ("done" if code == 0 else f"error: exiting with code {code}")
+        ports = [str(p.get("containerPort")) for p in container.get("ports") or []]
+        return f"{container['name']} started" + (f", listening on :{ports[0]}" if ports else "")
+
+    def _termination_message(self, pod: dict, run: PodRun, failed: bool) -> str:
+        """state.terminated.message: what the container wrote to its termination log, or on failure with
+        FallbackToLogsOnError the tail of its log (the kubelet's rules)."""
+        if run.scenario.termination_message is not None:
+            return run.scenario.termination_message
+        container = _containers(pod)[0] if _containers(pod) else {}
+        if failed and container.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+            return self._logs.tail(pod["metadata"]["uid"], container["name"])
+        return ""
 
     def _restart(self, pod: dict, run: PodRun, at: float) -> None:
         run.restarts += 1
@@ -341,6 +410,10 @@ def _phase(pod: dict, run: PodRun) -> str:
     if run.stage in (CREATING, PULL_ERROR, PULL_BACKOFF) and not run.restarts:
         return "Pending"
     return "Running"
+
+
+def _exit_time_finite(pod: dict, run: PodRun) -> bool:
+    return run.scenario.name in (CRASHLOOP, JOB_FAIL) or pod["spec"].get("restartPolicy") in ("Never", "OnFailure")
 
 
 def _containers(pod: dict) -> list[dict]:

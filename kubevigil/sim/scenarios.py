@@ -9,6 +9,9 @@ PREFIX = "sim.kubevigil.io/"
 SCENARIO = PREFIX + "scenario"
 READY_AFTER = PREFIX + "ready-after"
 DURATION = PREFIX + "duration"
+LOGS = PREFIX + "logs"
+EXIT_CODE = PREFIX + "exit-code"
+TERMINATION_MESSAGE = PREFIX + "termination-message"
 
 HEALTHY = "healthy"
 CRASHLOOP = "crashloop"
@@ -35,6 +38,14 @@ class Scenario:
     name: str = HEALTHY
     ready_after: float = DEFAULT_READY_AFTER
     duration: float = DEFAULT_DURATION
+    logs: str | None = None  # what each container prints when it starts (None: a line per scenario)
+    exit_code: int | None = None  # how a container that ends exits (None: 1 for crashloop/job-fail, else 0)
+    termination_message: str | None = None  # what it leaves in /dev/termination-log
+
+    def code(self) -> int:
+        if self.exit_code is not None:
+            return self.exit_code
+        return 1 if self.name in (CRASHLOOP, JOB_FAIL) else 0
 
 
 def parse_seconds(text: str, where: str, key: str) -> float:
@@ -57,7 +68,14 @@ def scenario_of(annotations: dict[str, str], where: str) -> Scenario:
     duration = DEFAULT_DURATION
     if DURATION in annotations:
         duration = parse_seconds(annotations[DURATION], where, DURATION)
-    return Scenario(name, ready_after, duration)
+    exit_code = None
+    if EXIT_CODE in annotations:
+        text = str(annotations[EXIT_CODE]).strip()
+        if not text.isdigit() or int(text) > 255:
+            raise ScenarioError(f"{where}: annotation {EXIT_CODE}={text!r} is not an exit code (0-255)")
+        exit_code = int(text)
+    return Scenario(name, ready_after, duration, annotations.get(LOGS), exit_code,
+                    annotations.get(TERMINATION_MESSAGE))
 
 
 def has_scenario(annotations: dict[str, str]) -> bool:

@@ -1,30 +1,39 @@
-"""The emulator's object store: API semantics (resourceVersion, uid, generation, status split, finalizers, GC,
-CRDs) over plain dicts, plus the bounded event history that watches read from.
+"""The emulator's object store: CRUD with kube-apiserver's write semantics (resourceVersion, uid, generation,
+status split, finalizers) over plain dicts.
 
-Committed objects are never mutated (each write stores a new dict), so the history and the HTTP layer can hold
-references without copying; the public Python API returns copies.
+The other jobs live beside it, one class each: `ResourceTable` (built-ins and CRDs served), `Validator`,
+`GarbageCollector`, `NamespaceLifecycle` and `WatchHistory`. Committed objects are never mutated (each write stores
+a new dict), so the history and the HTTP layer can hold references without copying; the public API returns copies.
 """
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import builtins
 import random
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import yaml
 
 from kubevigil.core.clock import Clock
-from kubevigil.kube.resources import BUILTIN, Resource
+from kubevigil.kube.resources import Resource
 from kubevigil.kube.selectors import LabelSelector, parse_label_selector
+from kubevigil.sim.errors import ApiStatusError, bad_request, invalid, not_found, qualified
 from kubevigil.sim.fieldselectors import FieldSelector, parse_field_selector
+from kubevigil.sim.gc import GarbageCollector
+from kubevigil.sim.history import WatchEvent, WatchHistory
+from kubevigil.sim.namespaces import NamespaceLifecycle
 from kubevigil.sim.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
+from kubevigil.sim.resourcetable import ResourceTable
+from kubevigil.sim.services import ServiceRegistry
+from kubevigil.sim.validation import Validator
+
+__all__ = ["ApiStatusError", "Page", "Store", "WatchEvent", "copy_obj", "rfc3339"]
 
 Key = tuple[str, str]  # (group, plural)
 ObjKey = tuple[str, str]  # (namespace or "", name)
@@ -34,6 +43,7 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 # Resources whose create keeps the given status (kubelets register Nodes with status); others start empty.
 _STATUS_KEPT_ON_CREATE = frozenset({("", "nodes")})
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
 
 
 def copy_obj(obj: Any) -> Any:
@@ -41,67 +51,8 @@ def copy_obj(obj: Any) -> Any:
     return orjson.loads(orjson.dumps(obj))
 
 
-def qualified(res: Resource) -> str:
-    """`pods`, `deployments.apps`: how the API server names a resource in messages."""
-    return f"{res.plural}.{res.group}" if res.group else res.plural
-
-
-class ApiStatusError(Exception):
-    """An API error that carries a Kubernetes Status (code, reason, message, details)."""
-
-    def __init__(self, code: int, reason: str, message: str, details: dict | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-        self.message = message
-        self.details = details
-
-    def status(self) -> dict:
-        body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                "message": self.message, "reason": self.reason, "code": self.code}
-        if self.details is not None:
-            body["details"] = self.details
-        return body
-
-
-def not_found(res: Resource, name: str) -> ApiStatusError:
-    return ApiStatusError(404, "NotFound", f'{qualified(res)} "{name}" not found',
-                          {"name": name, "group": res.group, "kind": res.plural})
-
-
-def bad_request(message: str) -> ApiStatusError:
-    return ApiStatusError(400, "BadRequest", message)
-
-
-def invalid(res: Resource, name: str, causes: list[tuple[str, str]]) -> ApiStatusError:
-    """422 Invalid with one cause per (field, message)."""
-    text = ", ".join(f"{f}: {m}" for f, m in causes)
-    group_kind = f"{res.kind}.{res.group}" if res.group else res.kind
-    return ApiStatusError(
-        422, "Invalid", f'{group_kind} "{name}" is invalid: {text}',
-        {"name": name, "group": res.group, "kind": res.kind,
-         "causes": [{"reason": "FieldValueRequired" if m == "Required value" else "FieldValueInvalid",
-                     "message": m, "field": f} for f, m in causes]})
-
-
-def expired(requested: int, oldest: int) -> ApiStatusError:
-    return ApiStatusError(410, "Expired", f"too old resource version: {requested} ({oldest})")
-
-
 def rfc3339(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-@dataclass(slots=True)
-class WatchEvent:
-    """One committed write; `prev` lets a filtered watch turn a selector change into ADDED/DELETED."""
-
-    rv: int
-    type: str
-    key: Key
-    obj: dict
-    prev: dict | None
-    encoded: bytes  # `obj` as JSON, serialised once at commit and shared by every watcher
 
 
 @dataclass(slots=True)
@@ -111,15 +62,6 @@ class Page:
     items: builtins.list[dict]
     more: bool
     remaining: int | None
-
-
-@dataclass(slots=True)
-class _Served:
-    """A served custom resource version and the CRD that defines it."""
-
-    res: Resource
-    crd: dict
-    selectable: frozenset[str] = field(default_factory=frozenset)
 
 
 def _has_spec_split(res: Resource) -> bool:
@@ -132,129 +74,63 @@ def _spec_part(obj: dict, res: Resource) -> dict:
     return {k: v for k, v in obj.items() if k not in skip and k not in ("apiVersion", "kind")}
 
 
-_WORKLOAD_KINDS = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets"), ("apps", "replicasets")}
-
-
-def _required_causes(res: Resource, obj: dict) -> list[tuple[str, str]]:
-    """The required fields this object lacks, per the validation rules of its kind."""
-    causes: list[tuple[str, str]] = []
-    spec: dict = obj["spec"] if isinstance(obj.get("spec"), dict) else {}
-    key = (res.group, res.plural)
-    if key == ("", "pods"):
-        containers = spec.get("containers")
-        if not containers:
-            causes.append(("spec.containers", "Required value"))
-        for i, c in enumerate(containers or []):
-            if not isinstance(c, dict) or not c.get("name"):
-                causes.append((f"spec.containers[{i}].name", "Required value"))
-            if not isinstance(c, dict) or not c.get("image"):
-                causes.append((f"spec.containers[{i}].image", "Required value"))
-    elif key in _WORKLOAD_KINDS:
-        if not spec.get("selector"):
-            causes.append(("spec.selector", "Required value"))
-        if not spec.get("template"):
-            causes.append(("spec.template", "Required value"))
-        elif spec.get("selector"):
-            causes.extend(_selector_mismatch(spec))
-    elif key == ("batch", "jobs"):
-        if not spec.get("template"):
-            causes.append(("spec.template", "Required value"))
-    elif key == ("batch", "cronjobs"):
-        if not spec.get("schedule"):
-            causes.append(("spec.schedule", "Required value"))
-        if not spec.get("jobTemplate"):
-            causes.append(("spec.jobTemplate", "Required value"))
-    elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):
-        causes.extend(_crd_causes(obj))
-    return causes
-
-
-def _selector_mismatch(spec: dict) -> list[tuple[str, str]]:
-    from kubevigil.kube.selectors import selector_from_spec
-
-    try:
-        sel = selector_from_spec(spec["selector"])
-    except ValueError as e:
-        return [("spec.selector", str(e))]
-    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-    if sel.empty or not sel.matches(labels):
-        return [("spec.template.metadata.labels", f"Invalid value: {orjson.dumps(labels).decode()}: "
-                 "`selector` does not match template `labels`")]
-    return []
-
-
-def _crd_causes(obj: dict) -> list[tuple[str, str]]:
-    spec = obj.get("spec") or {}
-    names = spec.get("names") or {}
-    causes = [(f"spec.{f}", "Required value") for f, v in
-              (("group", spec.get("group")), ("names.plural", names.get("plural")),
-               ("names.kind", names.get("kind")), ("scope", spec.get("scope")), ("versions", spec.get("versions")))
-              if not v]
-    if not causes:
-        expected = f"{names['plural']}.{spec['group']}"
-        if obj["metadata"].get("name") != expected:
-            causes.append(("metadata.name", f'Invalid value: "{obj["metadata"].get("name")}": '
-                           f"must be spec.names.plural+\".\"+spec.group"))
-        if sum(1 for v in spec["versions"] if v.get("storage")) != 1:
-            causes.append(("spec.versions", "Invalid value: must have exactly one version marked as storage version"))
-    return causes
-
-
 class Store:
     """All objects of the emulated cluster, with the write semantics of a kube-apiserver."""
 
     def __init__(self, clock: Clock, *, history: int = 10_000) -> None:
-        if history < 1:
-            raise ValueError(f"Store history must be at least 1 event, got {history}")
         self.clock = clock
-        self.history = history
+        self.history = history  # the watch window, in events
+        self.watch_history = WatchHistory(history)
+        self.table = ResourceTable()
+        self.validator = Validator()
+        self.gc = GarbageCollector(self)
+        self.namespaces = NamespaceLifecycle(self)
+        self.services = ServiceRegistry(self)
         self.resource_version = 0
         self._data: dict[Key, dict[ObjKey, dict]] = {}
         self._uids: dict[str, tuple[Key, ObjKey]] = {}
-        self._events: list[WatchEvent] = []
         # Keys of each bucket in (namespace, name) order, rebuilt lazily after a create or delete: paged lists
         # then cost O(page) per request instead of a sort of the whole collection.
         self._sorted: dict[Key, list[ObjKey]] = {}
         # Each stored object's JSON, made once at commit (the watch history shares it): GET and list serve these.
         self._encoded: dict[Key, dict[ObjKey, bytes]] = {}
-        # owner uid -> where its dependents are: deleting an owner finds them without scanning every object.
-        self._dependents_of: dict[str, set[tuple[Key, ObjKey]]] = {}
         self._listeners: list[Listener] = []
-        self._wakers: set[Callable[[], None]] = set()
-        self._by_gvk: dict[tuple[str, str], Resource] = {}
-        self._by_gvp: dict[tuple[str, str, str], Resource] = {}
-        self._served: dict[tuple[str, str, str], _Served] = {}
         self._rand = random.Random()
-        for res in BUILTIN:
-            self._by_gvk.setdefault((res.api_version, res.kind), res)
-            self._by_gvp[(res.group, res.version, res.plural)] = res
-        ns = self._by_gvp[("", "v1", "namespaces")]
+        ns = self.table.resource_by_plural("", "v1", "namespaces")
         for name in DEFAULT_NAMESPACES:
             self.create(ns, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
-    # --- resource table ------------------------------------------------------------------------------------------
+    # --- the resource table (delegated) ----------------------------------------------------------------------------
 
     def resource(self, api_version: str, kind: str) -> Resource:
         """The resource serving `kind` at `api_version` (built-in or from a CRD); KeyError if none."""
-        try:
-            return self._by_gvk[(api_version, kind)]
-        except KeyError:
-            raise KeyError(f"no resource serves kind {kind!r} in {api_version!r}") from None
+        return self.table.resource(api_version, kind)
 
     def resource_by_plural(self, group: str, version: str, plural: str) -> Resource:
-        try:
-            return self._by_gvp[(group, version, plural)]
-        except KeyError:
-            raise KeyError(f"no resource {plural!r} in group {group!r} version {version!r}") from None
+        return self.table.resource_by_plural(group, version, plural)
 
     def resources(self) -> list[Resource]:
         """Every served resource (built-in and custom), in a stable order."""
-        return list(self._by_gvp.values())
+        return self.table.resources()
 
     def crd_of(self, res: Resource) -> dict | None:
         """The CRD serving `res`, or None for a built-in."""
-        served = self._served.get((res.group, res.version, res.plural))
-        return served.crd if served else None
+        return self.table.crd_of(res)
+
+    # --- raw access for the store's collaborators ------------------------------------------------------------------
+
+    def buckets(self) -> Iterator[tuple[Key, dict[ObjKey, dict]]]:
+        """(group, plural) and its objects by (namespace, name), in store order; do not mutate."""
+        return iter(list(self._data.items()))
+
+    def stored(self, res: Resource, okey: ObjKey) -> dict | None:
+        return self._data.get((res.group, res.plural), {}).get(okey)
+
+    def stored_by_key(self, key: Key, okey: ObjKey) -> dict | None:
+        return self._data.get(key, {}).get(okey)
+
+    def uid_exists(self, uid: object) -> bool:
+        return isinstance(uid, str) and uid in self._uids
 
     # --- reads ---------------------------------------------------------------------------------------------------
 
@@ -302,9 +178,8 @@ class Store:
             labels = parse_label_selector(label_selector)
         except ValueError as e:
             raise bad_request(f"unable to parse requirement: {e}") from None
-        served = self._served.get((res.group, res.version, res.plural))
         try:
-            fields = parse_field_selector(field_selector, res, served.selectable if served else frozenset())
+            fields = parse_field_selector(field_selector, res, self.table.selectable_fields(res))
         except ValueError as e:
             raise bad_request(str(e)) from None
         return labels, fields
@@ -374,17 +249,6 @@ class Store:
             meta.pop("namespace", None)
         return obj
 
-    def _require_namespace(self, res: Resource, namespace: str | None) -> None:
-        if not res.namespaced:
-            return
-        ns = self._data.get(("", "namespaces"), {}).get(("", namespace or ""))
-        if ns is None:
-            raise ApiStatusError(404, "NotFound", f'namespaces "{namespace}" not found',
-                                 {"name": namespace, "kind": "namespaces"})
-        if ns["metadata"].get("deletionTimestamp") is not None:
-            raise ApiStatusError(403, "Forbidden", f'{res.plural} "{{name}}" is forbidden: unable to create new '
-                                 f"content in namespace {namespace} because it is being terminated")
-
     def create(self, res: Resource, obj: dict, *, dry_run: bool = False) -> dict:
         """Create `obj`: assigns uid, creationTimestamp, generation, resourceVersion, generateName; 409/422/404."""
         obj = self._check_body(res, obj)
@@ -394,9 +258,8 @@ class Store:
                 raise invalid(res, "", [("metadata.name", "Required value: name or generateName is required")])
             meta["name"] = meta["generateName"] + "".join(self._rand.choice(_NAME_CHARS) for _ in range(5))
         name, namespace = meta["name"], meta.get("namespace")
-        self._require_namespace(res, namespace)
-        if causes := _required_causes(res, obj):
-            raise invalid(res, name, causes)
+        self.namespaces.require(res, namespace)
+        self.validator.check(res, obj)
         okey = self._okey(res, namespace, name)
         if okey in self._bucket(res):
             raise ApiStatusError(409, "AlreadyExists", f'{qualified(res)} "{name}" already exists',
@@ -406,12 +269,14 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = rfc3339(self.clock.now())
         meta["generation"] = 1
+        if (res.group, res.plural) == ("batch", "jobs"):
+            _default_job_selector(obj)
         self._prepare_status_on_create(res, obj)
         if dry_run:
             return obj
-        self._commit("ADDED", res, okey, obj, None)
-        if (res.group, res.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
-            self._serve_crd(obj)
+        self.commit("ADDED", res, okey, obj, None)
+        if (res.group, res.plural) == _CRDS:
+            self.table.serve(obj)
         return copy_obj(obj)
 
     def _prepare_status_on_create(self, res: Resource, obj: dict) -> None:
@@ -421,6 +286,10 @@ class Store:
             obj["status"] = {"phase": "Active"}
         elif key == ("", "pods"):
             obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+        elif key == ("", "services"):
+            self.services.prepare_create(res, obj)
+        elif key == ("", "secrets"):
+            obj.setdefault("type", "Opaque")
         elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):
             obj["status"] = _crd_status(obj, self.clock.now())
         elif _has_spec_split(res) and key not in _STATUS_KEPT_ON_CREATE:
@@ -451,14 +320,15 @@ class Store:
     def _replace_owned(self, res: Resource, obj: dict, dry_run: bool) -> dict:
         """Replace with a body this store owns; returns the stored object uncopied."""
         okey, old = self._current(res, obj)
-        if causes := _required_causes(res, obj):
-            raise invalid(res, obj["metadata"]["name"], causes)
+        self.validator.check(res, obj)
         if _has_spec_split(res):
             if "status" in old:
                 obj["status"] = old["status"]
             else:
                 obj.pop("status", None)
         self._keep_system_metadata(obj, old)
+        if (res.group, res.plural) == ("", "services"):
+            self.services.keep_allocation(obj, old)
         if _spec_part(obj, res) != _spec_part(old, res):
             obj["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
         return self._update(res, okey, obj, old, dry_run)
@@ -490,7 +360,7 @@ class Store:
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             # Removing the last finalizer of an object being deleted completes the deletion.
             if not dry_run:
-                self._remove(res, okey, obj)
+                self.remove(res, okey, obj)
             return obj
         meta["resourceVersion"] = old["metadata"]["resourceVersion"]
         if obj == old:
@@ -498,9 +368,9 @@ class Store:
             return old
         if dry_run:
             return obj
-        self._commit("MODIFIED", res, okey, obj, old)
-        if (res.group, res.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
-            self._serve_crd(obj)
+        self.commit("MODIFIED", res, okey, obj, old)
+        if (res.group, res.plural) == _CRDS:
+            self.table.serve(obj)
         return obj
 
     def touch(self, res: Resource, namespace: str | None, name: str) -> None:
@@ -510,7 +380,7 @@ class Store:
         if old is None:
             raise not_found(res, name)
         # New top-level and metadata dicts only: the committed `old` stays as the history saw it.
-        self._commit("MODIFIED", res, okey, {**old, "metadata": {**old["metadata"]}}, old)
+        self.commit("MODIFIED", res, okey, {**old, "metadata": {**old["metadata"]}}, old)
 
     def patch(self, res: Resource, namespace: str | None, name: str, patch_type: str, body: object, *,
               subresource: str | None = None, dry_run: bool = False) -> dict:
@@ -590,148 +460,54 @@ class Store:
         if dry_run:
             return copy_obj(old)
         if propagation == "Orphan":
-            self._orphan(old["metadata"]["uid"])
+            self.gc.orphan(old["metadata"]["uid"])
         elif propagation == "Foreground":
-            self._collect(old["metadata"]["uid"])
+            self.gc.collect(old["metadata"]["uid"])
         if old["metadata"].get("finalizers"):
             if old["metadata"].get("deletionTimestamp"):
                 return copy_obj(old)
             obj = {**old, "metadata": {**old["metadata"], "deletionTimestamp": rfc3339(self.clock.now()),
                                        "deletionGracePeriodSeconds": 0}}
-            self._commit("MODIFIED", res, okey, obj, old)
+            self.commit("MODIFIED", res, okey, obj, old)
             return copy_obj(obj)
-        self._remove(res, okey, old)
+        self.remove(res, okey, old)
         return copy_obj(old)
 
-    def _remove(self, res: Resource, okey: ObjKey, obj: dict) -> None:
+    def remove(self, res: Resource, okey: ObjKey, obj: dict) -> None:
+        """Delete for good (no finalizers left): the DELETED event, then what depends on the object."""
         key = (res.group, res.plural)
         last = self._bucket(res).get(okey, obj)
-        self._commit("DELETED", res, okey, {**obj, "metadata": dict(obj["metadata"])}, last)
+        self.commit("DELETED", res, okey, {**obj, "metadata": dict(obj["metadata"])}, last)
         uid = obj["metadata"].get("uid")
-        if key == ("apiextensions.k8s.io", "customresourcedefinitions"):
-            self._unserve_crd(obj)
+        if key == _CRDS:
+            self._drop_custom_objects(obj)
         elif key == ("", "namespaces"):
-            self._empty_namespace(okey[1])
+            self.namespaces.empty(okey[1])
         if uid:
-            self._schedule_gc(uid)
+            self.gc.schedule(uid)
 
-    def _empty_namespace(self, namespace: str) -> None:
-        for (group, plural), bucket in list(self._data.items()):
-            res = next((r for r in self._by_gvp.values() if (r.group, r.plural) == (group, plural)), None)
-            if res is None or not res.namespaced:
-                continue
-            for okey, obj in list(bucket.items()):
-                if okey[0] == namespace:
-                    self._remove(res, okey, obj)
-
-    # --- garbage collection ----------------------------------------------------------------------------------------
-
-    def _dependents(self, uid: str) -> builtins.list[tuple[Resource, ObjKey, dict]]:
-        """The objects whose ownerReferences name `uid`, by resource in store order, then by namespace/name."""
-        okeys_by_key: dict[Key, builtins.list[ObjKey]] = {}
-        for key, okey in self._dependents_of.get(uid, ()):
-            okeys_by_key.setdefault(key, []).append(okey)
-        out = []
-        for (group, plural), bucket in self._data.items():
-            okeys = okeys_by_key.get((group, plural))
-            res = next((r for r in self._by_gvp.values() if (r.group, r.plural) == (group, plural)), None) \
-                if okeys else None
-            if res is None:
-                continue
-            for okey in sorted(okeys or ()):
-                if (obj := bucket.get(okey)) is not None:
-                    out.append((res, okey, obj))
-        return out
-
-    def _index_owners(self, loc: tuple[Key, ObjKey], prev: dict | None, obj: dict | None) -> None:
-        """Move `loc` in the owner index from prev's owners to obj's (None: no object there)."""
-        if prev is not None and obj is not None and \
-                prev["metadata"].get("ownerReferences") is obj["metadata"].get("ownerReferences"):
-            return  # the usual write: references shared untouched with the previous version
-        before, after = _owner_uids(prev), _owner_uids(obj)
-        if before == after:
+    def _drop_custom_objects(self, crd: dict) -> None:
+        """A deleted CRD takes its objects with it (no DELETED events, as the real server drops the storage)."""
+        key = self.table.unserve(crd)
+        if key is None:
             return
-        for uid in before - after:
-            locs = self._dependents_of.get(uid)
-            if locs is not None:
-                locs.discard(loc)
-                if not locs:
-                    del self._dependents_of[uid]
-        for uid in after - before:
-            self._dependents_of.setdefault(uid, set()).add(loc)
+        self._sorted.pop(key, None)
+        self._encoded.pop(key, None)
+        for okey, obj in list(self._data.pop(key, {}).items()):
+            self._uids.pop(obj["metadata"].get("uid", ""), None)
+            self.gc.forget((key, okey), obj)
 
-    def _schedule_gc(self, uid: str) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._collect(uid)
-            return
-        # Background propagation: dependents go in a later loop iteration, as the real GC does it asynchronously.
-        loop.call_soon(self._collect, uid)
+    # --- commits, listeners, watch history --------------------------------------------------------------------------
 
-    def _collect(self, uid: str) -> None:
-        """Delete the dependents of a gone owner, or just drop the reference when another owner remains."""
-        for res, okey, obj in self._dependents(uid):
-            if self._bucket(res).get(okey) is not obj:
-                continue
-            refs = obj["metadata"].get("ownerReferences") or []
-            others = [r for r in refs if r.get("uid") != uid and r.get("uid") in self._uids]
-            if others:
-                new = {**obj, "metadata": {**obj["metadata"], "ownerReferences": others}}
-                self._commit("MODIFIED", res, okey, new, obj)
-            else:
-                self.delete(res, okey[0] or None, okey[1])
-
-    def _orphan(self, uid: str) -> None:
-        for res, okey, obj in self._dependents(uid):
-            refs = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
-            new = {**obj, "metadata": {**obj["metadata"], "ownerReferences": refs}}
-            if not refs:
-                del new["metadata"]["ownerReferences"]
-            self._commit("MODIFIED", res, okey, new, obj)
-
-    # --- CRDs ----------------------------------------------------------------------------------------------------
-
-    def _serve_crd(self, crd: dict) -> None:
-        self._unserve_crd(crd)
-        spec = crd["spec"]
-        names = spec["names"]
-        for version in spec["versions"]:
-            if not version.get("served", True):
-                continue
-            subs = tuple(s for s in ("status", "scale") if s in (version.get("subresources") or spec.get("subresources") or {}))
-            res = Resource(spec["group"], version["name"], names["kind"], names["plural"],
-                           spec["scope"] == "Namespaced", short_names=tuple(names.get("shortNames") or ()),
-                           subresources=subs, categories=tuple(names.get("categories") or ()))
-            selectable = frozenset(f["jsonPath"].lstrip(".") for f in version.get("selectableFields") or [])
-            self._by_gvk[(res.api_version, res.kind)] = res
-            self._by_gvp[(res.group, res.version, res.plural)] = res
-            self._served[(res.group, res.version, res.plural)] = _Served(res, crd, selectable)
-
-    def _unserve_crd(self, crd: dict) -> None:
-        group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
-        for key in [k for k in self._served if (k[0], k[2]) == (group, plural)]:
-            res = self._served.pop(key).res
-            self._by_gvp.pop(key, None)
-            if self._by_gvk.get((res.api_version, res.kind)) is res:
-                del self._by_gvk[(res.api_version, res.kind)]
-        if not any((k[0], k[2]) == (group, plural) for k in self._served):
-            self._sorted.pop((group, plural), None)
-            self._encoded.pop((group, plural), None)
-            for okey, obj in list(self._data.pop((group, plural), {}).items()):
-                self._uids.pop(obj["metadata"].get("uid", ""), None)
-                self._index_owners(((group, plural), okey), obj, None)
-
-    # --- events and listeners --------------------------------------------------------------------------------------
-
-    def _commit(self, etype: str, res: Resource, okey: ObjKey, obj: dict, prev: dict | None) -> None:
+    def commit(self, etype: str, res: Resource, okey: ObjKey, obj: dict, prev: dict | None) -> None:
+        """Store `obj` (or drop it, for DELETED) under the next resourceVersion and tell watchers and listeners."""
         self.resource_version += 1
         obj["metadata"]["resourceVersion"] = str(self.resource_version)
         key = (res.group, res.plural)
         bucket = self._data.setdefault(key, {})
         uid = obj["metadata"].get("uid")
         encoded = orjson.dumps(obj)
-        self._index_owners((key, okey), bucket.get(okey), None if etype == "DELETED" else obj)
+        self.gc.index((key, okey), bucket.get(okey), None if etype == "DELETED" else obj)
         if etype == "DELETED":
             bucket.pop(okey, None)
             self._encoded.get(key, {}).pop(okey, None)
@@ -744,13 +520,44 @@ class Store:
             self._encoded.setdefault(key, {})[okey] = encoded
             if uid:
                 self._uids[uid] = (key, okey)
-        self._events.append(WatchEvent(self.resource_version, etype, key, obj, prev, encoded))
-        if len(self._events) > self.history + max(1, self.history // 4):
-            del self._events[: len(self._events) - self.history]
-        for wake in list(self._wakers):
-            wake()
+        self.watch_history.append(WatchEvent(self.resource_version, etype, key, obj, prev, encoded))
         for fn in list(self._listeners):
             fn(etype, res, copy_obj(obj))
+
+    def snapshot(self) -> bytes:
+        """Every stored object and the resourceVersion counter, as JSON (CRDs first, so a restore serves them)."""
+        keys = sorted(self._encoded, key=lambda k: k != _CRDS)
+        parts = [b'{"resourceVersion":%d,"buckets":[' % self.resource_version]
+        parts.append(b",".join(b'{"group":%s,"plural":%s,"items":[%s]}' % (
+            orjson.dumps(key[0]), orjson.dumps(key[1]), b",".join(self._encoded[key].values()))
+            for key in keys if self._encoded[key]))
+        parts.append(b"]}")
+        return b"".join(parts)
+
+    def restore(self, snapshot: bytes) -> None:
+        """Replace everything with a `snapshot()`: same objects, uids and resourceVersions, and a watch window that
+        starts at the saved resourceVersion (older watches get 410, as after an API server restart)."""
+        data = orjson.loads(snapshot)
+        self._data.clear()
+        self._uids.clear()
+        self._sorted.clear()
+        self._encoded.clear()
+        self.gc = GarbageCollector(self)
+        self.table = ResourceTable()
+        for bucket in data["buckets"]:
+            key = (bucket["group"], bucket["plural"])
+            for obj in bucket["items"]:
+                meta = obj["metadata"]
+                okey = (meta.get("namespace", ""), meta["name"])
+                self._data.setdefault(key, {})[okey] = obj
+                self._encoded.setdefault(key, {})[okey] = orjson.dumps(obj)
+                if meta.get("uid"):
+                    self._uids[meta["uid"]] = (key, okey)
+                self.gc.index((key, okey), None, obj)
+                if key == _CRDS:
+                    self.table.serve(obj)
+        self.resource_version = int(data["resourceVersion"])
+        self.watch_history = WatchHistory(self.history, start=self.resource_version)
 
     def subscribe(self, fn: Listener) -> Callable[[], None]:
         """Call `fn(type, res, obj_copy)` synchronously after every committed write; returns unsubscribe."""
@@ -759,30 +566,28 @@ class Store:
 
     def add_waker(self, fn: Callable[[], None]) -> Callable[[], None]:
         """Call `fn()` (cheap, no arguments) after every commit; the watch handler uses it to wake up."""
-        self._wakers.add(fn)
-        return lambda: self._wakers.discard(fn)
+        return self.watch_history.add_waker(fn)
 
     def oldest_resource_version(self) -> int:
         """The oldest resourceVersion a watch may start from: events after it are still in the window."""
-        return max(0, self.resource_version - self.history)
+        return self.watch_history.oldest(self.resource_version)
 
     def events_after(self, rv: int) -> builtins.list[WatchEvent]:
         """Committed events with resourceVersion > rv; 410 Expired if some of them left the window."""
-        if rv < self.oldest_resource_version():
-            raise expired(rv, self.oldest_resource_version())
-        if not self._events or rv >= self._events[-1].rv:
-            return []
-        start = rv + 1 - self._events[0].rv
-        return self._events[max(0, start):]
+        return self.watch_history.after(rv, self.resource_version)
 
 
-def _owner_uids(obj: dict | None) -> frozenset[str]:
-    if obj is None:
-        return frozenset()
-    refs = obj["metadata"].get("ownerReferences")
-    if not refs or not isinstance(refs, list):
-        return frozenset()
-    return frozenset(r["uid"] for r in refs if isinstance(r, dict) and isinstance(r.get("uid"), str) and r["uid"])
+def _default_job_selector(job: dict) -> None:
+    """The Job strategy's defaulting: without manualSelector, pods are selected by the Job's own uid."""
+    spec = job.get("spec")
+    if not isinstance(spec, dict) or spec.get("manualSelector") or spec.get("selector"):
+        return
+    uid, name = job["metadata"]["uid"], job["metadata"]["name"]
+    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    template = spec.setdefault("template", {})
+    labels = template.setdefault("metadata", {}).setdefault("labels", {})
+    labels.update({"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
+                   "controller-uid": uid, "job-name": name})
 
 
 def _crd_status(crd: dict, now: float) -> dict:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import random
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import structlog
 
@@ -12,15 +14,18 @@ from kubevigil.core.clock import Clock
 from kubevigil.sim.daemonsets import DaemonSetController
 from kubevigil.sim.democluster import seed_demo_cluster
 from kubevigil.sim.deployments import DeploymentController, ReplicaSetController
+from kubevigil.sim.disruption import DisruptionController
+from kubevigil.sim.endpoints import EndpointsController
 from kubevigil.sim.eventrecorder import NODE_CONTROLLER, NORMAL, WARNING, EventRecorder, Source, kubelet, rfc3339
 from kubevigil.sim.jobs import CronJobController, JobController
 from kubevigil.sim.kubelet import Kubelet
+from kubevigil.sim.podlogs import PodLogs
 from kubevigil.sim.pods import NODE, POD, node_is_ready, parse_time, set_condition
 from kubevigil.sim.scheduler import Scheduler
 from kubevigil.sim.statefulsets import StatefulSetController
 from kubevigil.sim.writes import delete_object, write_object, write_status
 
-__all__ = ["WorkloadSimulator", "seed_demo_cluster"]
+__all__ = ["CONTROLLERS", "SimContext", "WorkloadSimulator", "seed_demo_cluster"]
 
 log = structlog.get_logger(__name__)
 
@@ -28,26 +33,57 @@ TAINT_EVICTION = Source("taint-eviction-controller")
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 
 
+@dataclass(frozen=True)
+class SimContext:
+    """What a simulated controller is built with."""
+
+    store: Any
+    clock: Clock
+    recorder: EventRecorder
+    rng: random.Random
+    stop_pod: Callable[[dict], None]  # the kubelet's graceful stop (Killing events, then delete)
+    logs: PodLogs
+
+
+class SimController(Protocol):
+    def sync(self) -> None: ...
+
+
+# The simulated controllers, in the order one pass runs them before the scheduler and kubelets. The third value is
+# the controller's place in the status pass that runs after the kubelets (None: not in it), so counters reflect
+# what the kubelets just reported. A new simulated kind is one module and one line here.
+CONTROLLERS: tuple[tuple[str, Callable[[SimContext], SimController], int | None], ...] = (
+    ("cronjob", lambda c: CronJobController(c.store, c.clock, c.recorder), None),
+    ("job", lambda c: JobController(c.store, c.clock, c.recorder, c.rng, c.stop_pod), 5),
+    ("deployment", lambda c: DeploymentController(c.store, c.clock, c.recorder), 2),
+    ("replicaset", lambda c: ReplicaSetController(c.store, c.clock, c.recorder, c.rng, c.stop_pod), 1),
+    ("statefulset", lambda c: StatefulSetController(c.store, c.clock, c.recorder, c.stop_pod), 3),
+    ("daemonset", lambda c: DaemonSetController(c.store, c.clock, c.recorder, c.rng, c.stop_pod), 4),
+    ("endpoints", lambda c: EndpointsController(c.store, c.clock), 6),
+    ("disruption", lambda c: DisruptionController(c.store), 7),
+)
+
+
 class WorkloadSimulator:
     """Moves pods and workload status towards what a real cluster would show; `reconcile_once` is one step."""
 
-    def __init__(self, store: Any, clock: Clock, *, tick: float = 1.0, seed: int = 0) -> None:
+    def __init__(self, store: Any, clock: Clock, *, tick: float = 1.0, seed: int = 0,
+                 logs: PodLogs | None = None) -> None:
         if tick <= 0:
             raise ValueError(f"WorkloadSimulator tick must be positive seconds, got {tick}")
         self.store = store
         self.clock = clock
         self.tick = tick
+        self.logs = logs or PodLogs()
         rng = random.Random(seed)
         self.recorder = EventRecorder(store, clock)
-        self.kubelet = Kubelet(store, clock, self.recorder)
+        self.kubelet = Kubelet(store, clock, self.recorder, self.logs)
         self.scheduler = Scheduler(store, clock, self.recorder)
-        stop = self.kubelet.stop_pod
-        self._replicasets = ReplicaSetController(store, clock, self.recorder, rng, stop)
-        self._deployments = DeploymentController(store, clock, self.recorder)
-        self._statefulsets = StatefulSetController(store, clock, self.recorder, stop)
-        self._daemonsets = DaemonSetController(store, clock, self.recorder, rng, stop)
-        self._jobs = JobController(store, clock, self.recorder, rng, stop)
-        self._cronjobs = CronJobController(store, clock, self.recorder)
+        ctx = SimContext(store, clock, self.recorder, rng, self.kubelet.stop_pod, self.logs)
+        self.controllers = {name: build(ctx) for name, build, _ in CONTROLLERS}
+        self._first_pass = [self.controllers[name] for name, _, _ in CONTROLLERS]
+        self._status_pass = [self.controllers[name] for name, _, place in
+                             sorted((e for e in CONTROLLERS if e[2] is not None), key=lambda e: e[2] or 0)]
 
     async def run(self) -> None:
         """Reconcile every `tick` seconds of the clock until cancelled; a failing step is logged, not fatal."""
@@ -61,20 +97,12 @@ class WorkloadSimulator:
     def reconcile_once(self) -> None:
         """One deterministic pass: controllers create and delete, the scheduler binds, kubelets run pods."""
         self._evict_from_lost_nodes()
-        self._cronjobs.sync()
-        self._jobs.sync()
-        self._deployments.sync()
-        self._replicasets.sync()
-        self._statefulsets.sync()
-        self._daemonsets.sync()
+        for controller in self._first_pass:
+            controller.sync()
         self.scheduler.schedule()
         self.kubelet.sync()
-        # A second status pass so counters reflect what the kubelet just reported, not the previous tick.
-        self._replicasets.sync()
-        self._deployments.sync()
-        self._statefulsets.sync()
-        self._daemonsets.sync()
-        self._jobs.sync()
+        for controller in self._status_pass:
+            controller.sync()
 
     # ---- nodes -----------------------------------------------------------------------------
 

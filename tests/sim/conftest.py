@@ -69,3 +69,20 @@ async def http(cluster: Cluster) -> AsyncIterator[aiohttp.ClientSession]:
         connector=aiohttp.TCPConnector(ssl=ctx), timeout=aiohttp.ClientTimeout(total=30),
     ) as session:
         yield session
+
+
+@pytest_asyncio.fixture
+async def live_cluster() -> AsyncIterator[Cluster]:
+    """A cluster with the workload simulator on and two Ready nodes (pods run, rollouts finish)."""
+    async with Cluster(workloads=True, bookmark_interval=0.2, fresh_wait=0.5) as c:
+        c.add_node("node-1")
+        c.add_node("node-2")
+        yield c
+
+
+@pytest.fixture
+def live_kubectl(live_cluster: Cluster, tmp_path: Path) -> Kubectl:
+    kubeconfig = live_cluster.write_kubeconfig(tmp_path / "kubeconfig")
+    home = tmp_path / "home"
+    home.mkdir()
+    return Kubectl({"KUBECONFIG": str(kubeconfig), "HOME": str(home), "PATH": os.environ.get("PATH", "")})

@@ -130,11 +130,11 @@ def test_owner_index_follows_reference_changes_and_gc(store: Store) -> None:
     store.patch(POD, "zz", "p0", MERGE, {"metadata": {"ownerReferences": [ref(uid2)]}})
     store.patch(POD, "zz", "p0", MERGE, {"metadata": {"ownerReferences": [ref(uid1)]}})  # moved to the other owner
     for uid in (uid1, uid2):
-        assert {k for _, k, _ in store._dependents(uid)} == _brute_dependents(store, uid)
-    assert [k for _, k, _ in store._dependents(uid1)] == [("ns", "p0"), ("ns", "p1"), ("zz", "p0")]
+        assert {k for _, k, _ in store.gc.dependents(uid)} == _brute_dependents(store, uid)
+    assert [k for _, k, _ in store.gc.dependents(uid1)] == [("ns", "p0"), ("ns", "p1"), ("zz", "p0")]
     store.delete(by_kind("ConfigMap"), "ns", "o1")  # no running loop: collected at once
     assert store.try_get(POD, "ns", "p0") is None and store.try_get(POD, "zz", "p0") is None
     p1 = store.get(POD, "ns", "p1")  # another owner remains: only the reference goes
     assert [r["uid"] for r in p1["metadata"]["ownerReferences"]] == [uid2]
-    assert _brute_dependents(store, uid1) == set() and store._dependents(uid1) == []
-    assert {k for _, k, _ in store._dependents(uid2)} == {("ns", "p1")}
+    assert _brute_dependents(store, uid1) == set() and store.gc.dependents(uid1) == []
+    assert {k for _, k, _ in store.gc.dependents(uid2)} == {("ns", "p1")}

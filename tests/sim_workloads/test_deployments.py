@@ -43,7 +43,7 @@ async def test_deployment_gets_replicaset_and_ready_pods(store: Store, sim: Work
         assert pod["metadata"]["ownerReferences"][0]["name"] == rs["metadata"]["name"]
         assert pod["metadata"]["labels"]["pod-template-hash"] == hash_
         st = pod["status"]
-        assert st["phase"] == "Running" and st["podIP"].startswith("10.0.") and st["hostIP"]
+        assert st["phase"] == "Running" and st["podIP"].startswith("127.1.") and st["hostIP"]
         assert [c["type"] for c in st["conditions"]] == [
             "PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]
         assert all(c["status"] == "True" for c in st["conditions"])
