@@ -1,4 +1,4 @@
-"""What the store's helpers (garbage collector, namespace lifecycle) may use of the store: its committed objects.
+"""What the store's helpers (garbage collector, namespace lifecycle, service addresses) may use of the store: its committed objects.
 
 A Protocol here, not the Store class, so the helpers do not import the store that owns them.
 """
@@ -38,3 +38,8 @@ class StoredObjects(Protocol):
                propagation: str = ...) -> dict: ...
 
     def remove(self, res: Resource, okey: ObjKey, obj: dict) -> None: ...
+
+    def resource(self, api_version: str, kind: str) -> Resource: ...
+
+    def list_raw(self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None,
+                 field_selector: str | None = None) -> list[dict]: ...

@@ -9,13 +9,13 @@ from kubevigil.sim.errors import invalid
 
 if TYPE_CHECKING:
     from kubevigil.kube.resources import Resource
-    from kubevigil.sim.store import Store
+    from kubevigil.sim.objects import StoredObjects
 
 
 class ServiceRegistry:
     """Allocates clusterIPs from 127.3.0.0/16 and fills the defaults the API server adds to a Service."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoredObjects) -> None:
         self._store = store
         self._pool = AddressPool(SERVICE_NETWORK)
 
