@@ -67,7 +67,9 @@ class PrometheusProbe(ProbeSpec):
         if not samples:
             return Outcome(self.on_empty == "ok", "the query returned no sample", {"samples": 0.0})
         compare = _OPS[self.op]
-        bad = [(labels, value) for labels, value in samples if not compare(value, self.threshold)]
+        # NaN (0/0, a missing rate) passes no comparison, != included: it says nothing about the system.
+        bad = [(labels, value) for labels, value in samples
+               if math.isnan(value) or not compare(value, self.threshold)]
         labels, value = bad[0] if bad else samples[0]
         values = {"value": value, "samples": float(len(samples))}
         if bad:
@@ -89,7 +91,7 @@ def _samples(data: dict[str, Any]) -> list[tuple[str, float]]:
 
 def _number(text: Any) -> float:
     try:
-        return float(text)  # "NaN", "+Inf" and "-Inf" included: NaN then fails every comparison
+        return float(text)  # "NaN", "+Inf" and "-Inf" included
     except (TypeError, ValueError):
         raise CheckFailed(f"prometheus: {str(text)[:40]!r} is not a sample value") from None
 
