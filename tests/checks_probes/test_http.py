@@ -119,15 +119,20 @@ async def test_url_credentials_and_query_are_never_shown(env: ProbeEnv, web_url:
     assert result.message == f"GET {web_url}/status/500?…: http: status 500, expected 2xx"
 
 
-async def test_header_value_with_a_line_break_fails_without_showing_it(env: ProbeEnv, web_url: str) -> None:
-    result = await probe(url=f"{web_url}/ok", headers={"X-Token": "abc\r\nInjected: 1"}).run(env, timeout=10)
+@pytest.mark.parametrize("value", ["abc\r\nInjected: 1", "abc\x00def"])
+async def test_header_value_with_a_control_character_fails_without_showing_it(env: ProbeEnv, web_url: str,
+                                                                              value: str) -> None:
+    result = await probe(url=f"{web_url}/ok", headers={"X-Token": value}).run(env, timeout=10)
     assert not result.ok
-    assert result.message.endswith("config: the value of header 'X-Token' has a line break")
+    assert result.message.endswith("config: the value of header 'X-Token' has a control character (a line break?)")
     assert "abc" not in result.message
 
 
 @pytest.mark.parametrize(("params", "says"), [
-    ({"url": "ftp://x/"}, "String should match pattern"),
+    ({"url": "ftp://x/"}, "is not an http:// or https:// URL with a host"),
+    ({"url": "http://a b/"}, "is not an http:// or https:// URL with a host"),
+    ({"url": "http://u:pw@[::1/?token=t"}, "'http://\\[::1/' is not a valid URL: Invalid IPv6 URL"),
+    ({"url": "http://127.0.0.1:99999/"}, "is not a valid URL: Port out of range"),
     ({"url": "http://x/", "status": ["6xx"]}, "is not a status"),
     ({"url": "http://x/", "status": ["300-200"]}, "is not a status"),
     ({"url": "http://x/", "body_regex": "(unclosed"}, "is not a valid regular expression"),

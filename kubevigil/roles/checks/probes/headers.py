@@ -45,8 +45,8 @@ async def resolve_headers(headers: Mapping[str, SecretStr | SecretKeyRef], api: 
     resolved: dict[str, str] = {}
     for name, value in headers.items():
         text = value.get_secret_value() if isinstance(value, SecretStr) else await _read(value, api)
-        if "\r" in text or "\n" in text:
-            raise CheckFailed(f"config: the value of header {name!r} has a line break")
+        if any((c < " " and c != "\t") or c == "\x7f" for c in text):
+            raise CheckFailed(f"config: the value of header {name!r} has a control character (a line break?)")
         resolved[name] = text
     return resolved
 

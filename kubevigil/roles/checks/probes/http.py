@@ -6,10 +6,10 @@ import re
 import ssl
 import time
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
 import aiohttp
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 from yarl import URL
 
 from kubevigil.roles.checks.probes.headers import Headers, resolve_headers
@@ -37,10 +37,26 @@ def status_range(item: int | str) -> tuple[int, int]:
     raise ValueError(f"{item!r} is not a status (100-599), a class like '2xx' or a range like '200-399'")
 
 
+def _valid_url(value: str) -> str:
+    try:
+        parsed = URL(value)
+        port = parsed.port
+    except ValueError as exc:
+        raise ValueError(f"{safe_url_text(value)!r} is not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host or any(c.isspace() for c in value):
+        raise ValueError(f"{safe_url_text(value)!r} is not an http:// or https:// URL with a host")
+    if not port:
+        raise ValueError(f"{safe_url_text(value)!r}: port 0 cannot be connected to")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_valid_url)]
+
+
 class HttpProbe(ProbeSpec):
     """Request a URL; pass when the status is expected, the body matches and the answer came within the budget."""
 
-    url: str = Field(pattern=r"^https?://[^/?#]+", description="http:// or https:// URL")
+    url: HttpUrl = Field(description="http:// or https:// URL")
     method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
     headers: Headers = Field(default_factory=dict, description="Request headers; values are secret, never shown")
     body: str | None = Field(None, description="Request body (UTF-8)")
@@ -105,6 +121,14 @@ def safe_url(url: str) -> str:
     parsed = URL(url)
     shown_url = str(parsed.with_user(None).with_query(None).with_fragment(None))
     return shown_url + ("?…" if parsed.query_string else "")
+
+
+def safe_url_text(text: str) -> str:
+    """`safe_url` for text that may not parse: cut at the query, user info dropped by hand."""
+    scheme, sep, rest = text.partition("://")
+    authority, slash, path = rest.partition("/")
+    authority = authority.rpartition("@")[2]
+    return (scheme + sep + authority + slash + path).split("?", 1)[0].split("#", 1)[0]
 
 
 def client_tls(tls: TlsParams | None) -> ssl.SSLContext | bool:

@@ -14,7 +14,14 @@ from pydantic import Field
 from yarl import URL
 
 from kubevigil.roles.checks.probes.headers import Headers, resolve_headers
-from kubevigil.roles.checks.probes.http import MAX_BODY, NO_CLIENT_TIMEOUT, client_tls, read_bounded, safe_url
+from kubevigil.roles.checks.probes.http import (
+    MAX_BODY,
+    NO_CLIENT_TIMEOUT,
+    HttpUrl,
+    client_tls,
+    read_bounded,
+    safe_url,
+)
 from kubevigil.roles.checks.probes.probe import Attempt, CheckFailed, Outcome, ProbeEnv, ProbeSpec
 from kubevigil.sinks.http_post import TlsParams
 
@@ -27,7 +34,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 class PrometheusProbe(ProbeSpec):
     """Pass when every sample of the query's result satisfies `value <op> threshold`."""
 
-    url: str = Field(pattern=r"^https?://[^/?#]+", description="Prometheus base URL, e.g. http://prometheus:9090")
+    url: HttpUrl = Field(description="Prometheus base URL, e.g. http://prometheus:9090")
     query: str = Field(min_length=1, description="PromQL expression evaluated now (an instant query)")
     op: Op = Field(description="The check passes when `value <op> threshold` for every sample")
     threshold: float
