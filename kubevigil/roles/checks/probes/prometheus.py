@@ -53,7 +53,7 @@ class PrometheusProbe(ProbeSpec):
         headers = await resolve_headers(self.headers, env.api)
         url = URL(self.url.rstrip("/") + "/api/v1/query")
         # Prometheus stops evaluating at its own timeout too, so an abandoned query does not go on costing it.
-        params = {"query": self.query, "timeout": f"{attempt.timeout:g}s"}
+        params = {"query": self.query, "timeout": f"{attempt.timeout:g}"}  # plain seconds
         attempt.doing = "waiting for the query"
         async with env.http.get(url, params=params, headers=headers, ssl=self._tls,
                                 timeout=NO_CLIENT_TIMEOUT) as resp:
