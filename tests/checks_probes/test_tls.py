@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from pydantic import ValidationError
@@ -38,7 +39,8 @@ class TlsServer:
         self.sni = sni
 
 
-StartTls = Callable[[list[str], float], AbstractAsyncContextManager[TlsServer]]
+class StartTls(Protocol):
+    def __call__(self, names: list[str], days: float) -> AbstractAsyncContextManager[TlsServer]: ...
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def tls_server(ca: Issued, tmp_path: Path) -> StartTls:
     async def start(names: list[str], days: float) -> AsyncIterator[TlsServer]:
         ctx = make_leaf(ca, names, days).server_context(tmp_path, f"leaf-{time.monotonic_ns()}")
         seen: list[str | None] = []
-        ctx.sni_callback = lambda sslobj, name, context: seen.append(name)  # type: ignore[assignment]
+        ctx.sni_callback = lambda sslobj, name, context: seen.append(name)
         async with serve(http_app(), ssl_context=ctx) as url:
             yield TlsServer(url, seen)
     return start
