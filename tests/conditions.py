@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1) -> object:
@@ -15,7 +17,26 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: f
             result = condition()
             if result:
                 return result
-        except Exception as exc:  # the condition may fail until the thing is up
+        except Exception as exc:  # noqa: BLE001 - the condition may fail until the thing is up
             last = exc
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last error: {last!r})")
+
+
+async def eventually(condition: Callable[[], Awaitable[object] | object], timeout: float = 30.0,
+                     interval: float = 0.05) -> object:
+    """`wait_for` on the running event loop: the condition may be a coroutine function; the loop keeps running."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return result
+            last = result
+        except Exception as exc:  # noqa: BLE001 - the condition may fail until the thing is up
+            last = exc
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last result: {last!r})")
