@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from kubevigil.roles.nurse import demo_section as nurse_demo_section
 from kubevigil.roles.registry import ROLES
 
 # Each role that exists contributes its demo section; the demo's sinks are fixed and local.
@@ -26,7 +27,7 @@ def _events_section() -> dict[str, Any]:
     return demo_section()
 
 
-_SECTIONS.update(status=_status_section, events=_events_section)
+_SECTIONS.update(status=_status_section, events=_events_section, nurse=nurse_demo_section)
 
 
 def demo_config(out: Path, kubeconfig: Path, port: int) -> dict[str, Any]:
