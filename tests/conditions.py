@@ -19,3 +19,21 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: f
             last = exc
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last error: {last!r})")
+
+
+async def until(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.05) -> object:
+    """`wait_for` for async tests: polls without blocking the event loop the code under test runs on."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: BaseException | None = None
+    while loop.time() < deadline:
+        try:
+            result = condition()
+            if result:
+                return result
+        except Exception as exc:  # the condition may fail until the thing is up
+            last = exc
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last error: {last!r})")

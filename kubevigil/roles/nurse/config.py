@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from kubevigil.core.signals import SignalKind
 BUILTIN_CHECKS = ("api_server_direct", "api_server_dns", "me_ingress", "me_service")
 DEFAULT_DNS_NAME = "kubernetes.default.svc.cluster.local"
 ALL_NAMESPACES = "*"
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$",
+                       re.IGNORECASE)
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def check_http_url(value: str, what: str) -> str:
@@ -45,6 +49,13 @@ class ApiServerChecks(Model):
     def _url(cls, value: str | None) -> str | None:
         return None if value is None else check_http_url(value, "api_server.url")
 
+    @field_validator("dns_name")
+    @classmethod
+    def _dns_name(cls, value: str) -> str:
+        if not _DNS_NAME.match(value):
+            raise ValueError(f"{value!r} is not a valid host name")
+        return value
+
 
 class Neighbours(Model):
     """The `path_<node>` checks to other nurse pods, chosen on kubenurse's ring."""
@@ -58,6 +69,13 @@ class Neighbours(Model):
                                                 "(topology.kubernetes.io/zone) when they exist; needs limit >= 2")
     port: int | None = Field(None, ge=1, le=65535,
                              description="Port neighbours answer on; default 8080, or 8443 with `tls.enabled`")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        if value is not None and value != ALL_NAMESPACES and not _NAMESPACE.match(value):
+            raise ValueError(f"{value!r} is not a valid namespace name (or '*' for every namespace)")
+        return value
 
     @field_validator("selector")
     @classmethod
