@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -182,9 +183,15 @@ class Prober:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure of a check is a result, never a crash of the round
             event, detail = classify(exc, self.timeout_seconds)
+            if event == "timeout" and "dns_start" in trace.events and "dns_done" not in trace.events:
+                event, detail = "dns", f"no answer from DNS for {_host(check.url)}"
             return _failed(check, trace, event, detail)
         finally:
             _current.reset(token)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or ""
 
 
 def _phases(trace: _Trace) -> tuple[tuple[str, float], ...]:

@@ -38,21 +38,25 @@ class NameserverResolver(AbstractResolver):
                       ) -> list[ResolveResult]:
         kinds = {socket.AF_INET: ("A",), socket.AF_INET6: ("AAAA",)}.get(family, ("A", "AAAA"))
         found: list[ResolveResult] = []
+        failure: dns.exception.DNSException | None = None
         for kind in kinds:
             try:
                 answer = await self._resolver.resolve(host, kind, search=False)
             except _NOT_FOUND:
                 continue
-            except dns.exception.Timeout:
-                raise socket.gaierror(socket.EAI_AGAIN, f"no answer for {host} from the DNS servers") from None
-            except dns.exception.DNSException as exc:
-                raise socket.gaierror(socket.EAI_FAIL, f"{host}: {type(exc).__name__}") from None
+            except dns.exception.DNSException as exc:  # e.g. a server refusing AAAA: the A answer may still do
+                failure = failure or exc
+                continue
             af = socket.AF_INET if kind == "A" else socket.AF_INET6
             found += [ResolveResult(hostname=host, host=r.to_text(), port=port, family=af, proto=0,
                                     flags=socket.AI_NUMERICHOST) for r in answer]
-        if not found:
-            raise socket.gaierror(socket.EAI_NONAME, f"{host} not found")
-        return found
+        if found:
+            return found
+        if isinstance(failure, dns.exception.Timeout):
+            raise socket.gaierror(socket.EAI_AGAIN, f"no answer for {host} from the DNS servers")
+        if failure is not None:
+            raise socket.gaierror(socket.EAI_FAIL, f"{host}: {type(failure).__name__}")
+        raise socket.gaierror(socket.EAI_NONAME, f"{host} not found")
 
     async def close(self) -> None:
         return None
