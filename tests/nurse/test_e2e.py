@@ -19,7 +19,7 @@ from kubevigil.kube.resources import by_kind
 from kubevigil.roles.nurse.ring import nearest_clockwise
 from tests.conditions import until
 from tests.nurse.conftest import NAMESPACE, Nurses, add_node, add_pod, lines, nurse_config
-from tests.nurse.peers import http_peer
+from tests.nurse.peers import http_peer, resetting_peer, silent_peer
 
 PROMTOOL = shutil.which("promtool")
 ALIVE_KEYS = {"hostname", "headers", "user_agent", "request_uri", "remote_addr", "last_check_result"}
@@ -187,3 +187,32 @@ async def test_graceful_shutdown_is_unready_then_stops(api: KubeApi, nurses: Nur
     nurses.running.pop("nurse-0")
     with pytest.raises(aiohttp.ClientError):
         await get(f"http://{prefix}1:8080/ready")
+
+
+async def test_faulty_neighbours_are_classified(api: KubeApi, nurses: Nurses, tmp_path: Path, kubeconfig: Path,
+                                                prefix: str) -> None:
+    """Neighbour pods that stop answering, answer slowly, reset connections, or are not there at all."""
+    await add_node(api, "n-self")
+    await add_pod(api, "nurse-self", "n-self", prefix + "1")
+    for i, name in enumerate(["hung", "reset", "slow", "down"]):
+        await add_node(api, f"n-{name}")
+        await add_pod(api, f"nurse-{name}", f"n-{name}", f"{prefix}{10 + i}")
+    async with silent_peer(prefix + "10"), resetting_peer(prefix + "11"), http_peer(prefix + "12", delay=0.5):
+        await nurses.start(nurse_config(tmp_path, kubeconfig, prefix + "1", {
+            "neighbours": {"namespace": NAMESPACE, "selector": "app=nurse", "limit": 0}}),
+            "nurse-self", "n-self", prefix + "1")
+        role = nurses.role("nurse-self")
+        await until(lambda: role.latest and len([k for k in role.latest.outcomes if k.startswith("path_")]) == 4,
+                    timeout=30)
+        outcomes = role.latest.outcomes
+        assert outcomes["path_n-hung"].event == "timeout"
+        assert outcomes["path_n-reset"].event == "reset"
+        assert outcomes["path_n-down"].event == "refused"
+        assert outcomes["path_n-slow"].ok and outcomes["path_n-slow"].seconds >= 0.5
+        metrics = (await get(f"http://{prefix}1:8080/metrics"))[1]
+        for event, node in (("timeout", "n-hung"), ("reset", "n-reset"), ("refused", "n-down")):
+            assert f'kubenurse_errors_total{{event="{event}",type="path_{node}"}}' in metrics
+        alive = json.loads((await get(f"http://{prefix}1:8080/alive"))[1])["last_check_result"]
+        assert alive["path_n-hung"] == "timeout: no answer within 1.5s"
+        assert alive["path_n-down"] == "refused: connection refused"
+        assert alive["path_n-slow"] == "ok"
