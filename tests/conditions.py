@@ -15,7 +15,7 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: f
             result = condition()
             if result:
                 return result
-        except Exception as exc:  # the condition may fail until the thing is up
+        except Exception as exc:  # noqa: BLE001 - the condition may fail until the thing is up
             last = exc
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last error: {last!r})")
@@ -33,7 +33,7 @@ async def until(condition: Callable[[], object], timeout: float = 30.0, interval
             result = condition()
             if result:
                 return result
-        except Exception as exc:  # the condition may fail until the thing is up
+        except Exception as exc:  # noqa: BLE001 - the condition may fail until the thing is up
             last = exc
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last error: {last!r})")

@@ -51,7 +51,7 @@ def prefix() -> str:
 
 async def add_node(api: KubeApi, name: str, zone: str = "", **spec: Any) -> dict[str, Any]:
     labels = {"kubernetes.io/hostname": name, **({"topology.kubernetes.io/zone": zone} if zone else {})}
-    node = await api.create(by_kind("Node"), None, {"metadata": {"name": name, "labels": labels}, "spec": spec})
+    await api.create(by_kind("Node"), None, {"metadata": {"name": name, "labels": labels}, "spec": spec})
     status = {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}
     return await api.patch(by_kind("Node"), None, name, {"status": status}, subresource="status")
 

@@ -64,7 +64,7 @@ class Dnsmasq:
             self.proc.terminate()
             self.proc.wait(timeout=10)
 
-    def __enter__(self) -> Dnsmasq:
+    def __enter__(self) -> Dnsmasq:  # noqa: PYI034 - start() returns the instance
         return self.start()
 
     def __exit__(self, *_: object) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from kubevigil.config.issues import ConfigError
 from kubevigil.config.importers.kubenurse import (
     VARIABLES,
     from_environment,
@@ -16,6 +15,7 @@ from kubevigil.config.importers.kubenurse import (
     parse_go_float,
     parse_go_int,
 )
+from kubevigil.config.issues import ConfigError
 from kubevigil.sim.certs import loopback_cert
 
 ENV_VARS_MD = Path(__file__).parents[1] / "anchors" / "kubenurse" / "upstream" / "env-vars.md"

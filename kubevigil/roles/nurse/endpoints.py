@@ -84,13 +84,13 @@ def routes(nurse: NurseState) -> list[web.RouteDef]:
 
 
 async def serve(route_defs: Sequence[web.RouteDef], registry: CollectorRegistry, listen: str,
-                tls: ssl.SSLContext | None = None) -> web.AppRunner:
+                tls: ssl.SSLContext | None = None, middlewares: Sequence[Any] = ()) -> web.AppRunner:
     """A listener with these routes plus /metrics: kubenurse's 8443, and the demo's nurse pods."""
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    app = web.Application()
+    app = web.Application(middlewares=list(middlewares))
     app.add_routes([*route_defs, web.get("/metrics", metrics)])
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
