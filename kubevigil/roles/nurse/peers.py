@@ -12,7 +12,7 @@ from kubevigil.kube.client import KubeApi
 from kubevigil.kube.informer import Change, Informer
 from kubevigil.kube.resources import by_kind
 from kubevigil.roles.nurse.config import ALL_NAMESPACES, Neighbours
-from kubevigil.roles.nurse.ring import Neighbour
+from kubevigil.roles.nurse.ring import Neighbour, node_hash
 from kubevigil.roles.role import PodIdentity
 
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
@@ -83,6 +83,15 @@ class Peers:
         self.pods.add_handler(self._changed)
         self.nodes.add_handler(self._changed)
         self._candidates: list[Neighbour] | None = None
+        self._hashes: dict[str, int] = {}
+
+    def _hash(self, node_name: str) -> int:
+        found = self._hashes.get(node_name)
+        if found is None:
+            if len(self._hashes) > 4 * len(self.nodes.cache) + 1000:  # nodes come and go: keep it bounded
+                self._hashes.clear()
+            found = self._hashes[node_name] = node_hash(node_name)
+        return found
 
     async def _changed(self, _: Change) -> None:
         self._candidates = None
@@ -146,7 +155,7 @@ class Peers:
             found = by_node.get(node_name)
             if found is None or meta["name"] > found.pod_name:  # one per node, the same one on every nurse
                 by_node[node_name] = Neighbour(meta["name"], status["podIP"], status["hostIP"], node_name,
-                                               zone_of(node))
+                                               zone_of(node), self._hash(node_name))
         return [by_node[name] for name in sorted(by_node)]
 
     def state(self, stale_after: float) -> str:

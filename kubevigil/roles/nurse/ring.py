@@ -68,8 +68,8 @@ def zone_aware(own_node: str, own_zone: str, candidates: Sequence[Neighbour], li
     for same in (True, False):
         if any((n.zone == own_zone) == same for n in chosen):
             continue
-        picked = set(chosen)
-        rest = [n for n in candidates if n not in picked and (n.zone == own_zone) == same]
+        picked = {n.node_name for n in chosen}
+        rest = [n for n in candidates if (n.zone == own_zone) == same and n.node_name not in picked]
         if not rest:
             continue
         # every pick is of the other kind here (limit >= 2), so dropping the farthest keeps that kind present

@@ -20,7 +20,6 @@ from kubevigil.roles.nurse.matrix import ClusterMatrix, own_matrix
 from kubevigil.roles.nurse.metrics import NurseMetrics
 from kubevigil.roles.nurse.peers import Peers
 from kubevigil.roles.nurse.probe import Prober, plain_context, traced_context
-from kubevigil.roles.nurse.resolver import NameserverResolver
 from kubevigil.roles.nurse.ring import Neighbour, nearest_clockwise, zone_aware
 from kubevigil.roles.nurse.rounds import Round, fixed_checks, neighbour_url, run_round
 from kubevigil.roles.nurse.summary import Summary
@@ -125,8 +124,11 @@ class NurseRole(Role):
         client = self.section.client
         self._prober_tls = plain_context(insecure=client.insecure, extra_ca=client.extra_ca,
                                          cluster_ca=client.cluster_ca)
-        resolver = NameserverResolver(client.dns_servers, client.connect_timeout_seconds) if client.dns_servers \
-            else None
+        resolver = None
+        if client.dns_servers:  # dnspython only when chosen servers are asked
+            from kubevigil.roles.nurse.resolver import NameserverResolver
+
+            resolver = NameserverResolver(client.dns_servers, client.connect_timeout_seconds)
         return Prober(plain_tls=self._prober_tls, api_tls=traced_context(self.api.new_tls_context()),
                       api_headers=self.api.auth_headers, timeout=client.timeout_seconds,
                       connect_timeout=client.connect_timeout_seconds, reuse_connections=client.reuse_connections,
