@@ -65,8 +65,11 @@ class KubeApi:
 
     async def auth_headers(self) -> dict[str, str]:
         """The Authorization header this client sends now (token, token file, exec plugin or basic auth)."""
+        auth = self._http.auth
+        if auth is None:
+            return {}
         request = httpx.Request("GET", self.server)
-        flow = self._http.auth.async_auth_flow(request)
+        flow = auth.async_auth_flow(request)
         try:
             prepared = await flow.__anext__()
         finally:

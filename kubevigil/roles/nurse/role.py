@@ -94,10 +94,10 @@ class NurseRole(Role):
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        tasks = [asyncio.create_task(c, name="nurse:informer") for c in self.peers.runners()]
-        tls_site: web.AppRunner | None = None
         self._prober = self._new_prober()
         self._matrix = ClusterMatrix(self._prober_tls)
+        tasks = [asyncio.create_task(c, name="nurse:informer") for c in self.peers.runners()]
+        tls_site: web.AppRunner | None = None
         try:
             if self.section.tls.enabled:
                 tls = self.section.tls
