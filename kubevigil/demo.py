@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from kubevigil.roles.nurse import demo_section as nurse_demo_section
 from kubevigil.roles.registry import ROLES
 
 # Each role that exists contributes its demo section; the demo's sinks are fixed and local.
@@ -32,7 +33,7 @@ def _scrape_section() -> dict[str, Any]:
     return demo_section(["metrics-file"], ["prometheus"])
 
 
-_SECTIONS.update(status=_status_section, events=_events_section, scrape=_scrape_section)
+_SECTIONS.update(status=_status_section, events=_events_section, scrape=_scrape_section, nurse=nurse_demo_section)
 
 
 def demo_config(out: Path, kubeconfig: Path, port: int) -> dict[str, Any]:

@@ -17,7 +17,7 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: f
             result = condition()
             if result:
                 return result
-        except Exception as exc:  # noqa: BLE001 - the condition may fail until the thing is up
+        except Exception as exc:
             last = exc
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last error: {last!r})")
@@ -36,7 +36,7 @@ async def eventually(condition: Callable[[], Awaitable[object] | object], timeou
             if result:
                 return result
             last = result
-        except Exception as exc:  # noqa: BLE001 - the condition may fail until the thing is up
+        except Exception as exc:
             last = exc
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last result: {last!r})")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import httpx2 as httpx
 import orjson
 from httpcore2._async.http11 import AsyncHTTP11Connection
-from lightkube.config.client_adapter import AsyncClient, ConnectionParams
+from lightkube.config.client_adapter import AsyncClient, ConnectionParams, verify_cluster
 from lightkube.config.kubeconfig import SERVICE_ACCOUNT, KubeConfig, SingleConfig
 from lightkube.config.models import UserExec
 from lightkube.core.exceptions import ConfigError
@@ -46,12 +46,36 @@ class KubeApi:
     """Async verbs over one API server; objects are plain dicts decoded with orjson."""
 
     def __init__(self, http: httpx.AsyncClient, *, context: str = "default", server: str = "",
-                 namespace: str = "default") -> None:
+                 namespace: str = "default", config: SingleConfig | None = None) -> None:
         self._http = http
         self.context = context
         self.server = server or str(http.base_url)
         self.namespace = namespace  # the context's default namespace
+        self._config = config
         self._discovered: dict[tuple[str, str], Resource] = {}
+
+    # ---- credentials for requests made outside this client (the nurse's timed API server checks)
+
+    def new_tls_context(self) -> ssl.SSLContext:
+        """A new TLS context that trusts this API server as this client does and presents its client
+        certificate, if any."""
+        if self._config is None or self._config.user is None:
+            return ssl.create_default_context()
+        return verify_cluster(self._config.cluster, self._config.user, self._config.abs_file)
+
+    async def auth_headers(self) -> dict[str, str]:
+        """The Authorization header this client sends now (token, token file, exec plugin or basic auth)."""
+        auth = self._http.auth
+        if auth is None:
+            return {}
+        request = httpx.Request("GET", self.server)
+        flow = auth.async_auth_flow(request)
+        try:
+            prepared = await flow.__anext__()
+        finally:
+            await flow.aclose()
+        value = prepared.headers.get("Authorization")
+        return {"Authorization": value} if value else {}
 
     # ---- generic request
 
@@ -231,7 +255,8 @@ async def connect(kubeconfig: str | None = None, context: str | None = None,
         http = AsyncClient(config, ConnectionParams(timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)))
     except (ConfigError, OSError, ValueError) as exc:
         raise KubeConnectError(f"cannot set up Kubernetes client ({where}): {_one_line(exc)}") from exc
-    api = KubeApi(http, context=config.context_name, server=config.cluster.server, namespace=config.namespace)
+    api = KubeApi(http, context=config.context_name, server=config.cluster.server, namespace=config.namespace,
+                  config=config)
     try:
         await api.request("GET", "/version", timeout=CONNECT_TIMEOUT)
         # /version may be open to anonymous users; discovery needs a valid identity.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubevigil.roles import events, scrape, status
+from kubevigil.roles import events, nurse, scrape, status
 from kubevigil.roles.role import RoleSpec
 
 # Roles are added here as they land; sections for roles not in this table are
@@ -11,6 +11,7 @@ ROLES: dict[str, RoleSpec] = {
     "status": RoleSpec("status", status.StatusSection, status.build, "Cluster heartbeat to CloudWatch (kubestatus2cloudwatch)"),
     "events": RoleSpec("events", events.EventsConfig, events.build, "Kubernetes Events, routed to receivers (kubernetes-event-exporter)"),
     "scrape": RoleSpec("scrape", scrape.ScrapeSection, scrape.build, "Pods' Prometheus metrics aggregated to cluster level (cni-metrics-helper)"),
+    "nurse": RoleSpec("nurse", nurse.NurseSection, nurse.build, "Network probing from every node: API server, Service, Ingress, neighbours (kubenurse)"),
 }
 
 PLANNED_ROLES: tuple[str, ...] = ("status", "events", "checks", "scrape", "nurse")

@@ -32,9 +32,14 @@ class ServingCert:
         return ctx
 
 
+KUBERNETES_SERVICE_NAMES = ("kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                            "kubernetes.default.svc.cluster.local")
+
+
 @functools.cache
 def loopback_cert() -> ServingCert:
-    """One certificate per process for 127.0.0.1, ::1 and localhost, valid for a year (made once: keygen costs)."""
+    """One certificate per process for 127.0.0.1, ::1, localhost and the `kubernetes` Service's DNS names, valid
+    for a year (made once: keygen costs)."""
     return new_loopback_cert()
 
 
@@ -52,7 +57,7 @@ def cert_in(directory: Path) -> ServingCert:
 
 
 def new_loopback_cert() -> ServingCert:
-    """A new self-signed certificate (its own CA) for 127.0.0.1, ::1 and localhost, valid for a year."""
+    """A new self-signed certificate (its own CA) for loopback and the `kubernetes` Service's names, valid a year."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubevigil-sim")])
     now = datetime.datetime.now(datetime.UTC)
@@ -68,7 +73,9 @@ def new_loopback_cert() -> ServingCert:
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectAlternativeName([
             x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-            x509.IPAddress(ipaddress.ip_address("::1"))]), critical=False)
+            x509.IPAddress(ipaddress.ip_address("::1")),
+            # a kube-apiserver's serving certificate also names its Service, which clients reach through DNS
+            *(x509.DNSName(n) for n in KUBERNETES_SERVICE_NAMES)]), critical=False)
         .sign(key, hashes.SHA256())
     )
     return ServingCert(
