@@ -60,9 +60,10 @@ def describe(exc: BaseException) -> str:
         return f"exec plugin not found: {exc.filename or exc}"
     if isinstance(exc, httpx.ConnectError):
         inner = innermost(exc)
+        if isinstance(inner, ssl.SSLCertVerificationError):
+            return f"TLS: certificate verify failed: {getattr(inner, 'verify_message', None) or one_line(inner)}"
         if isinstance(inner, ssl.SSLError):
-            what = getattr(inner, "verify_message", None) or getattr(inner, "reason", None) or one_line(inner)
-            return f"TLS: {str(what).replace('_', ' ').lower()}"
+            return f"TLS: {getattr(inner, 'reason', None) or one_line(inner)}"
         return f"cannot connect: {one_line(inner)}"
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out: {type(exc).__name__}"

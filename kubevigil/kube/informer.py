@@ -436,6 +436,12 @@ def _same_version(a: dict, b: dict) -> bool:
     return ma.get("resourceVersion") == mb.get("resourceVersion") and ma.get("uid") == mb.get("uid")
 
 
+def contact_interval(stale_after: float) -> float:
+    """How often an informer must hear from its server for a staleness bound to hold on a quiet watch: a third of
+    the bound, between 1 and 30 seconds."""
+    return min(30.0, max(1.0, stale_after / 3))
+
+
 def freshness(informers: Iterable[Informer], stale_after: float) -> Readiness:
     """Ready when every informer has synced and heard from its server within `stale_after` seconds: the one
     readiness rule for every role's view of the cluster."""
