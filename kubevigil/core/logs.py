@@ -114,7 +114,7 @@ def _handler(renderer: Any, shared: list[Any], repeats: Repeats) -> logging.Hand
         foreign_pre_chain=[*shared, _repeated_from_record],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(_Stderr())  # type: ignore[arg-type]  # a TextIO in all but name
+    handler = logging.StreamHandler(_Stderr())  # any object with write and flush
     handler.setFormatter(formatter)
     handler.addFilter(RepeatFilter(repeats))
     handler.set_name("kubevigil")

@@ -78,7 +78,7 @@ def files_of(config: SingleConfig) -> list[Path]:
 
 def fingerprint(paths: list[Path]) -> Fingerprint:
     """What changes when one of the files is rewritten or a kubelet swaps a projected token's symlink."""
-    out = []
+    out: list[tuple[str, int | None, int | None, int | None]] = []
     for path in paths:
         try:
             st = path.stat()

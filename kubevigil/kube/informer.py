@@ -208,10 +208,11 @@ class Informer:
             self._connected = False
             try:
                 if need_list or self._unreachable:
-                    if self._unreachable and self.synced.is_set():
-                        log.info("informer relisting: the server was unreachable and may have come back with "
-                                 "other data", informer=self.name, server=self.api.server)
-                    await self._list()
+                    after_outage = self._unreachable and self.synced.is_set()
+                    changes = await self._list()
+                    if after_outage:
+                        log.info("informer relisted: the server had been unreachable and may have come back with "
+                                 "other data", informer=self.name, server=self.api.server, changes=changes)
                     need_list = False
                 end = await self._watch_once()
                 if end == "progress":
@@ -289,7 +290,8 @@ class Informer:
         self._failures += 1
         await self.clock.sleep(self._rng.uniform(0, ceiling))
 
-    async def _list(self) -> None:
+    async def _list(self) -> int:
+        """List everything, replace the cache, hand the differences to the handlers; returns how many."""
         fresh: dict[tuple[str, str], dict] = {}
         strings: dict[str, str] = {}
         rv = ""
@@ -315,6 +317,7 @@ class Informer:
         for change in changes:
             await self._emit(change)
         self.synced.set()
+        return len(changes)
 
     async def _watch_once(self) -> WatchEnd:
         """Run one watch request to its end: "progress" if events arrived or it lasted, "quick" if it ended at once

@@ -195,10 +195,12 @@ class StatusRole(Role):
             return
         self.withheld = self._staleness_reason(bound)
         report = self._stale_outage.failed(mono)
-        if report is not None:
-            log.warning("view of the cluster is stale; healthy values are not published" if report == "first"
-                        else "view of the cluster is still stale", why=self.withheld, when_stale=self.section.when_stale,
-                        stale_targets=sorted(self._stale)[:20], stale_for=round(self._stale_outage.duration(mono), 1))
+        if report == "first":
+            log.warning("view of the cluster is stale; healthy values are not published", why=self.withheld,
+                        when_stale=self.section.when_stale, stale_targets=sorted(self._stale)[:20])
+        elif report == "summary":
+            log.warning("view of the cluster is still stale", why=self.withheld, when_stale=self.section.when_stale,
+                        stale_targets=sorted(self._stale)[:20], stale_for=round(self._stale_outage.duration(mono)))
 
     def _staleness_reason(self, bound: float) -> str:
         infs = {inf.name: inf for tr in self.trackers if tr.key in self._stale for inf in self.watches.informers_of(tr)}
@@ -247,7 +249,7 @@ class StatusRole(Role):
             await asyncio.wait_for(self.ctx.outlets[sink].put(metrics), timeout=self.section.seconds)
         except TimeoutError:
             log.warning("sink queue full; heartbeat not queued", sink=sink)
-        except Exception as exc:  # delivery failing must not stop the heartbeat for other sinks
+        except Exception as exc:  # noqa: BLE001 - delivery failing must not stop the heartbeat for other sinks
             log.error("could not queue heartbeat", sink=sink, error=f"{type(exc).__name__}: {exc}")
 
     # -- runtime surface -------------------------------------------------------------------------------------------
