@@ -347,6 +347,7 @@ class Informer:
         except TimeoutError:
             if not idle.expired():
                 raise
+            self._progress()  # accepted and open for `contact_every`: the watch works, it is only quiet
             return "quiet"
         self._touch()
         if got_event or time.monotonic() - started >= MIN_QUIET_STREAM:
