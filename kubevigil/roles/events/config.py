@@ -42,8 +42,8 @@ class Rule(Model):
     type: str | None = None
     component: str | None = None
     host: str | None = None
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
     min_count: int = Field(0, alias="minCount", ge=0)
     receiver: str | None = None
 

@@ -95,7 +95,7 @@ class Watches:
         nk = namespace_watch(tracker)
         if nk is None:
             return None
-        return {name for _, name in self.informers[nk].cache.keys()}
+        return {name for _, name in self.informers[nk].cache.keys()}  # noqa: SIM118 - a cache iterates objects
 
     def _evaluate(self, tracker: TargetTracker, obj: dict[str, Any], now: float) -> Health:
         spec = tracker.spec
