@@ -16,6 +16,7 @@ from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.eventrecorder import EventRecorder, kubelet
 from tests.events.endpoints import local_runtime_settings, until
 from tests.events.workload import shop_objects
+from tests.kube.conftest import proxied_kubeconfig
 from tests.kube.tcpproxy import TcpProxy
 
 
@@ -39,9 +40,7 @@ async def test_events_and_status_follow_a_restored_store(tmp_path: Path) -> None
             older_rec.record(older_pod, kubelet("node-1"), "Warning", "BackOff", message)
         proxy = TcpProxy(int(newer.url.rsplit(":", 1)[1]))
         await proxy.start()
-        doc = newer.kubeconfig()
-        doc["clusters"][0]["cluster"]["server"] = proxy.url.replace("http://", "https://")
-        (tmp_path / "kubeconfig").write_text(yaml.safe_dump(doc))
+        proxied_kubeconfig(newer, proxy, tmp_path / "kubeconfig")
         out = tmp_path / "events.jsonl"
         (tmp_path / "config.yaml").write_text(yaml.safe_dump({
             "sinks": {"out": {"file": {"path": str(out)}}},

@@ -17,7 +17,7 @@ from kubevigil.kube.informer import Change, Informer
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.certs import loopback_cert
 from kubevigil.sim.cluster import Cluster
-from tests.kube.conftest import until, write_kubeconfig
+from tests.kube.conftest import proxied_kubeconfig, until, write_kubeconfig
 from tests.kube.fakeapi import FakeApi
 from tests.kube.tcpproxy import TcpProxy
 
@@ -77,13 +77,6 @@ async def test_a_401_rereads_the_config_once_and_retries(fake: FakeApi, tmp_path
         assert err.value.status == 401 and api.reloads == 2  # one more reading, one retry, then the 401 stands
     finally:
         await api.aclose()
-
-
-def proxied_kubeconfig(cluster: Cluster, proxy: TcpProxy, path: Path) -> Path:
-    doc = cluster.kubeconfig()
-    doc["clusters"][0]["cluster"]["server"] = proxy.url.replace("http://", "https://")
-    path.write_text(yaml.safe_dump(doc))
-    return path
 
 
 async def test_a_new_ca_after_the_server_restarts_is_picked_up(tmp_path: Path) -> None:

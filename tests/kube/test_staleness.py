@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Self
 
 import pytest
-import yaml
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
 from kubevigil.kube.client import KubeApi, connect
-from kubevigil.kube.informer import Change, Informer, freshness
+from kubevigil.kube.informer import Informer, freshness
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.cluster import Cluster
-from tests.kube.conftest import until
+from tests.kube.conftest import Run, proxied_kubeconfig, until
 from tests.kube.fakeapi import FakeApi
-from tests.kube.tcpproxy import TcpProxy
+from tests.kube.tcpproxy import TcpProxy, proxy_to
 
 POD = by_kind("Pod")
 
@@ -29,28 +26,8 @@ def pod(name: str, ns: str = "default") -> dict:
             "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
 
 
-class Run:
-    """An informer running in a task, recording every change it hands to handlers."""
-
-    def __init__(self, inf: Informer) -> None:
-        self.inf = inf
-        self.seen: list[Change] = []
-        inf.add_handler(self._record)
-        self.task = asyncio.create_task(inf.run())
-
-    async def _record(self, change: Change) -> None:
-        self.seen.append(change)
-
-    def names(self) -> list[tuple[str, str]]:
-        return [(c.type, c.obj["metadata"]["name"]) for c in self.seen]
-
-    async def __aenter__(self) -> Self:
-        await asyncio.wait_for(self.inf.synced.wait(), 10)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
+def cached_names(inf: Informer) -> list[str]:
+    return sorted(obj["metadata"]["name"] for obj in inf.cache)
 
 
 def informer(api: KubeApi, registry: CollectorRegistry | None = None, **kw: object) -> Informer:
@@ -66,19 +43,12 @@ async def cluster() -> AsyncIterator[Cluster]:
 
 @pytest.fixture
 async def proxy(cluster: Cluster) -> AsyncIterator[TcpProxy]:
-    p = TcpProxy(int(cluster.url.rsplit(":", 1)[1]))
-    await p.start()
-    try:
+    async with proxy_to(int(cluster.url.rsplit(":", 1)[1])) as p:
         yield p
-    finally:
-        await p.stop()
 
 
 async def proxied_api(cluster: Cluster, proxy: TcpProxy, path: Path) -> KubeApi:
-    doc = cluster.kubeconfig()
-    doc["clusters"][0]["cluster"]["server"] = proxy.url.replace("http://", "https://")
-    path.write_text(yaml.safe_dump(doc))
-    return await connect(str(path))
+    return await connect(str(proxied_kubeconfig(cluster, proxy, path)))
 
 
 async def test_staleness_grows_while_the_server_is_gone_and_readiness_says_why(
@@ -137,7 +107,7 @@ async def test_a_restored_store_that_answers_with_silence_is_relisted(fake: Fake
             await until(lambda: run.inf.stats.relists == 1, timeout=20)
         assert sorted(run.names()) == [("ADDED", "new-in-restored"), ("DELETED", "created-after-backup"),
                                        ("MODIFIED", "changed")]
-        assert sorted(n for _, n in run.inf.cache.keys())  # noqa: SIM118 - iterating a cache yields objects == ["changed", "kept", "new-in-restored"]
+        assert cached_names(run.inf) == ["changed", "kept", "new-in-restored"]
         assert any(e["event"].startswith("informer relisting: no event or bookmark") and e["log_level"] == "warning"
                    for e in logs)
         await fake.write(POD, pod("after"))  # and it follows the restored store from then on
@@ -170,10 +140,8 @@ async def test_after_the_server_was_unreachable_a_store_with_older_versions_is_r
         for i in range(30):  # the newer store's resourceVersion runs well ahead
             newer.store.touch(POD, "default", "both")
         older.store.create(POD, pod("both"))
-        proxy = TcpProxy(int(newer.url.rsplit(":", 1)[1]))
-        await proxy.start()
-        api = await proxied_api(newer, proxy, tmp_path / "kubeconfig")
-        try:
+        async with proxy_to(int(newer.url.rsplit(":", 1)[1])) as proxy:
+            api = await proxied_api(newer, proxy, tmp_path / "kubeconfig")
             async with Run(informer(api)) as run:
                 run.seen.clear()
                 proxy.sever()
@@ -185,12 +153,10 @@ async def test_after_the_server_was_unreachable_a_store_with_older_versions_is_r
                 # "both" is another object in the older store (another uid): it is replaced, not modified
                 assert sorted(run.names()) == [("ADDED", "both"), ("ADDED", "only-in-older"), ("DELETED", "both"),
                                                ("DELETED", "only-in-newer")]
-                assert sorted(n for _, n in run.inf.cache.keys())  # noqa: SIM118 - iterating a cache yields objects == ["both", "only-in-older"]
+                assert cached_names(run.inf) == ["both", "only-in-older"]
                 older.store.create(POD, pod("later"))
                 await until(lambda: ("ADDED", "later") in run.names())
-        finally:
             await api.aclose()
-            await proxy.stop()
 
 
 async def test_failures_log_once_then_summaries_then_recovery(cluster: Cluster, proxy: TcpProxy,

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import yaml
 from structlog.testing import capture_logs
 
 from kubevigil.roles.role import readiness_of
 from kubevigil.sim.cluster import Cluster
-from tests.kube.tcpproxy import TcpProxy
+from tests.kube.conftest import proxied_kubeconfig
+from tests.kube.tcpproxy import TcpProxy, proxy_to
 
 from .harness import Running, datapoints, deployment, heartbeat, namespace, seed, wait_for
 
@@ -21,22 +21,14 @@ BOUND = 2.0  # status.stale_after_seconds in these tests
 
 @pytest.fixture
 async def proxy(sim_cluster: Cluster) -> AsyncIterator[TcpProxy]:
-    p = TcpProxy(int(sim_cluster.url.rsplit(":", 1)[1]))
-    await p.start()
-    try:
+    async with proxy_to(int(sim_cluster.url.rsplit(":", 1)[1])) as p:
         yield p
-    finally:
-        await p.stop()
 
 
 @pytest.fixture
 def kubeconfig(sim_cluster: Cluster, proxy: TcpProxy, tmp_path: Path) -> Path:
     """The emulator reached through a proxy the test can cut: the API server "goes away" without stopping."""
-    doc = sim_cluster.kubeconfig()
-    doc["clusters"][0]["cluster"]["server"] = proxy.url.replace("http://", "https://")
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(doc))
-    return path
+    return proxied_kubeconfig(sim_cluster, proxy, tmp_path / "kubeconfig")
 
 
 def section(name: str, when_stale: str) -> dict:
