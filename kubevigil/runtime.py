@@ -19,7 +19,7 @@ from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.readiness import Readiness
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.roles.registry import ROLES
-from kubevigil.roles.role import PodIdentity, Role, RoleContext
+from kubevigil.roles.role import PodIdentity, Role, RoleContext, readiness_of
 from kubevigil.sinks.registry import SINKS
 from kubevigil.sinks.sink import Sink, SinkContext
 
@@ -73,7 +73,7 @@ class Runtime:
         log.info("started", roles=self.role_names, sinks=sorted(s.sinks), listen=s.server.listen, port=self.port)
 
     def readiness(self) -> dict[str, Readiness]:
-        parts = {f"role:{n}": r.readiness() for n, r in self._roles.items()}
+        parts = {f"role:{n}": readiness_of(r) for n, r in self._roles.items()}
         parts.update({f"role:{n}": Readiness(False, why) for n, why in self._failed.items()})
         if self._delivery is not None:
             parts["delivery"] = self._delivery.readiness()

@@ -5,22 +5,25 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import os
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx2 as httpx
 import orjson
+import structlog
 from httpcore2._async.http11 import AsyncHTTP11Connection
 from lightkube.config.client_adapter import AsyncClient, ConnectionParams, verify_cluster
-from lightkube.config.kubeconfig import SERVICE_ACCOUNT, KubeConfig, SingleConfig
-from lightkube.config.models import UserExec
+from lightkube.config.kubeconfig import SERVICE_ACCOUNT, SingleConfig
 from lightkube.core.exceptions import ConfigError
 
-from kubevigil.kube.errors import ApiError, BodyTooLarge, KubeConnectError
+from kubevigil.kube.credentials import ConfigSource, files_of, fingerprint
+from kubevigil.kube.errors import ApiError, BodyTooLarge, KubeConnectError, describe, one_line
 from kubevigil.kube.resources import Resource, by_kind
+
+log = structlog.get_logger("kubevigil.kube")
 
 PatchType = Literal["merge", "strategic", "json"]
 
@@ -34,7 +37,8 @@ REQUEST_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
 # Slack over the server-side watch timeout before the client gives up on a silent stream.
 WATCH_READ_SLACK = 30.0
-DEFAULT_KUBECONFIG = "~/.kube/config"
+# How often a request may stat the config's files to notice a rotated token, a new CA or a rewritten kubeconfig.
+RELOAD_CHECK_INTERVAL = 1.0
 
 # httpcore reads a response 64 KiB at a time, and every read costs an anyio timeout scope and an event loop turn
 # (~130 us): at 6 KB per watch event that was a third of the informer's CPU. Reads return what the socket already
@@ -42,26 +46,133 @@ DEFAULT_KUBECONFIG = "~/.kube/config"
 AsyncHTTP11Connection.READ_NUM_BYTES = 1024 * 1024
 
 
+class _Session:
+    """One HTTP client built from one reading of the config; closed once replaced and no request uses it."""
+
+    __slots__ = ("config", "http", "retired", "users")
+
+    def __init__(self, http: httpx.AsyncClient, config: SingleConfig | None = None) -> None:
+        self.http = http
+        self.config = config  # what the session was built from: its TLS settings and credentials
+        self.users = 0
+        self.retired = False
+
+
 class KubeApi:
-    """Async verbs over one API server; objects are plain dicts decoded with orjson."""
+    """Async verbs over one API server; objects are plain dicts decoded with orjson.
+
+    Given the `ConfigSource` it was built from, it re-reads the config when one of its files changes on disk (a
+    rotated token, a new CA, a rewritten kubeconfig) and once when the server answers 401, then retries once."""
 
     def __init__(self, http: httpx.AsyncClient, *, context: str = "default", server: str = "",
-                 namespace: str = "default", config: SingleConfig | None = None) -> None:
-        self._http = http
+                 namespace: str = "default", source: ConfigSource | None = None, files: Sequence[Path] = (),
+                 config: SingleConfig | None = None) -> None:
+        self._session = _Session(http, config)
+        self._retired: list[_Session] = []
         self.context = context
         self.server = server or str(http.base_url)
         self.namespace = namespace  # the context's default namespace
-        self._config = config
         self._discovered: dict[tuple[str, str], Resource] = {}
+        self._source = source
+        self._files = list(files)
+        self._fingerprint = fingerprint(self._files)
+        self._checked_at = time.monotonic()
+        self._reload_lock = asyncio.Lock()
+        self.reloads = 0
 
-    # ---- credentials for requests made outside this client (the nurse's timed API server checks)
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        return self._session.http
+
+    # ---- sessions and reloading
+
+    @contextlib.asynccontextmanager
+    async def _using(self) -> AsyncIterator[_Session]:
+        """The current session, held for one request or stream; checks the config files first (rate-limited)."""
+        if self._source is not None and time.monotonic() - self._checked_at >= RELOAD_CHECK_INTERVAL:
+            await self._reload_if_changed()
+        session = self._session
+        session.users += 1
+        try:
+            yield session
+        finally:
+            session.users -= 1
+            if session.retired and session.users == 0:
+                await self._close(session)
+
+    async def _reload_if_changed(self) -> None:
+        self._checked_at = time.monotonic()
+        now = fingerprint(self._files)
+        if now != self._fingerprint:
+            changed = [path for (path, *old), (_, *new) in zip(self._fingerprint, now, strict=True) if old != new]
+            await self.reload(f"changed on disk: {', '.join(changed)}")
+
+    async def _after_401(self, used: _Session) -> bool:
+        """Whether a request answered 401 is worth one more try: the config was re-read since, or now."""
+        if self._source is None:
+            return False
+        if used is not self._session:
+            return True
+        return await self.reload("the server answered 401 Unauthorized")
+
+    async def reload(self, why: str) -> bool:
+        """Re-read the config and switch new requests to a client built from it; False if it cannot be read."""
+        if self._source is None:
+            return False
+        async with self._reload_lock:
+            before = fingerprint(self._files)
+            try:
+                config = self._source.load()
+                http = _http_client(config)
+            except (KubeConnectError, ConfigError, OSError, ValueError) as exc:
+                log.warning("cannot reload the Kubernetes config; keeping the previous one", server=self.server,
+                            why=why, error=one_line(exc))
+                return False
+            files = files_of(config)
+            self._fingerprint = before if files == self._files else fingerprint(files)
+            self._files = files
+            old, self._session = self._session, _Session(http, config)
+            old.retired = True
+            if old.users == 0:
+                await self._close(old)
+            else:
+                self._retired.append(old)
+            self.context, self.server, self.namespace = config.context_name, config.cluster.server, config.namespace
+            self.reloads += 1
+        log.info("Kubernetes config reloaded", why=why, context=self.context, server=self.server)
+        return True
+
+    async def _close(self, session: _Session) -> None:
+        with contextlib.suppress(ValueError):
+            self._retired.remove(session)
+        await session.http.aclose()
+
+    # ---- generic request
+
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                      body: Any = None, content_type: str = "application/json",
+                      timeout: float = REQUEST_TIMEOUT) -> Any:
+        """Send one request; return the decoded JSON body, raise ApiError on a non-2xx status."""
+        headers = {"Accept": "application/json"}
+        content = None
+        if body is not None:
+            content = orjson.dumps(body)
+            headers["Content-Type"] = content_type
+        limits = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+        for attempt in (1, 2):
+            async with self._using() as session:
+                resp = await session.http.request(method, path, params=_clean(params), content=content,
+                                                  headers=headers, timeout=limits)
+            if resp.status_code != 401 or attempt == 2 or not await self._after_401(session):
+                break
+        return _decode(resp.status_code, resp.content)
 
     def new_tls_context(self) -> ssl.SSLContext:
-        """A new TLS context that trusts this API server as this client does and presents its client
-        certificate, if any."""
-        if self._config is None or self._config.user is None:
+        """A TLS context that trusts the API server as this client does (its CA, client certificate if any)."""
+        config = self._session.config
+        if config is None or config.user is None:
             return ssl.create_default_context()
-        return verify_cluster(self._config.cluster, self._config.user, self._config.abs_file)
+        return verify_cluster(config.cluster, config.user, config.abs_file)
 
     async def auth_headers(self) -> dict[str, str]:
         """The Authorization header this client sends now (token, token file, exec plugin or basic auth)."""
@@ -77,28 +188,14 @@ class KubeApi:
         value = prepared.headers.get("Authorization")
         return {"Authorization": value} if value else {}
 
-    # ---- generic request
-
-    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                      body: Any = None, content_type: str = "application/json",
-                      timeout: float = REQUEST_TIMEOUT) -> Any:
-        """Send one request; return the decoded JSON body, raise ApiError on a non-2xx status."""
-        headers = {"Accept": "application/json"}
-        content = None
-        if body is not None:
-            content = orjson.dumps(body)
-            headers["Content-Type"] = content_type
-        resp = await self._http.request(method, path, params=_clean(params), content=content, headers=headers,
-                                        timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)))
-        return _decode(resp.status_code, resp.content)
-
     async def get_bytes(self, path: str, *, timeout: float, max_bytes: int, accept: str = "*/*") -> tuple[str, bytes]:
         """GET a body that is not a Kubernetes object (pods/proxy): (content type, bytes); ApiError on non-2xx.
 
         Reads at most `max_bytes` (BodyTooLarge beyond), so a misbehaving endpoint cannot fill memory.
         """
         limits = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
-        async with self._http.stream("GET", path, headers={"Accept": accept}, timeout=limits) as resp:
+        async with self._using() as session, session.http.stream("GET", path, headers={"Accept": accept},
+                                                                  timeout=limits) as resp:
             chunks: list[bytes] = []
             size = 0
             async for chunk in resp.aiter_bytes():
@@ -178,18 +275,25 @@ class KubeApi:
         """`watch`, in the groups the events arrived in: one async step per network read, not per event.
 
         Each group decodes lazily as it is iterated: consume it fully before asking for the next one. Decoding
-        an event just before using it lets the allocator reuse the memory of the object it replaces.
+        an event just before using it lets the allocator reuse the memory of the object it replaces. The first
+        group is empty: it arrives when the server has accepted the watch.
         """
         params = _clean({"watch": "true", "resourceVersion": resource_version, "labelSelector": label_selector,
                          "fieldSelector": field_selector, "timeoutSeconds": timeout_seconds,
                          "allowWatchBookmarks": "true" if bookmarks else None})
         timeout = httpx.Timeout(CONNECT_TIMEOUT, read=timeout_seconds + WATCH_READ_SLACK)
-        async with self._http.stream("GET", res.path(namespace), params=params, timeout=timeout,
-                                     headers={"Accept": "application/json"}) as resp:
-            if resp.status_code >= 300:
-                raise ApiError.from_status(resp.status_code, _loads_or_raw(await resp.aread()))
-            async for data, end in _whole_lines(resp):
-                yield _watch_events(data, end)
+        for attempt in (1, 2):
+            async with self._using() as session, session.http.stream(
+                    "GET", res.path(namespace), params=params, timeout=timeout,
+                    headers={"Accept": "application/json"}) as resp:
+                if resp.status_code == 401 and attempt == 1 and await self._after_401(session):
+                    continue
+                if resp.status_code >= 300:
+                    raise ApiError.from_status(resp.status_code, _loads_or_raw(await resp.aread()))
+                yield iter(())  # the server accepted the watch: callers may count that as contact
+                async for data, end in _whole_lines(resp):
+                    yield _watch_events(data, end)
+                return
 
     async def create(self, res: Resource, namespace: str | None, body: dict) -> dict:
         return await self.request("POST", res.path(namespace), body=body)
@@ -243,20 +347,22 @@ class KubeApi:
                         categories=tuple(e.get("categories") or ()), verbs=tuple(e.get("verbs") or ()))
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for session in [*self._retired, self._session]:
+            await session.http.aclose()
 
 
 async def connect(kubeconfig: str | None = None, context: str | None = None,
                   *, service_account: str = SERVICE_ACCOUNT) -> KubeApi:
     """Load config (explicit file, KUBECONFIG, in-cluster, ~/.kube/config), then prove it by two requests."""
-    config = _load_config(kubeconfig, context, service_account)
+    source = ConfigSource(kubeconfig, context, service_account)
+    config = source.load()
     where = f"context {config.context_name!r}, server {config.cluster.server}"
     try:
-        http = AsyncClient(config, ConnectionParams(timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)))
+        http = _http_client(config)
     except (ConfigError, OSError, ValueError) as exc:
-        raise KubeConnectError(f"cannot set up Kubernetes client ({where}): {_one_line(exc)}") from exc
+        raise KubeConnectError(f"cannot set up Kubernetes client ({where}): {one_line(exc)}") from exc
     api = KubeApi(http, context=config.context_name, server=config.cluster.server, namespace=config.namespace,
-                  config=config)
+                  source=source, files=files_of(config), config=config)
     try:
         await api.request("GET", "/version", timeout=CONNECT_TIMEOUT)
         # /version may be open to anonymous users; discovery needs a valid identity.
@@ -264,79 +370,13 @@ async def connect(kubeconfig: str | None = None, context: str | None = None,
     except BaseException as exc:
         await api.aclose()
         if isinstance(exc, Exception):
-            raise KubeConnectError(f"cannot connect to Kubernetes ({where}): {_reason(exc)}") from exc
+            raise KubeConnectError(f"cannot connect to Kubernetes ({where}): {describe(exc)}") from exc
         raise
     return api
 
 
-def _load_config(kubeconfig: str | None, context: str | None, service_account: str) -> SingleConfig:
-    try:
-        config = _find_kubeconfig(kubeconfig, service_account).get(context)
-    except ConfigError as exc:
-        raise KubeConnectError(f"cannot load Kubernetes config (context {context or 'current'}): {exc}") from exc
-    except (KeyError, TypeError, ValueError, OSError) as exc:
-        raise KubeConnectError(f"cannot load Kubernetes config (context {context or 'current'}): "
-                               f"malformed kubeconfig: {_one_line(exc)}") from exc
-    assert config is not None
-    if config.user is not None and config.user.exec is not None:
-        _accept_exec_v1(config.user.exec)
-    return config
-
-
-def _find_kubeconfig(kubeconfig: str | None, service_account: str) -> KubeConfig:
-    if kubeconfig:
-        return KubeConfig.from_file(kubeconfig)
-    env = os.environ.get("KUBECONFIG", "")
-    candidates = [p for p in env.split(os.pathsep) if p]
-    for path in candidates:
-        if Path(path).expanduser().is_file():
-            return KubeConfig.from_file(path)
-    if candidates:
-        raise ConfigError(f"no file of KUBECONFIG={env} exists")
-    if os.environ.get("KUBERNETES_SERVICE_HOST") and Path(service_account, "token").is_file():
-        return KubeConfig.from_service_account(service_account)
-    if Path(DEFAULT_KUBECONFIG).expanduser().is_file():
-        return KubeConfig.from_file(DEFAULT_KUBECONFIG)
-    raise ConfigError(f"no config found: no --kubeconfig, no KUBECONFIG, not in a cluster ({service_account}), "
-                      f"no {DEFAULT_KUBECONFIG}")
-
-
-def _accept_exec_v1(exec_: UserExec) -> None:
-    # lightkube only knows v1alpha1/v1beta1; the v1 ExecCredential it reads (status.token) is identical.
-    if exec_.apiVersion == "client.authentication.k8s.io/v1":
-        exec_.apiVersion = "client.authentication.k8s.io/v1beta1"
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ApiError):
-        return f"{exc.status} {exc.reason or 'error'}: {exc.message}".rstrip(": ")
-    if isinstance(exc, ConfigError) and str(exc).startswith("Exec "):
-        head, _, stderr = str(exc).partition(": ")
-        last = [ln for ln in stderr.splitlines() if ln.strip()]
-        return f"exec plugin failed ({head[5:]}): {last[-1].strip() if last else 'no stderr'}"
-    if isinstance(exc, FileNotFoundError):
-        return f"exec plugin not found: {exc.filename or exc}"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect: {_one_line(_innermost(exc))}"
-    if isinstance(exc, httpx.TimeoutException):
-        return f"timed out: {type(exc).__name__}"
-    return f"{type(exc).__name__}: {_one_line(exc)}"
-
-
-def _innermost(exc: BaseException) -> BaseException:
-    """The deepest cause: httpx says "All connection attempts failed", the OSError below says why."""
-    seen = {id(exc)}
-    while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
-        seen.add(id(nxt))
-        exc = nxt
-    if isinstance(exc, OSError) and exc.errno and not isinstance(exc, ssl.SSLError):
-        return OSError(os.strerror(exc.errno))
-    return exc
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+def _http_client(config: SingleConfig) -> httpx.AsyncClient:
+    return AsyncClient(config, ConnectionParams(timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)))
 
 
 def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:

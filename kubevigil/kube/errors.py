@@ -1,28 +1,89 @@
-"""Errors of the Kubernetes access layer."""
+"""Errors of the Kubernetes access layer, and one-line descriptions of whatever a request raised."""
 
 from __future__ import annotations
+
+import os
+import ssl
+
+import httpx2 as httpx
+from lightkube.core.exceptions import ConfigError
+
+# metav1.CauseTypeResourceVersionTooLarge: the cause the API server puts on its 504 "Too large resource version".
+CAUSE_RV_TOO_LARGE = "ResourceVersionTooLarge"
 
 
 class ApiError(Exception):
     """The API server answered with a non-2xx status (or an in-stream watch ERROR carrying a Status)."""
 
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    def __init__(self, status: int, reason: str, message: str, causes: tuple[str, ...] = ()) -> None:
         super().__init__(f"{status} {reason}: {message}")
         self.status = status
         self.reason = reason
         self.message = message
+        self.causes = causes  # the `reason` of each entry of the Status's details.causes
 
     @classmethod
     def from_status(cls, status: int, body: object) -> ApiError:
         """Build from a decoded Kubernetes `Status` body (or whatever the server sent instead)."""
         if isinstance(body, dict) and body.get("kind") == "Status":
-            return cls(int(body.get("code") or status), str(body.get("reason") or ""), str(body.get("message") or ""))
+            details = body.get("details") if isinstance(body.get("details"), dict) else {}
+            causes = tuple(str(c.get("reason") or "") for c in (details or {}).get("causes") or ()
+                           if isinstance(c, dict))
+            return cls(int(body.get("code") or status), str(body.get("reason") or ""), str(body.get("message") or ""),
+                       causes)
         text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
         return cls(status, "", text.strip()[:300])
+
+    @property
+    def rv_too_large(self) -> bool:
+        """The server has no such resourceVersion yet: its store is older than ours (a restore, a new cluster).
+
+        kube-apiserver's storage.NewTooLargeResourceVersionError: 504 Timeout "Too large resource version: X,
+        current: Y" with cause ResourceVersionTooLarge (apimachinery's IsTooLargeResourceVersion checks the same)."""
+        return self.status == 504 and CAUSE_RV_TOO_LARGE in self.causes
 
 
 class KubeConnectError(Exception):
     """The client could not be set up or could not authenticate; str() is one line naming context, server and reason."""
+
+
+def describe(exc: BaseException) -> str:
+    """Why a request failed, in one line without secrets: "401 Unauthorized: …", "cannot connect: Connection
+    refused", "TLS: certificate verify failed: self-signed certificate", "timed out: ReadTimeout"."""
+    if isinstance(exc, ApiError):
+        return f"{exc.status} {exc.reason or 'error'}: {exc.message}".rstrip(": ")
+    if isinstance(exc, ConfigError) and str(exc).startswith("Exec "):
+        head, _, stderr = str(exc).partition(": ")
+        last = [ln for ln in stderr.splitlines() if ln.strip()]
+        return f"exec plugin failed ({head[5:]}): {last[-1].strip() if last else 'no stderr'}"
+    if isinstance(exc, FileNotFoundError):
+        return f"exec plugin not found: {exc.filename or exc}"
+    if isinstance(exc, httpx.ConnectError):
+        inner = innermost(exc)
+        if isinstance(inner, ssl.SSLCertVerificationError):
+            return f"TLS: certificate verify failed: {getattr(inner, 'verify_message', None) or one_line(inner)}"
+        if isinstance(inner, ssl.SSLError):
+            return f"TLS: {getattr(inner, 'reason', None) or one_line(inner)}"
+        return f"cannot connect: {one_line(inner)}"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out: {type(exc).__name__}"
+    return f"{type(exc).__name__}: {one_line(exc)}"
+
+
+def innermost(exc: BaseException) -> BaseException:
+    """The deepest cause: httpx says "All connection attempts failed", the OSError below says why."""
+    seen = {id(exc)}
+    while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
+        seen.add(id(nxt))
+        exc = nxt
+    if isinstance(exc, OSError) and exc.errno and not isinstance(exc, ssl.SSLError):
+        return OSError(os.strerror(exc.errno))
+    return exc
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 class BodyTooLarge(Exception):

@@ -1,30 +1,38 @@
-"""An informer: list, then watch from the list's resourceVersion, keeping a cache of plain dicts."""
+"""An informer: list, then watch from the list's resourceVersion, keeping a cache of plain dicts.
+
+It also knows how stale its cache is: the time since it last heard from the server (a list, the server accepting a
+watch, a watch event or bookmark, a watch ending normally). A quiet but healthy watch is told from a dead one by
+bookmarks and, where none come, by asking again: after `contact_every` seconds without a word the informer ends the
+watch and starts another from the same resourceVersion, and the server accepting it is the contact.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import httpx2 as httpx
 import orjson
+import structlog
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from kubevigil.core.clock import Clock, SystemClock
+from kubevigil.core.outage import Outage
+from kubevigil.core.readiness import Readiness
 from kubevigil.kube.cache import Cache, CacheView, key_of, share_strings
 from kubevigil.kube.client import KubeApi
-from kubevigil.kube.errors import ApiError
+from kubevigil.kube.errors import ApiError, describe
 from kubevigil.kube.resources import Resource
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("kubevigil.kube.informer")
 
 ChangeType = Literal["ADDED", "MODIFIED", "DELETED"]
 
@@ -42,8 +50,17 @@ Handler = Callable[[Change], Awaitable[None]]
 
 # Errors after which the watch resumes from the last seen resourceVersion.
 TRANSIENT = (httpx.HTTPError, OSError, asyncio.TimeoutError, orjson.JSONDecodeError)
+# Of those, the ones that mean no server answered at all (down, restarting, another certificate): the one that
+# answers next may hold other data, so the informer relists instead of resuming.
+UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout, ConnectionRefusedError)
 # A stream that ends cleanly sooner than this without any event counts as a failure (no hot loop).
 MIN_QUIET_STREAM = 1.0
+# kube-apiserver sends each bookmark-enabled watcher a bookmark about once a minute: a watch that hears nothing, not
+# even a bookmark, for longer than this is not being served (e.g. it asks for a resourceVersion the server's
+# restored store does not have yet, which a real server answers with silence) and the informer relists.
+RELIST_AFTER_SILENCE = 150.0
+
+WatchEnd = Literal["progress", "quick", "quiet"]
 
 
 EVENT_TYPES = ("ADDED", "MODIFIED", "DELETED", "BOOKMARK")
@@ -84,7 +101,7 @@ class InformerCollector(Collector):
         return list(self._families())
 
     def collect(self) -> Iterator[Metric]:
-        relists, restarts, events, last, objects = self._families()
+        relists, restarts, events, last, objects, stale, failing = self._families()
         by_name: dict[str, list[Informer]] = {}
         for inf in list(self._informers):
             by_name.setdefault(inf.name, []).append(inf)
@@ -96,11 +113,13 @@ class InformerCollector(Collector):
                 events.add_metric([name, etype], sum(s.events[etype] for s in stats))
             last.add_metric([name], max(s.last_event for s in stats))
             objects.add_metric([name], sum(len(i.cache) for i in infs))
-        yield from (relists, restarts, events, last, objects)
+            stale.add_metric([name], max(i.stale_for() for i in infs))
+            failing.add_metric([name], 1.0 if any(i.failing for i in infs) else 0.0)
+        yield from (relists, restarts, events, last, objects, stale, failing)
 
     @staticmethod
     def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily,
-                             GaugeMetricFamily]:
+                             GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
         return (
             CounterMetricFamily("kubevigil_informer_relists", "Relists after the watch could not resume (410 Gone)",
                                 labels=["informer"]),
@@ -111,6 +130,11 @@ class InformerCollector(Collector):
             GaugeMetricFamily("kubevigil_informer_last_event_timestamp_seconds",
                               "Time the last watch event (incl. bookmarks) arrived", labels=["informer"]),
             GaugeMetricFamily("kubevigil_informer_objects", "Objects in the informer cache", labels=["informer"]),
+            GaugeMetricFamily("kubevigil_informer_stale_seconds",
+                              "Seconds since the informer last heard from the API server (list, watch accepted, "
+                              "event, bookmark)", labels=["informer"]),
+            GaugeMetricFamily("kubevigil_informer_failing",
+                              "1 while the informer's list/watch requests are failing", labels=["informer"]),
         )
 
 
@@ -122,7 +146,8 @@ class Informer:
                  clock: Clock | None = None, registry: CollectorRegistry = REGISTRY,
                  watch_timeout: int = 300, page_size: int | None = 500,
                  backoff_base: float = 0.2, backoff_cap: float = 30.0, rng: random.Random | None = None,
-                 cache_view: Callable[[dict], dict] | None = None) -> None:
+                 cache_view: Callable[[dict], dict] | None = None, contact_every: float = 30.0,
+                 relist_after_silence: float = RELIST_AFTER_SILENCE, summary_every: float = 60.0) -> None:
         self.api = api
         self.res = res
         self.namespace = namespace
@@ -134,6 +159,8 @@ class Informer:
         self.page_size = page_size
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.contact_every = contact_every
+        self.relist_after_silence = relist_after_silence
         self._rng = rng or random.Random()
         # What the cache keeps of each object (client-go's transform): handlers still get the whole object, but
         # `old` and a relist's DELETED carry only the view, which must keep metadata.uid and resourceVersion.
@@ -143,7 +170,12 @@ class Informer:
         self._cache = Cache()
         self._handlers: list[Handler] = []
         self._failures = 0
-        self._failing_since: float | None = None  # monotonic time of the first failure since the last progress
+        self._outage = Outage(summary_every)
+        self.last_error = ""  # why the last attempt failed, one line; "" once it works again
+        self._contact = self.clock.monotonic()  # when the server was last heard from
+        self._heard = self._contact  # when the last watch event or bookmark arrived (or the last list)
+        self._unreachable = False  # an attempt failed before the server answered: relist when it is back
+        self._connected = False  # the current watch request has been accepted
         self.stats = InformerStats()
         InformerCollector.on(registry).add(self)
 
@@ -155,40 +187,102 @@ class Informer:
         """Call fn for every change, in order; the initial list arrives as ADDED changes."""
         self._handlers.append(fn)
 
+    def stale_for(self) -> float:
+        """Seconds since the server was last heard from: how old the cache's view may be."""
+        return max(0.0, self.clock.monotonic() - self._contact)
+
+    @property
+    def failing(self) -> bool:
+        """Whether the informer's requests are failing now (the server is unreachable, refuses, or errs)."""
+        return self._outage.ongoing
+
     def watch_failing_for(self) -> float:
         """Seconds since the watch last made progress, while it keeps failing; 0 while it is healthy."""
-        if self._failing_since is None:
-            return 0.0
-        return self.clock.monotonic() - self._failing_since
+        return self._outage.duration(self.clock.monotonic())
 
     async def run(self) -> None:
         """List and watch until cancelled."""
+        self._contact = self._heard = self.clock.monotonic()
         need_list = True
         while True:
+            self._connected = False
             try:
-                if need_list:
-                    await self._list()
+                if need_list or self._unreachable:
+                    after_outage = self._unreachable and self.synced.is_set()
+                    changes = await self._list()
+                    if after_outage:
+                        log.info("informer relisted: the server had been unreachable and may have come back with "
+                                 "other data", informer=self.name, server=self.api.server, changes=changes)
                     need_list = False
-                if await self._watch_once():
-                    self._failing_since = None
+                end = await self._watch_once()
+                if end == "progress":
                     continue
-                log.debug("informer %s: watch ended at once without events", self.name)
+                if end == "quiet":
+                    need_list = self._silent_too_long()
+                    continue
+                self._failed("the watch ended at once without events", unreachable=False)
             except ApiError as exc:
-                if exc.status == 410:
-                    log.info("informer %s: resourceVersion %s expired, relisting", self.name, self.resource_version)
+                if exc.status == 410 or exc.rv_too_large:
+                    self._relist_notice(exc)
                     need_list = True
                     if self._failures == 0:
                         self._failures = 1
                         continue
                 else:
-                    log.warning("informer %s: watch failed: %s", self.name, exc)
+                    self._failed(describe(exc), unreachable=False)
             except TRANSIENT as exc:
-                log.info("informer %s: watch dropped (%s: %s), resuming from %s", self.name,
-                         type(exc).__name__, exc, self.resource_version)
+                if self._connected:
+                    log.info("informer watch stream dropped; resuming", informer=self.name, server=self.api.server,
+                             error=describe(exc), resource_version=self.resource_version)
+                else:
+                    self._failed(describe(exc), unreachable=isinstance(exc, UNREACHABLE))
             self.stats.watch_restarts += 1
-            if self._failing_since is None:
-                self._failing_since = self.clock.monotonic()
             await self._backoff()
+
+    def _relist_notice(self, exc: ApiError) -> None:
+        if exc.rv_too_large:
+            log.warning("informer relisting: the server does not have our resourceVersion yet; its store is older "
+                        "(restored from a backup or replaced)", informer=self.name, server=self.api.server,
+                        resource_version=self.resource_version, error=describe(exc))
+        else:
+            log.info("informer relisting: resourceVersion expired", informer=self.name,
+                     resource_version=self.resource_version)
+
+    def _silent_too_long(self) -> bool:
+        silent = self.clock.monotonic() - self._heard
+        if silent < self.relist_after_silence:
+            return False
+        log.warning("informer relisting: no event or bookmark for a long time; the watch may not be served",
+                    informer=self.name, server=self.api.server, silent_seconds=round(silent),
+                    resource_version=self.resource_version)
+        return True
+
+    def _failed(self, error: str, *, unreachable: bool) -> None:
+        """One failed attempt: remember why, log the first of an outage and then a summary now and then."""
+        self.last_error = error
+        self._unreachable = self._unreachable or unreachable
+        now = self.clock.monotonic()
+        report = self._outage.failed(now)
+        if report == "first":
+            log.warning("informer cannot list/watch", informer=self.name, server=self.api.server, error=error,
+                        resource_version=self.resource_version)
+        elif report == "summary":
+            log.warning("informer still failing", informer=self.name, server=self.api.server, error=error,
+                        failing_seconds=round(self._outage.duration(now)), attempts=self._outage.failures,
+                        stale_seconds=round(self.stale_for()))
+
+    def _touch(self) -> None:
+        """The server answered: the cache is as fresh as now."""
+        self._contact = self.clock.monotonic()
+
+    def _progress(self) -> None:
+        """The list or watch works again: reset the backoff and end an outage, saying so once."""
+        self._failures = 0
+        self.last_error = ""
+        ended = self._outage.recovered(self.clock.monotonic())
+        if ended is not None:
+            log.info("informer recovered", informer=self.name, server=self.api.server,
+                     after_seconds=round(ended[0], 1), failed_attempts=ended[1])
 
     async def _backoff(self) -> None:
         # Full jitter: uniform in [0, min(cap, base * 2^n)]; reset once a watch delivers an event.
@@ -196,7 +290,8 @@ class Informer:
         self._failures += 1
         await self.clock.sleep(self._rng.uniform(0, ceiling))
 
-    async def _list(self) -> None:
+    async def _list(self) -> int:
+        """List everything, replace the cache, hand the differences to the handlers; returns how many."""
         fresh: dict[tuple[str, str], dict] = {}
         strings: dict[str, str] = {}
         rv = ""
@@ -216,28 +311,50 @@ class Informer:
             changes = [Change("ADDED", o, None) for o in fresh.values()] if self._handlers else []
         self._cache.replace_all({k: self._view(o) for k, o in fresh.items()})
         self.resource_version = rv
+        self._unreachable = False
+        self._touch()
+        self._heard = self._contact
+        self._progress()
         for change in changes:
             await self._emit(change)
         self.synced.set()
+        return len(changes)
 
-    async def _watch_once(self) -> bool:
-        """Run one watch request to its end; True if it made progress (an event arrived or it lasted)."""
+    async def _watch_once(self) -> WatchEnd:
+        """Run one watch request to its end: "progress" if events arrived or it lasted, "quick" if it ended at once
+        without any, "quiet" if nothing came for `contact_every` seconds and it was ended to ask again."""
         started = time.monotonic()
         got_event = False
         stream = self.api.watch_batches(self.res, self.namespace, resource_version=self.resource_version,
                                         label_selector=self.label_selector, field_selector=self.field_selector,
                                         timeout_seconds=self.watch_timeout)
-        async with contextlib.aclosing(stream):
-            async for batch in stream:
-                if not got_event:
-                    got_event = True
-                    self._failures = 0
-                    self._failing_since = None
-                self.stats.last_event = self.clock.now()
-                for etype, obj in batch:
-                    for change in self._apply(etype, obj):
-                        await self._emit(change)
-        return got_event or time.monotonic() - started >= MIN_QUIET_STREAM
+        idle = asyncio.timeout(None)
+        try:
+            async with contextlib.aclosing(stream), idle:
+                async for batch in stream:
+                    self._touch()
+                    if not self._connected:
+                        self._connected = True
+                    else:
+                        got_event = True
+                        self._heard = self._contact
+                        self.stats.last_event = self.clock.now()
+                        if self._failures or self._outage.ongoing:
+                            self._progress()
+                    for etype, obj in batch:
+                        for change in self._apply(etype, obj):
+                            await self._emit(change)
+                    idle.reschedule(asyncio.get_running_loop().time() + self.contact_every)
+        except TimeoutError:
+            if not idle.expired():
+                raise
+            self._progress()  # accepted and open for `contact_every`: the watch works, it is only quiet
+            return "quiet"
+        self._touch()
+        if got_event or time.monotonic() - started >= MIN_QUIET_STREAM:
+            self._progress()
+            return "progress"
+        return "quick"
 
     def _apply(self, etype: str, obj: dict) -> Sequence[Change]:
         """Apply one watch event to the cache; return the changes to hand to the handlers."""
@@ -319,3 +436,31 @@ def _uid(obj: dict) -> str:
 def _same_version(a: dict, b: dict) -> bool:
     ma, mb = a["metadata"], b["metadata"]
     return ma.get("resourceVersion") == mb.get("resourceVersion") and ma.get("uid") == mb.get("uid")
+
+
+def contact_interval(stale_after: float) -> float:
+    """How often an informer must hear from its server for a staleness bound to hold on a quiet watch: a third of
+    the bound, between 1 and 30 seconds."""
+    return min(30.0, max(1.0, stale_after / 3))
+
+
+def freshness(informers: Iterable[Informer], stale_after: float) -> Readiness:
+    """Ready when every informer has synced and heard from its server within `stale_after` seconds: the one
+    readiness rule for every role's view of the cluster."""
+    problems: list[str] = []
+    for inf in informers:
+        if not inf.synced.is_set():
+            why = f": {inf.last_error}" if inf.last_error else ""
+            problems.append(f"informer {inf.name} not synced{why}")
+            continue
+        stale = inf.stale_for()
+        if stale > stale_after:
+            detail = (f"informer {inf.name} has not heard from {inf.api.server} for {stale:.0f}s "
+                      f"(stale after {stale_after:g}s)")
+            if inf.failing:
+                detail += f"; the watch has been failing for {inf.watch_failing_for():.0f}s: {inf.last_error}"
+            problems.append(detail)
+    if not problems:
+        return Readiness(True)
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return Readiness(False, "; ".join(problems[:3]) + more)

@@ -20,6 +20,11 @@ from kubevigil.delivery.outlet import Outlet
 
 if TYPE_CHECKING:
     from kubevigil.kube.client import KubeApi
+    from kubevigil.kube.informer import Informer
+
+# How long a role's view of the cluster may go without word from the API server before /readyz fails, unless the
+# role's config says otherwise.
+STALE_AFTER_SECONDS = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +67,29 @@ class Role(ABC):
     async def run(self) -> None:
         """Do the role's job until cancelled; cancellation is the normal way to stop."""
 
+    def informers(self) -> Sequence[Informer]:
+        """The informers the role's view of the cluster comes from (see `readiness_of`)."""
+        return ()
+
+    @property
+    def stale_after(self) -> float:
+        """Seconds an informer of this role may go without hearing from the API server before the role is not ready."""
+        return STALE_AFTER_SECONDS
+
     def readiness(self) -> Readiness:
+        """The role's own checks, beyond a fresh view of the cluster (which `readiness_of` checks for every role)."""
         return Readiness(True)
 
     def routes(self) -> Sequence[web.RouteDef]:
         return ()
+
+
+def readiness_of(role: Role) -> Readiness:
+    """What /readyz says about a role: not ready while any of its informers is unsynced or stale, else its own say."""
+    from kubevigil.kube.informer import freshness
+
+    view = freshness(role.informers(), role.stale_after)
+    return role.readiness() if view.ok else view
 
 
 @dataclass(frozen=True)

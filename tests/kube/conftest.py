@@ -1,4 +1,5 @@
-"""Fixtures for the access layer's tests: a kubeconfig writer, a fault-injecting fake API, a connected client."""
+"""Fixtures for the access layer's tests: a kubeconfig writer, a fault-injecting fake API, a connected client,
+an informer running in a task."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 import yaml
 
 from kubevigil.kube.client import KubeApi, connect
+from kubevigil.kube.informer import Change, Informer
+from kubevigil.sim.cluster import Cluster
 from tests.kube.fakeapi import FakeApi
+from tests.kube.tcpproxy import TcpProxy
 
 
 def write_kubeconfig(path: Path, server: str, user: dict[str, Any], context: str = "test") -> Path:
@@ -24,6 +28,38 @@ def write_kubeconfig(path: Path, server: str, user: dict[str, Any], context: str
     }
     path.write_text(yaml.safe_dump(doc))
     return path
+
+
+def proxied_kubeconfig(cluster: Cluster, proxy: TcpProxy, path: Path) -> Path:
+    """A kubeconfig for the emulator `cluster` that goes through `proxy` (which the test can cut or move)."""
+    doc = cluster.kubeconfig()
+    doc["clusters"][0]["cluster"]["server"] = proxy.url.replace("http://", cluster.url.split("://")[0] + "://")
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+class Run:
+    """An informer running in a task (`async with`: started and synced), recording every change it hands out."""
+
+    def __init__(self, inf: Informer) -> None:
+        self.inf = inf
+        self.seen: list[Change] = []
+        inf.add_handler(self.record)
+        self.task = asyncio.create_task(inf.run())
+
+    async def record(self, change: Change) -> None:
+        self.seen.append(change)
+
+    def names(self) -> list[tuple[str, str]]:
+        return [(c.type, c.obj["metadata"]["name"]) for c in self.seen]
+
+    async def __aenter__(self) -> Self:
+        await asyncio.wait_for(self.inf.synced.wait(), 10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
 
 
 async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:

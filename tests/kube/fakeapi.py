@@ -1,6 +1,10 @@
 """A tiny API server for the access layer's own tests: just enough list/watch/CRUD to probe client behaviour.
 
-It exists so kube tests can inject faults the emulator does not model (HTTP 5xx, in-stream 410 on demand).
+It exists so kube tests can inject faults the emulator does not model (HTTP 5xx, in-stream 410 on demand, a store
+restored from an older snapshot). Like kube-apiserver's watch cache it serves a watch from a resourceVersion newer
+than its own by sending only later events and no bookmark at or below it — silence — unless `rv_too_large_error`
+is set, when it answers as it does lists (and watches with sendInitialEvents): an in-stream ERROR with a 504
+Timeout Status "Too large resource version", cause ResourceVersionTooLarge.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ def _status(code: int, reason: str, message: str) -> web.Response:
 
 
 class FakeApi:
-    def __init__(self, token: str = "secret", history: int = 1000) -> None:
+    def __init__(self, token: str = "secret", history: int = 1000, bookmark_interval: float | None = None) -> None:
         self.token = token
+        self.extra_tokens: set[str] = set()  # also accepted: a rotated-out token that has not expired yet
         self.history = history
+        self.bookmark_interval = bookmark_interval
+        self.rv_too_large_error = False
         self.rv = itertools.count(100)
         self.objects: dict[tuple[str, str, str], dict] = {}  # (plural, ns, name)
         self.events: list[tuple[int, str, str, dict]] = []  # (rv, plural, type, obj)
@@ -73,6 +80,21 @@ class FakeApi:
             self.changed.notify_all()
         return obj
 
+    def snapshot(self) -> tuple[dict, list, int]:
+        """The store as a backup would hold it."""
+        rv = next(self.rv)
+        return dict(self.objects), list(self.events), rv
+
+    async def restore(self, snap: tuple[dict, list, int]) -> None:
+        """Go back to a snapshot, resourceVersions included, as a cluster restored from an etcd backup does."""
+        objects, events, rv = snap
+        self.objects, self.events, self.rv = dict(objects), list(events), itertools.count(rv)
+        await self.kick()
+
+    @property
+    def current_rv(self) -> int:
+        return self.events[-1][0] if self.events else 99
+
     async def delete(self, res: Resource, namespace: str, name: str) -> None:
         obj = dict(self.objects[(res.plural, namespace, name)])
         obj["metadata"] = dict(obj["metadata"])
@@ -83,7 +105,7 @@ class FakeApi:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         auth = request.headers.get("Authorization", "")
         self.seen_tokens.append(auth)
-        if auth != f"Bearer {self.token}":
+        if auth != f"Bearer {self.token}" and auth.removeprefix("Bearer ") not in self.extra_tokens:
             return _status(401, "Unauthorized", "Unauthorized")
         path = request.path
         if path == "/version":
@@ -137,7 +159,7 @@ class FakeApi:
         self.list_requests += 1
         items = [o for (p, _, _), o in self.objects.items() if p == res.plural and self._matches(request, o, ns)]
         items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in items]
-        rv = self.events[-1][0] if self.events else 99
+        rv = self.current_rv
         body = {"kind": f"{res.kind}List", "apiVersion": res.api_version,
                 "metadata": {"resourceVersion": str(rv)}, "items": items}
         return web.Response(body=orjson.dumps(body), content_type="application/json")
@@ -155,17 +177,31 @@ class FakeApi:
             status = {"kind": "Status", "code": 410, "reason": "Expired", "message": f"too old resource version: {since}"}
             await resp.write(orjson.dumps({"type": "ERROR", "object": status}) + b"\n")
             return resp
+        if since > self.current_rv and self.rv_too_large_error:
+            status = {"kind": "Status", "code": 504, "reason": "Timeout",
+                      "message": f"Too large resource version: {since}, current: {self.current_rv}",
+                      "details": {"causes": [{"reason": "ResourceVersionTooLarge",
+                                              "message": "Too large resource version"}], "retryAfterSeconds": 1}}
+            await resp.write(orjson.dumps({"type": "ERROR", "object": status}) + b"\n")
+            return resp
         last = since
         generation = self.generation
+        bookmarks = self.bookmark_interval if request.query.get("allowWatchBookmarks") == "true" else None
         while generation == self.generation:
             for rv, plural, etype, obj in list(self.events):
                 if rv > last and plural == res.plural and self._matches(request, obj, ns):
                     await resp.write(orjson.dumps({"type": etype, "object": obj}) + b"\n")
-                if rv > last:
-                    last = rv
+                last = max(last, rv)
             async with self.changed:
-                await self.changed.wait_for(lambda last=last: generation != self.generation
-                                            or (bool(self.events) and self.events[-1][0] > last))
+                try:
+                    await asyncio.wait_for(self.changed.wait_for(
+                        lambda last=last: generation != self.generation  # type: ignore[misc]
+                        or (bool(self.events) and self.events[-1][0] > last)), bookmarks)
+                except TimeoutError:
+                    if self.current_rv > since:  # never a bookmark at or below the version the watch asked for
+                        bookmark = {"kind": res.kind, "apiVersion": res.api_version,
+                                    "metadata": {"resourceVersion": str(self.current_rv)}}
+                        await resp.write(orjson.dumps({"type": "BOOKMARK", "object": bookmark}) + b"\n")
         return resp
 
     async def kick(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 
 class TcpProxy:
@@ -60,3 +61,14 @@ class TcpProxy:
                 await writer.drain()
         writer.transport.abort()
         self._writers.discard(writer)
+
+
+@contextlib.asynccontextmanager
+async def proxy_to(port: int) -> AsyncIterator[TcpProxy]:
+    """A started proxy to 127.0.0.1:`port`, stopped on exit."""
+    proxy = TcpProxy(port)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import yaml
 from prometheus_client import CollectorRegistry
 
 from kubevigil.kube.client import KubeApi, connect
-from kubevigil.kube.informer import Change, Informer
+from kubevigil.kube.informer import Informer
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.cluster import Cluster
-from tests.kube.conftest import until
-from tests.kube.tcpproxy import TcpProxy
+from tests.kube.conftest import Run, proxied_kubeconfig, until
+from tests.kube.tcpproxy import TcpProxy, proxy_to
 
 POD = by_kind("Pod")
 NS = by_kind("Namespace")
@@ -42,48 +40,18 @@ async def cluster() -> AsyncIterator[Cluster]:
 
 @pytest.fixture
 async def proxy(cluster: Cluster) -> AsyncIterator[TcpProxy]:
-    p = TcpProxy(int(cluster.url.rsplit(":", 1)[1]))
-    await p.start()
-    try:
+    async with proxy_to(int(cluster.url.rsplit(":", 1)[1])) as p:
         yield p
-    finally:
-        await p.stop()
 
 
 @pytest.fixture
 async def api(cluster: Cluster, proxy: TcpProxy, tmp_path: Path) -> AsyncIterator[KubeApi]:
     """A client that reaches the emulator through a proxy the test can cut."""
-    doc = cluster.kubeconfig()
-    doc["clusters"][0]["cluster"]["server"] = proxy.url.replace("http://", cluster.url.split("://")[0] + "://")
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(doc))
-    client = await connect(str(path))
+    client = await connect(str(proxied_kubeconfig(cluster, proxy, tmp_path / "kubeconfig")))
     try:
         yield client
     finally:
         await client.aclose()
-
-
-class Run:
-    def __init__(self, inf: Informer) -> None:
-        self.inf = inf
-        self.seen: list[Change] = []
-        inf.add_handler(self.record)
-        self.task = asyncio.create_task(inf.run())
-
-    async def record(self, change: Change) -> None:
-        self.seen.append(change)
-
-    def names(self) -> list[tuple[str, str]]:
-        return [(c.type, c.obj["metadata"]["name"]) for c in self.seen]
-
-    async def __aenter__(self) -> Run:
-        await asyncio.wait_for(self.inf.synced.wait(), 10)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
 
 
 def informer(api: KubeApi, **kw: object) -> Informer:

@@ -15,19 +15,15 @@ from kubevigil.kube.client import KubeApi, connect
 from kubevigil.kube.leader import LEASE, LeaderElector
 from tests.kube.conftest import until, write_kubeconfig
 from tests.kube.fakeapi import FakeApi
-from tests.kube.tcpproxy import TcpProxy
+from tests.kube.tcpproxy import TcpProxy, proxy_to
 
 TIMING = {"lease_duration": 2.0, "renew_deadline": 1.0, "retry_period": 0.2}
 
 
 @pytest.fixture
 async def proxy(fake: FakeApi) -> AsyncIterator[TcpProxy]:
-    p = TcpProxy(fake.port)
-    await p.start()
-    try:
+    async with proxy_to(fake.port) as p:
         yield p
-    finally:
-        await p.stop()
 
 
 @pytest.fixture

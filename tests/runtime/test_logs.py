@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import structlog
@@ -34,3 +35,45 @@ def test_console_format(capsys) -> None:
     structlog.get_logger("test").debug("hello", authorization="Bearer t")
     err = capsys.readouterr().err
     assert "hello" in err and "Bearer t" not in err
+
+
+def test_library_records_are_json_lines_with_the_traceback_inside(capsys) -> None:
+    logs.configure("info", "json")
+    library = logging.getLogger("opensearch")
+    library.info("POST http://search:9200/_bulk [status:200 request:0.003s]")  # chatter: off
+    try:
+        raise ConnectionError("Connection refused")
+    except ConnectionError:
+        library.warning("POST http://search:9200/_bulk [status:N/A request:0.004s]", exc_info=True)
+    lines = capsys.readouterr().err.strip().splitlines()
+    entries = [json.loads(line) for line in lines]  # every line is one JSON document: no raw traceback lines
+    assert [e["logger"] for e in entries] == ["opensearch"]
+    assert entries[0]["level"] == "warning" and "ConnectionError: Connection refused" in entries[0]["exception"]
+
+
+def test_kubevigil_stdlib_loggers_follow_the_configured_level(capsys) -> None:
+    logs.configure("info", "json")
+    logging.getLogger("kubevigil.roles.events.enrichment").info("enrichment: fetched")
+    logging.getLogger("kubevigil.kube.leader").debug("hidden at info level")
+    entries = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+    assert [e["event"] for e in entries] == ["enrichment: fetched"]
+
+
+def test_identical_warnings_are_rate_limited_with_a_count(capsys, monkeypatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(logs.time, "monotonic", lambda: now[0])
+    logs.configure("info", "json")
+    log = structlog.get_logger("kubevigil.test")
+    library = logging.getLogger("botocore")
+    for i in range(50):
+        log.warning("sink failing", sink="cw", error=f"connect timeout after {i % 3}.5s")
+        library.warning("retry %d of POST to http://127.0.0.1:%d", i, 4566)
+        now[0] += 1.0  # fifty seconds of a retry loop, then the interval ends
+    now[0] += logs.REPEAT_INTERVAL
+    log.warning("sink failing", sink="cw", error="connect timeout after 1.5s")
+    library.warning("retry %d of POST to http://127.0.0.1:%d", 51, 4566)
+    log.warning("another warning")
+    entries = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+    assert [(e["event"][:11], e.get("repeated")) for e in entries] == [
+        ("sink failin", None), ("retry 0 of ", None), ("sink failin", 49), ("retry 51 of", 49),
+        ("another war", None)]

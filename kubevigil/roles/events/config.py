@@ -42,8 +42,8 @@ class Rule(Model):
     type: str | None = None
     component: str | None = None
     host: str | None = None
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
     min_count: int = Field(0, alias="minCount", ge=0)
     receiver: str | None = None
 
@@ -112,7 +112,8 @@ class EventsConfig(Model):
     leader_election: LeaderElection = LeaderElection()
     enrichment: Enrichment = Enrichment()
     stale_after_seconds: float = Field(
-        120, gt=0, description="/readyz fails once the watch has been failing for this long")
+        120, gt=0, le=86400,
+        description="/readyz fails once the watch has not heard from the API server for this long")
 
     @field_validator("namespace")
     @classmethod

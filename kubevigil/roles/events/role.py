@@ -12,7 +12,7 @@ from prometheus_client import Counter, Gauge
 
 from kubevigil.core.readiness import Readiness
 from kubevigil.core.signals import Record
-from kubevigil.kube.informer import Change, Informer
+from kubevigil.kube.informer import Change, Informer, contact_interval
 from kubevigil.kube.leader import LeaderElector
 from kubevigil.kube.resources import by_kind
 from kubevigil.roles.events.checkpoint import Checkpoint, ConfigMapCheckpoint, FileCheckpoint
@@ -118,7 +118,8 @@ class EventsRole(Role):
         self._queue = asyncio.Queue(QUEUE_SIZE)
         res = by_kind("Event", "v1" if self.cfg.api == "core" else "events.k8s.io/v1")
         self.informer = Informer(self.api, res, namespace=self.cfg.namespace, name="events", clock=self.ctx.clock,
-                                 registry=self.ctx.registry, cache_view=event_identity)
+                                 registry=self.ctx.registry, cache_view=event_identity,
+                                 contact_every=contact_interval(self.cfg.stale_after_seconds))
         self.informer.add_handler(self._on_change)
         log.info("events: watching", api=self.cfg.api, namespace=self.cfg.namespace or "(all)",
                  first_start=self._first_start, checkpointed=len(self._seen))
@@ -145,15 +146,19 @@ class EventsRole(Role):
         namespace = (self.cfg.leader_election.namespace or self.ctx.pod.namespace)
         return ConfigMapCheckpoint(self.api, namespace, self.cfg.checkpoint_configmap, self.ctx.clock)
 
+    def informers(self) -> Sequence[Informer]:
+        return () if self.informer is None else (self.informer,)
+
+    @property
+    def stale_after(self) -> float:
+        return self.cfg.stale_after_seconds
+
     def readiness(self) -> Readiness:
-        if self.informer is None or not self.informer.synced.is_set():
-            return Readiness(False, "events: watch not synced")
+        if self.informer is None:
+            return Readiness(False, "events: watch not started (not leading yet)")
         dead = [t.get_name() for t in self._tasks if t.done()]
         if dead:
             return Readiness(False, f"events: {', '.join(dead)} stopped")
-        failing = self.informer.watch_failing_for()
-        if failing > self.cfg.stale_after_seconds:
-            return Readiness(False, f"events: the watch has been failing for {failing:.0f}s")
         return Readiness(True)
 
     # -- watch side ---------------------------------------------------------------------------------------------------

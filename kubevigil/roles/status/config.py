@@ -170,6 +170,16 @@ class StatusSection(Model):
         None, gt=0,
         description="Seconds to wait for the first full view of the cluster before publishing 0; default `seconds`",
     )
+    stale_after_seconds: float | None = Field(
+        None, ge=1, le=86400,
+        description="A view of the cluster not confirmed by the API server for this long is stale: values derived "
+        "from it are never published as healthy, and /readyz fails; default 3 x `seconds`, between 30 and 600",
+    )
+    when_stale: Literal["skip", "zero"] = Field(
+        "skip",
+        description="What to publish instead of a healthy value derived from a stale view: nothing (`skip`, so a "
+        "CloudWatch alarm treating missing data as breaching fires) or 0 (`zero`)",
+    )
 
     @field_validator("seconds", mode="before")
     @classmethod
@@ -187,6 +197,13 @@ class StatusSection(Model):
         if dupes:
             raise ValueError(f"targets {dupes} appear twice; give them distinct `id`s")
         return self
+
+    @property
+    def stale_after(self) -> float:
+        """`stale_after_seconds`, or its default: three intervals, at least 30 s and at most 10 minutes."""
+        if self.stale_after_seconds is not None:
+            return self.stale_after_seconds
+        return min(600.0, max(30.0, 3 * self.seconds))
 
     def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
         for i, name in enumerate(self.sinks):

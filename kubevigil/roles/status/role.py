@@ -11,8 +11,9 @@ import structlog
 from aiohttp import web
 from prometheus_client import Gauge
 
-from kubevigil.core.readiness import Readiness
+from kubevigil.core.outage import Outage
 from kubevigil.core.signals import Metric
+from kubevigil.kube.informer import Informer
 from kubevigil.roles.role import Role, RoleContext
 from kubevigil.roles.status.config import StatusSection
 from kubevigil.roles.status.targets import TargetTracker
@@ -34,11 +35,15 @@ class StatusRole(Role):
         self.ctx = ctx
         now = ctx.clock.now()
         self.trackers = [TargetTracker(t, since=now) for t in section.targets]
-        self.watches = Watches(self.trackers, ctx.api, ctx.clock, ctx.registry, self._target_changed)
+        self.watches = Watches(self.trackers, ctx.api, ctx.clock, ctx.registry, self._target_changed,
+                               stale_after=section.stale_after)
         self._by_key = {tr.key: tr for tr in self.trackers}
         self._zero: set[str] = {tr.key for tr in self.trackers if tr.value == 0}
         self._dirty: set[str] = set()
         self._sent: dict[str, int] = {}  # per-target values last handed to the sinks
+        self._stale: dict[str, float] = {}  # targets whose view is stale (seconds), as of the last publish
+        self._stale_outage = Outage()
+        self.withheld = ""  # why the last publish did not send a healthy heartbeat; "" when it did not hold one back
         self.published_value: int | None = None
         self.published_at: float | None = None
         self.publishes = 0
@@ -51,12 +56,26 @@ class StatusRole(Role):
                                ["target"], registry=ctx.registry)
         self._g_published = Gauge("kubevigil_status_last_publish_timestamp_seconds",
                                   "When the heartbeat was last handed to its sinks", registry=ctx.registry)
+        self._g_stale = Gauge("kubevigil_status_stale_targets",
+                              "Targets whose view of the cluster is stale: their healthy values are not published",
+                              registry=ctx.registry)
 
     # -- verdict ---------------------------------------------------------------------------------------------------
 
     @property
-    def value(self) -> int:
-        return 0 if self._zero else 1
+    def value(self) -> int | None:
+        """The heartbeat that may be published: 0 when a target with a fresh view is unhealthy, else 1 when no view
+        is stale; with a stale view, what `when_stale` says (None: publish nothing)."""
+        if self._zero - self._stale.keys():
+            return 0
+        if self._stale:
+            return 0 if self.section.when_stale == "zero" else None
+        return 1
+
+    def _target_value(self, tracker: TargetTracker) -> int | None:
+        if tracker.key in self._stale and tracker.value:
+            return 0 if self.section.when_stale == "zero" else None
+        return tracker.value
 
     def _recount(self) -> None:
         self._zero = {tr.key for tr in self.trackers if tr.value == 0}
@@ -130,14 +149,15 @@ class StatusRole(Role):
             base[m.cluster_dimension] = self.ctx.cluster_name
         return base
 
-    def _metrics(self, now: float, trackers: list[TargetTracker]) -> list[Metric]:
-        """The heartbeat, and the values of `trackers` with the target dimension."""
+    def _metrics(self, now: float, value: int | None, trackers: list[TargetTracker]) -> list[Metric]:
+        """The heartbeat (unless withheld), and the values of `trackers` with the target dimension."""
         m = self.section.metric
         base = self._base_dimensions()
-        out = [Metric(m.name, float(self.value), now, m.unit, "gauge", tuple(sorted(base.items())))]
+        out = [] if value is None else [Metric(m.name, float(value), now, m.unit, "gauge", tuple(sorted(base.items())))]
         for tr in trackers:
-            dims = tuple(sorted({**base, m.target_dimension: tr.key}.items()))
-            out.append(Metric(m.name, float(tr.value), now, m.unit, "gauge", dims))
+            if (target_value := self._target_value(tr)) is not None:
+                dims = tuple(sorted({**base, m.target_dimension: tr.key}.items()))
+                out.append(Metric(m.name, float(target_value), now, m.unit, "gauge", dims))
         return out
 
     async def _publish(self, why: str) -> None:
@@ -147,43 +167,81 @@ class StatusRole(Role):
             self.watches.refresh_all(now)
             self._recount()
             self._dirty.clear()
+            self._check_staleness()
             await self._emit(why, now, self.trackers)
 
     async def _publish_change(self) -> None:
         """Only what changed since the last publish: the heartbeat and the targets whose value moved."""
         async with self._lock:
+            self._check_staleness()
             dirty, self._dirty = self._dirty, set()
-            moved = [tr for key in dirty if (tr := self._by_key[key]).value != self._sent.get(key)]
+            moved = [tr for key in dirty if self._target_value(tr := self._by_key[key]) != self._sent.get(key)]
             if self.value == self.published_value and not moved:
                 return
             await self._emit("change", self.ctx.clock.now(), moved)
 
+    def _check_staleness(self) -> None:
+        """Which targets' views are stale now; log when that starts, now and then while it lasts, and when it ends."""
+        bound = self.section.stale_after
+        self._stale = self.watches.stale(bound)
+        self._g_stale.set(len(self._stale))
+        mono = self.ctx.clock.monotonic()
+        if not self._stale:
+            self.withheld = ""
+            ended = self._stale_outage.recovered(mono)
+            if ended is not None:
+                log.info("view of the cluster is fresh again; publishing healthy values resumes",
+                         after_seconds=round(ended[0], 1))
+            return
+        self.withheld = self._staleness_reason(bound)
+        report = self._stale_outage.failed(mono)
+        if report == "first":
+            log.warning("view of the cluster is stale; healthy values are not published", why=self.withheld,
+                        when_stale=self.section.when_stale, stale_targets=sorted(self._stale)[:20])
+        elif report == "summary":
+            log.warning("view of the cluster is still stale", why=self.withheld, when_stale=self.section.when_stale,
+                        stale_targets=sorted(self._stale)[:20], stale_for=round(self._stale_outage.duration(mono)))
+
+    def _staleness_reason(self, bound: float) -> str:
+        infs = {inf.name: inf for tr in self.trackers if tr.key in self._stale for inf in self.watches.informers_of(tr)}
+        worst = max(infs.values(), key=lambda i: i.stale_for())
+        error = f"; last error: {worst.last_error}" if worst.last_error else ""
+        return (f"{len(self._stale)} target(s) have a stale view: no word from the API server {worst.api.server} "
+                f"for {worst.stale_for():.0f}s (stale after {bound:g}s){error}")
+
     async def _emit(self, why: str, now: float, trackers: list[TargetTracker]) -> None:
         """Publish the heartbeat; `trackers` are the targets whose values go along (with `per_target`)."""
-        metrics = self._metrics(now, trackers if self.section.per_target else [])
-        self._record(now, trackers)
+        value = self.value
+        metrics = self._metrics(now, value, trackers if self.section.per_target else [])
+        self._record(now, value, trackers)
         if self.section.dry_run:
             log.info("dry run: would publish", why=why, metrics=[x.to_dict() for x in metrics],
-                     unhealthy=self._unhealthy())
+                     unhealthy=self._unhealthy(), withheld=self.withheld or None)
             return
         if self._zero:
-            log.info("publish", why=why, value=self.value, unhealthy=self._unhealthy())
+            log.info("publish", why=why, value=value, unhealthy=self._unhealthy())
         else:
-            log.debug("publish", why=why, value=self.value)
+            log.debug("publish", why=why, value=value)
+        if not metrics:
+            return
         for name in self.section.sinks:
             await self._put(name, metrics)
 
     def _unhealthy(self) -> dict[str, str]:
         return {key: self._by_key[key].health.reason for key in sorted(self._zero)[:20]}
 
-    def _record(self, now: float, trackers: list[TargetTracker]) -> None:
-        self.published_value, self.published_at = self.value, now
-        self.publishes += 1
-        self._g_value.set(self.value)
-        self._g_published.set(now)
+    def _record(self, now: float, value: int | None, trackers: list[TargetTracker]) -> None:
+        self._g_value.set(value or 0)  # 1 only for a healthy verdict from a fresh view
         for tr in trackers:
-            self._sent[tr.key] = tr.value
-            self._g_target.labels(tr.key).set(tr.value)
+            target_value = self._target_value(tr)
+            self._g_target.labels(tr.key).set(target_value or 0)
+            if target_value is not None:
+                self._sent[tr.key] = target_value
+        if value is None:
+            return
+        self.published_value, self.published_at = value, now
+        self.publishes += 1
+        self._g_published.set(now)
 
     async def _put(self, sink: str, metrics: list[Metric]) -> None:
         """Hand values to delivery; a full queue must not stall the heartbeat past one interval."""
@@ -191,26 +249,32 @@ class StatusRole(Role):
             await asyncio.wait_for(self.ctx.outlets[sink].put(metrics), timeout=self.section.seconds)
         except TimeoutError:
             log.warning("sink queue full; heartbeat not queued", sink=sink)
-        except Exception as exc:  # delivery failing must not stop the heartbeat for other sinks
+        except Exception as exc:
             log.error("could not queue heartbeat", sink=sink, error=f"{type(exc).__name__}: {exc}")
 
     # -- runtime surface -------------------------------------------------------------------------------------------
 
-    def readiness(self) -> Readiness:
-        if self.watches.synced:
-            return Readiness(True)
-        pending = [k.label for k, inf in self.watches.informers.items() if not inf.synced.is_set()]
-        return Readiness(False, f"informers not synced: {', '.join(pending)}")
+    def informers(self) -> Sequence[Informer]:
+        return list(self.watches.informers.values())
+
+    @property
+    def stale_after(self) -> float:
+        return self.section.stale_after
 
     def status(self) -> dict[str, Any]:
-        """What /status shows: the heartbeat and each target's state, reason and since when."""
+        """What /status shows: the heartbeat and each target's state, reason and since when; why values are held
+        back while the view of the cluster is stale."""
         return {
             "metric": self.section.metric.name,
             "value": self.value,
             "published_value": self.published_value,
             "published_at": self.published_at,
             "synced": self.watches.synced,
-            "targets": [tr.snapshot() for tr in self.trackers],
+            "stale_after_seconds": self.section.stale_after,
+            "when_stale": self.section.when_stale,
+            "withheld": self.withheld or None,
+            "targets": [{**tr.snapshot(), "stale_seconds": round(self._stale[tr.key], 1) if tr.key in self._stale
+                         else None} for tr in self.trackers],
         }
 
     def routes(self) -> Sequence[web.RouteDef]:

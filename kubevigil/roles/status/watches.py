@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from kubevigil.core.clock import Clock
 from kubevigil.kube.cache import key_of
-from kubevigil.kube.informer import Change, Informer
+from kubevigil.kube.informer import Change, Informer, contact_interval
 from kubevigil.kube.resources import by_kind
 from kubevigil.roles.status.health import Health, evaluate
 from kubevigil.roles.status.targets import ObjectKey, TargetTracker
@@ -47,7 +47,7 @@ class Watches:
     """Owns the informers; keeps every tracker's objects equal to what its informer caches."""
 
     def __init__(self, trackers: list[TargetTracker], api: Any, clock: Clock, registry: CollectorRegistry,
-                 on_change: Callable[[TargetTracker, bool], None]) -> None:
+                 on_change: Callable[[TargetTracker, bool], None], stale_after: float = 120.0) -> None:
         self.trackers = trackers
         self.clock = clock
         self._on_change = on_change
@@ -68,13 +68,27 @@ class Watches:
                 if key is not None and key not in self.informers:
                     self.informers[key] = Informer(api, by_kind(key.kind), namespace=key.namespace,
                                                    label_selector=key.selector, name=key.label, clock=clock,
-                                                   registry=registry)
+                                                   registry=registry, contact_every=contact_interval(stale_after))
         for key, inf in self.informers.items():
             inf.add_handler(self._namespace_handler(key) if key.kind == "Namespace" else self._object_handler(key))
 
     @property
     def synced(self) -> bool:
         return all(inf.synced.is_set() for inf in self.informers.values())
+
+    def informers_of(self, tracker: TargetTracker) -> list[Informer]:
+        keys = [object_watch(tracker)] + ([nk] if (nk := namespace_watch(tracker)) else [])
+        return [self.informers[k] for k in keys]
+
+    def stale(self, bound: float) -> dict[str, float]:
+        """Targets whose synced view has not been confirmed by the API server for more than `bound` seconds, with
+        how long; targets not synced at all are NOT_SYNCED instead."""
+        out: dict[str, float] = {}
+        for tr in self.trackers:
+            infs = self.informers_of(tr)
+            if all(i.synced.is_set() for i in infs) and (age := max(i.stale_for() for i in infs)) > bound:
+                out[tr.key] = age
+        return out
 
     def _namespaces(self, tracker: TargetTracker) -> set[str] | None:
         """Names of the namespaces a namespace selector matches; None when the target has none."""
@@ -133,8 +147,7 @@ class Watches:
     def refresh_all(self, now: float) -> None:
         """Re-evaluate every target from the caches; targets whose informers have not synced are unhealthy."""
         for tr in self.trackers:
-            keys = [object_watch(tr)] + ([nk] if (nk := namespace_watch(tr)) else [])
-            if not all(self.informers[k].synced.is_set() for k in keys):
+            if not all(inf.synced.is_set() for inf in self.informers_of(tr)):
                 tr.clear()
                 changed = tr.health.state != NOT_SYNCED.state
                 if changed:
