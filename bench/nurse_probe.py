@@ -103,7 +103,7 @@ def _rss_mb() -> float:
 async def steady(prefix: str, kubeconfig: str, seconds: float, tmp: Path) -> tuple[float, float, float, int]:
     import os
 
-    from kubevigil.config.loader import load
+    from kubevigil.catalog import load
     from kubevigil.runtime import Runtime
 
     config = {"cluster": {"name": "bench", "kubeconfig": kubeconfig}, "server": {"listen": f"{prefix}1:8080"},

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from kubevigil.config.loader import load
+from kubevigil.catalog import load
 from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster

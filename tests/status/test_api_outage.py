@@ -24,9 +24,9 @@ from typing import Any
 import aiohttp
 import yaml
 
-from kubevigil.aws import AwsParams, make_client
 from kubevigil.kube.client import connect
 from kubevigil.kube.resources import by_kind
+from kubevigil.sinks.aws import AwsParams, make_client
 from tests.events.endpoints import FAST_DELIVERY, child, until
 from tests.loopback import free_port
 
