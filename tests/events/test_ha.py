@@ -153,10 +153,12 @@ async def test_leader_killed_the_other_takes_over_after_the_lease_expires(
             await until(lambda: leading(b), timeout=LEASE_DURATION * 2 + 1)
             takeover = time.monotonic() - killed_at
             await until(lambda: opensearch.state.count() == len(expected), timeout=10)
+            a_ids = [json.loads(line)["id"] for line in (tmp_path / "a" / "events.jsonl").read_text().splitlines()]
+            # b's file sink has its own queue: the search server seeing everything does not mean the file has it yet.
+            await until(lambda: set(a_ids) | set(file_ids(b_settings)) == expected, timeout=10)
             b_ids = file_ids(b_settings)
         finally:
             await b.stop()
-    a_ids = [json.loads(line)["id"] for line in (tmp_path / "a" / "events.jsonl").read_text().splitlines()]
     print(f"HA kill: takeover {takeover:.2f}s after SIGKILL (lease {LEASE_DURATION}s); a exported {len(a_ids)}, "
           f"b {len(b_ids)}, re-exported by b: {len(set(a_ids) & set(b_ids))}")
     # Until the lease expires nobody leads; then the other replica leads within a retry period.
