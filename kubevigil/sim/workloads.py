@@ -18,6 +18,7 @@ from kubevigil.sim.kubelet import Kubelet
 from kubevigil.sim.pods import NODE, POD, node_is_ready, parse_time, set_condition
 from kubevigil.sim.scheduler import Scheduler
 from kubevigil.sim.statefulsets import StatefulSetController
+from kubevigil.sim.workflows import WorkflowController
 from kubevigil.sim.writes import delete_object, write_object, write_status
 
 __all__ = ["WorkloadSimulator", "seed_demo_cluster"]
@@ -48,6 +49,7 @@ class WorkloadSimulator:
         self._daemonsets = DaemonSetController(store, clock, self.recorder, rng, stop)
         self._jobs = JobController(store, clock, self.recorder, rng, stop)
         self._cronjobs = CronJobController(store, clock, self.recorder)
+        self._workflows = WorkflowController(store, clock, self.recorder)
 
     async def run(self) -> None:
         """Reconcile every `tick` seconds of the clock until cancelled; a failing step is logged, not fatal."""
@@ -63,6 +65,7 @@ class WorkloadSimulator:
         self._evict_from_lost_nodes()
         self._cronjobs.sync()
         self._jobs.sync()
+        self._workflows.sync()
         self._deployments.sync()
         self._replicasets.sync()
         self._statefulsets.sync()
