@@ -29,22 +29,22 @@ def kv_check(name: str, namespace: str, schedule: dict[str, Any], *, scenario: s
              **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "kubevigil.io/v1", "kind": "HealthCheck",
             "metadata": {"name": name, "namespace": namespace},
-            "spec": {"schedule": schedule,
+            "spec": {"schedule": schedule, "timeout": "30s",
                      "workflow": {"source": {"inline": workflow_source(scenario, duration)}}, **spec}}
 
 
-def am_check(name: str, namespace: str, *, repeat: int, scenario: str = "", remedy_scenario: str = "",
+def am_check(name: str, namespace: str, *, repeat: int, scenario: str = "", remedy: bool = False,
              **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "repeatAfterSec": repeat, "level": "namespace",
-        "workflow": {"generateName": f"{name}-", "resource": {
+        "workflow": {"generateName": f"{name}-", "workflowtimeout": 30, "resource": {
             "namespace": namespace, "serviceAccount": f"{name}-sa",
             "source": {"inline": workflow_source(scenario)}}},
         **spec,
     }
-    if remedy_scenario is not None and "remedyRunsLimit" in spec or "remedyResetInterval" in spec:
+    if remedy:
         body["remedyworkflow"] = {"generateName": f"{name}-remedy-", "resource": {
             "namespace": namespace, "serviceAccount": f"{name}-remedy-sa",
-            "source": {"inline": workflow_source(remedy_scenario)}}}
+            "source": {"inline": workflow_source()}}}
     return {"apiVersion": "activemonitor.keikoproj.io/v1alpha1", "kind": "HealthCheck",
             "metadata": {"name": name, "namespace": namespace}, "spec": body}
