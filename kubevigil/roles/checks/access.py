@@ -75,13 +75,13 @@ async def ensure(api: Any, rbac: Rbac, key: CheckKey, owner_ref: dict[str, Any] 
         res = by_kind(body["kind"])
         ns = body["metadata"].get("namespace")
         name = body["metadata"]["name"]
-        try:
-            current = await api.get(res, ns, name)
-        except ApiError as exc:
-            if exc.status != 404:
-                raise
-            await _create(api, res, ns, body)
-            continue
+        current = await _get(api, res, ns, name)
+        if current is None:
+            if await _create(api, res, ns, body):
+                continue
+            current = await _get(api, res, ns, name)  # another check sharing it made it meanwhile
+            if current is None:
+                raise RbacError(f"{res.kind} {name} was created and deleted meanwhile; retrying")
         if not _ours(current):
             if res is SA:
                 continue  # an account someone else made (IRSA, …): use it, never change it
@@ -89,22 +89,36 @@ async def ensure(api: Any, rbac: Rbac, key: CheckKey, owner_ref: dict[str, Any] 
         await _update(api, res, current, body, user)
 
 
-async def _create(api: Any, res: Resource, ns: str | None, body: dict[str, Any]) -> None:
+async def _get(api: Any, res: Resource, ns: str | None, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(await api.get(res, ns, name))
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+async def _create(api: Any, res: Resource, ns: str | None, body: dict[str, Any]) -> bool:
+    """Create the object; False when it already exists (made meanwhile)."""
     try:
         await api.create(res, ns, body)
     except ApiError as exc:
         if exc.status == 409:
-            return  # made meanwhile (another check sharing the account); the next run updates it
+            return False
         if exc.status in (403, 422):
             raise RbacError(f"cannot create {res.kind} {body['metadata']['name']}: {exc.message}") from None
         raise
+    return True
 
 
 async def _update(api: Any, res: Resource, current: dict[str, Any], body: dict[str, Any], user: str) -> None:
     users = _users(current)
     patch: dict[str, Any] = {}
     if user not in users:
-        patch["metadata"] = {"annotations": {USERS: ",".join(sorted({*users, user}))}}
+        # With the resourceVersion, two checks adding themselves at once conflict (409, retried) instead of one
+        # silently overwriting the other's entry.
+        patch["metadata"] = {"annotations": {USERS: ",".join(sorted({*users, user}))},
+                             "resourceVersion": current["metadata"].get("resourceVersion")}
         refs = body["metadata"].get("ownerReferences")
         if refs:
             known = current["metadata"].get("ownerReferences") or []
@@ -136,7 +150,8 @@ async def release(api: Any, key: CheckKey) -> int:
             try:
                 if rest:
                     await api.patch(res, meta.get("namespace"), meta["name"],
-                                    {"metadata": {"annotations": {USERS: ",".join(rest)}}}, "merge")
+                                    {"metadata": {"annotations": {USERS: ",".join(rest)},
+                                                  "resourceVersion": meta.get("resourceVersion")}}, "merge")
                 else:
                     await api.delete(res, meta.get("namespace"), meta["name"])
                     deleted += 1
