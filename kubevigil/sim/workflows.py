@@ -44,7 +44,7 @@ class WorkflowController:
             if phase not in FINISHED and not is_terminating(wf):
                 self._step(res, wf, phase)
 
-    def _step(self, res: Any, wf: dict, phase: str) -> None:
+    def _step(self, res: Any, wf: dict[str, Any], phase: str) -> None:
         now = self._clock.now()
         status = copy.deepcopy(wf.get("status") or {})
         name = wf["metadata"]["name"]
@@ -58,7 +58,7 @@ class WorkflowController:
             self._finish_if_due(wf, status, now)
         write_status(self._store, res, wf, status)
 
-    def _finish_if_due(self, wf: dict, status: dict, now: float) -> None:
+    def _finish_if_due(self, wf: dict[str, Any], status: dict[str, Any], now: float) -> None:
         where = f"Workflow {wf['metadata'].get('namespace')}/{wf['metadata']['name']}"
         try:
             outcome, duration = _play(wf, where)
@@ -75,7 +75,7 @@ class WorkflowController:
             else:
                 self._end(wf, status, now, "Failed", "child 'main' failed: Error (exit code 1)")
 
-    def _end(self, wf: dict, status: dict, now: float, phase: str, message: str) -> None:
+    def _end(self, wf: dict[str, Any], status: dict[str, Any], now: float, phase: str, message: str) -> None:
         name = wf["metadata"]["name"]
         status.update(phase=phase, finishedAt=rfc3339(now), progress="1/1" if phase == "Succeeded" else "0/1")
         if message:
@@ -94,7 +94,7 @@ class WorkflowController:
             self._recorder.record(wf, WORKFLOW_CONTROLLER, WARNING, "WorkflowFailed", message)
 
 
-def _play(wf: dict, where: str) -> tuple[str, float]:
+def _play(wf: dict[str, Any], where: str) -> tuple[str, float]:
     """(outcome, duration) from the Workflow's annotations, else its entrypoint template's."""
     notes = {**_template_annotations(wf), **((wf["metadata"].get("annotations")) or {})}
     name = notes.get(SCENARIO, "").strip()
@@ -105,18 +105,18 @@ def _play(wf: dict, where: str) -> tuple[str, float]:
     return _OUTCOMES[name], duration
 
 
-def _entrypoint(wf: dict) -> dict:
+def _entrypoint(wf: dict[str, Any]) -> dict[str, Any]:
     spec = wf.get("spec") or {}
     templates = spec.get("templates") or []
     entry = spec.get("entrypoint")
     return next((t for t in templates if t.get("name") == entry), templates[0] if templates else {})
 
 
-def _template_annotations(wf: dict) -> dict[str, str]:
+def _template_annotations(wf: dict[str, Any]) -> dict[str, str]:
     return dict((_entrypoint(wf).get("metadata") or {}).get("annotations") or {})
 
 
-def _output_parameters(wf: dict) -> list[dict[str, str]]:
+def _output_parameters(wf: dict[str, Any]) -> list[dict[str, str]]:
     params = []
     for p in (_entrypoint(wf).get("outputs") or {}).get("parameters") or []:
         value = p.get("value", (p.get("valueFrom") or {}).get("default"))
@@ -129,7 +129,7 @@ def _output_parameters(wf: dict) -> list[dict[str, str]]:
 
 
 def _node(node_id: str, name: str, phase: str, started: str, finished: str | None = None,
-          message: str = "") -> dict:
+          message: str = "") -> dict[str, Any]:
     node = {"id": node_id, "name": name, "displayName": name, "type": "Pod", "phase": phase, "startedAt": started}
     if finished:
         node["finishedAt"] = finished

@@ -54,7 +54,8 @@ def demo_section(sink_names: dict[str, str] | None = None) -> dict[str, Any]:
     """The demo's `checks:` section (see kubevigil/roles/checks/demo.py for the objects it seeds)."""
     from kubevigil.roles.checks.demo import section
 
-    return section(sink_names or {})
+    demo: dict[str, Any] = section(sink_names or {})
+    return demo
 
 
 __all__ = ["ChecksSection", "add_commands", "build", "defaults", "demo_section", "leader", "rbac"]

@@ -160,11 +160,14 @@ class ChecksRole(Role):
             if group in self._hc_informers or not await self._served(res):
                 continue
             infs = [Informer(self.api, res, namespace=ns, clock=self.clock, registry=self.ctx.registry,
-                             name=f"healthchecks.{group}") for ns in (self.section.namespaces or [None])]
+                             name=f"healthchecks.{group}") for ns in self._namespaces()]
             for inf in infs:
                 inf.add_handler(self._on_check)
                 self._tasks.append(asyncio.create_task(inf.run(), name=f"informer:healthchecks.{group}"))
             self._hc_informers[group] = infs
+
+    def _namespaces(self) -> list[str | None]:
+        return list(self.section.namespaces) or [None]
 
     async def _served(self, res: Resource) -> bool:
         try:

@@ -31,7 +31,8 @@ def openapi_schema(model: type[BaseModel], *, preserve_unknown: bool = False) ->
     """A structural OpenAPI v3 schema for `model`: refs inlined, Optional unwrapped, no titles or defaults."""
     raw = model.model_json_schema(mode="validation")
     defs = raw.pop("$defs", {})
-    return _structural(raw, defs, preserve_unknown)
+    schema: dict[str, Any] = _structural(raw, defs, preserve_unknown)
+    return schema
 
 
 def _structural(node: Any, defs: dict[str, Any], preserve: bool) -> Any:

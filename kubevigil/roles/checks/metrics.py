@@ -99,7 +99,7 @@ _AM_LABELS = ["healthcheck_name", "workflow", "namespace", "crd"]
 _KH_LABELS = ["check", "namespace", "crd"]
 
 
-def _activemonitor_families() -> dict[str, Metric]:
+def _activemonitor_families() -> dict[str, Any]:
     return {
         "success": _exact_counter("healthcheck_success_count", "The total number of successful healthcheck runs"),
         "error": _exact_counter("healthcheck_error_count", "The total number of failed healthcheck runs"),
@@ -120,7 +120,7 @@ def _exact_counter(name: str, doc: str) -> Metric:
     return Metric(name, doc + " (a counter)", "unknown")
 
 
-def _add_activemonitor(fams: dict[str, Metric], key: CheckKey, status: dict[str, Any]) -> None:
+def _add_activemonitor(fams: dict[str, Any], key: CheckKey, status: dict[str, Any]) -> None:
     for workflow, ok_key, err_key, started_key, finished_key in (
             ("healthCheck", "successCount", "failedCount", "startedAt", "finishedAt"),
             ("remedy", "remedySuccessCount", "remedyFailedCount", "remedyStartedAt", "remedyFinishedAt")):
@@ -137,7 +137,7 @@ def _add_activemonitor(fams: dict[str, Metric], key: CheckKey, status: dict[str,
             fams["finish"].add_metric(values, finished)
 
 
-def _kuberhealthy_families() -> dict[str, Metric]:
+def _kuberhealthy_families() -> dict[str, GaugeMetricFamily]:
     return {
         "check": GaugeMetricFamily("kuberhealthy_check", "Shows the status of a check (1 ok, 0 failing)",
                                    labels=[*_KH_LABELS, "status"]),
@@ -154,7 +154,7 @@ def _kuberhealthy_families() -> dict[str, Metric]:
     }
 
 
-def _add_kuberhealthy(fams: dict[str, Metric], key: CheckKey, status: dict[str, Any], now: float) -> None:
+def _add_kuberhealthy(fams: dict[str, GaugeMetricFamily], key: CheckKey, status: dict[str, Any], now: float) -> None:
     if status.get("status") not in ("Succeeded", "Failed"):
         return
     values = [key.name, key.namespace, key.group]

@@ -106,7 +106,8 @@ def workflow_body(check: Check, run: WorkflowRun, doc: dict[str, Any], purpose: 
                   deadline: float) -> dict[str, Any]:
     """The Workflow to submit: the source's spec, kubevigil's labels, the run's account and deadline."""
     body = copy.deepcopy(doc)
-    source_meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    raw_meta = body.get("metadata")
+    source_meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     labels = {str(k): str(v) for k, v in (source_meta.get("labels") or {}).items()}
     meta = _metadata(check, run, purpose, owner, labels)
     if source_meta.get("annotations"):
@@ -136,7 +137,7 @@ def kuberhealthy_body(check: Check, run: KuberhealthyRun, owner: dict[str, Any],
                       deadline: float, reporting_url: str, uuid: str) -> dict[str, Any]:
     """A Job running the check pod with kuberhealthy's environment, so its images run unchanged."""
     pod = copy.deepcopy(run.pod_spec)
-    env = [{"name": "KH_REPORTING_URL", "value": reporting_url}, {"name": "KH_RUN_UUID", "value": uuid},
+    env: list[dict[str, Any]] = [{"name": "KH_REPORTING_URL", "value": reporting_url}, {"name": "KH_RUN_UUID", "value": uuid},
            {"name": "KH_CHECK_RUN_DEADLINE", "value": str(int(deadline_at))},
            {"name": "KH_POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}]
     for container in pod.get("containers") or []:
