@@ -3,8 +3,10 @@
 What a Workflow plays comes from `sim.kubevigil.io/*` annotations on the Workflow or on its entrypoint template's
 metadata (the Workflow's win): `scenario` (absent or `healthy`: succeed; `job-fail` or `workflow-fail`: fail; `hang`:
 run until deleted or `activeDeadlineSeconds`), `duration` (how long it runs, default 2s) and `output` (the value of
-an output parameter named `result`, e.g. active-monitor's `{"metrics": [...]}`). Template output parameters with a
-`value` or `valueFrom.default` are reported too.
+an output parameter named `result`, e.g. active-monitor's `{"metrics": [...]}`) and `requires`
+(`Deployment/<namespace>/<name>`: the Workflow fails unless that Deployment has an available replica, as a
+synthetic availability check would). Template output parameters with a `value` or `valueFrom.default` are reported
+too.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import copy
 from typing import Any
 
 from kubevigil.core.clock import Clock
+from kubevigil.kube.resources import by_kind
 from kubevigil.sim.eventrecorder import NORMAL, WARNING, EventRecorder, Source, rfc3339
 from kubevigil.sim.pods import is_terminating, parse_time
 from kubevigil.sim.scenarios import DURATION, PREFIX, SCENARIO, ScenarioError, parse_seconds
 from kubevigil.sim.writes import write_status
 
 OUTPUT = PREFIX + "output"
+REQUIRES = PREFIX + "requires"
 WORKFLOW_CONTROLLER = Source("workflow-controller")
 SUCCEED, FAIL, HANG = "healthy", "fail", "hang"
 _OUTCOMES = {"": SUCCEED, "healthy": SUCCEED, "job-fail": FAIL, "workflow-fail": FAIL, "hang": HANG}
@@ -70,10 +74,27 @@ class WorkflowController:
         if deadline is not None and now - started >= float(deadline):
             self._end(wf, status, now, "Failed", "Max duration limit exceeded")
         elif outcome != HANG and now - started >= duration:
-            if outcome == SUCCEED:
+            missing = self._missing_requirement(wf)
+            if outcome == SUCCEED and not missing:
                 self._end(wf, status, now, "Succeeded", "")
             else:
-                self._end(wf, status, now, "Failed", "child 'main' failed: Error (exit code 1)")
+                self._end(wf, status, now, "Failed", missing or "child 'main' failed: Error (exit code 1)")
+
+    def _missing_requirement(self, wf: dict[str, Any]) -> str:
+        """Why the `requires` annotation is not met ('' when it is, or when there is none)."""
+        notes = {**_template_annotations(wf), **((wf["metadata"].get("annotations")) or {})}
+        if REQUIRES not in notes:
+            return ""
+        kind, _, rest = notes[REQUIRES].partition("/")
+        namespace, _, name = rest.partition("/")
+        if kind != "Deployment" or not name:
+            return f"annotation {REQUIRES}={notes[REQUIRES]!r} is not Deployment/<namespace>/<name>"
+        deploy = self._store.try_get(by_kind("Deployment"), namespace, name)
+        if deploy is None:
+            return f"Deployment {namespace}/{name} not found"
+        if int((deploy.get("status") or {}).get("availableReplicas") or 0) < 1:
+            return f"Deployment {namespace}/{name} has no available replica"
+        return ""
 
     def _end(self, wf: dict[str, Any], status: dict[str, Any], now: float, phase: str, message: str) -> None:
         name = wf["metadata"]["name"]

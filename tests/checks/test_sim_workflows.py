@@ -100,3 +100,10 @@ def test_nothing_happens_without_the_crd() -> None:
     clock = ManualClock()
     store = Store(clock)
     WorkloadSimulator(store, clock).reconcile_once()  # no Workflow resource served: no error
+
+
+async def test_requires_an_available_deployment(world: Any) -> None:
+    store, sim, clock = world
+    wf = submit(store, load("argo-workflows/hello-world.yaml"), {"sim.kubevigil.io/requires": "Deployment/default/x"})
+    await run(sim, clock, 6)
+    assert current(store, wf)["status"]["message"] == "Deployment default/x not found"

@@ -19,7 +19,7 @@ PRINTER_COLUMNS = [
     {"name": "SUCCESS", "type": "integer", "jsonPath": ".status.successCount"},
     {"name": "FAIL", "type": "integer", "jsonPath": ".status.failedCount"},
     {"name": "LAST RUN", "type": "date", "jsonPath": ".status.finishedAt"},
-    {"name": "NEXT RUN", "type": "date", "jsonPath": ".status.nextRunAt"},
+    {"name": "NEXT RUN", "type": "string", "jsonPath": ".status.nextRunAt"},  # a date column shows 0s for the future
     {"name": "REMEDY", "type": "string", "jsonPath": ".status.remedyStatus"},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
@@ -74,7 +74,7 @@ def _structural(node: Any, defs: dict[str, Any], preserve: bool) -> Any:
 
 
 def _crd(group: str, version: str, spec_schema: dict[str, Any], description: str,
-         extra_columns: list[dict[str, Any]]) -> dict[str, Any]:
+         short_names: list[str]) -> dict[str, Any]:
     status_schema = openapi_schema(HealthCheckStatus)
     schema = {
         "type": "object",
@@ -95,11 +95,11 @@ def _crd(group: str, version: str, spec_schema: dict[str, Any], description: str
         "spec": {
             "group": group,
             "names": {"kind": "HealthCheck", "listKind": "HealthCheckList", "plural": "healthchecks",
-                      "singular": "healthcheck", "shortNames": ["hc", "hcs"], "categories": ["kubevigil"]},
+                      "singular": "healthcheck", "shortNames": short_names, "categories": ["kubevigil"]},
             "scope": "Namespaced",
             "versions": [{
                 "name": version, "served": True, "storage": True,
-                "additionalPrinterColumns": PRINTER_COLUMNS + extra_columns,
+                "additionalPrinterColumns": PRINTER_COLUMNS,
                 "schema": {"openAPIV3Schema": schema},
                 "subresources": {"status": {}},
             }],
@@ -111,15 +111,16 @@ def activemonitor_crd() -> dict[str, Any]:
     """active-monitor's HealthCheck CRD, run by kubevigil: same spec (unknown keys kept), kubevigil's status."""
     spec = openapi_schema(activemonitor.HealthCheckSpec, preserve_unknown=True)
     return _crd(activemonitor.GROUP, activemonitor.VERSION, spec,
-                "An active-monitor HealthCheck, run by kubevigil (spec unchanged from active-monitor)", [])
+                "An active-monitor HealthCheck, run by kubevigil (spec unchanged from active-monitor)", ["hc", "hcs"])
 
 
 def kubevigil_crd() -> dict[str, Any]:
+    """kubevigil's own HealthCheck; short name `khc` (`hc` stays active-monitor's); `kubectl get kubevigil` lists both."""
     spec = openapi_schema(healthcheck.HealthCheckSpec)
     spec["properties"]["probe"].update(minProperties=1, maxProperties=1)
     return _crd(healthcheck.GROUP, healthcheck.VERSION, spec,
                 "A kubevigil HealthCheck: a schedule, one runner (probe, workflow, job, kuberhealthy), a remedy",
-                [])
+                ["khc"])
 
 
 def crds() -> list[dict[str, Any]]:
