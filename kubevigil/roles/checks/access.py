@@ -68,25 +68,39 @@ def _bodies(rbac: Rbac, user: str, owner_ref: dict[str, Any] | None) -> list[dic
     ]
 
 
+CONFLICT_ATTEMPTS = 5
+
+
 async def ensure(api: Any, rbac: Rbac, key: CheckKey, owner_ref: dict[str, Any] | None) -> None:
     """Create or update the check's RBAC; refuse to change an object of the same name kubevigil did not create."""
     user = str(key)
     for body in _bodies(rbac, user, owner_ref):
-        res = by_kind(body["kind"])
-        ns = body["metadata"].get("namespace")
-        name = body["metadata"]["name"]
-        current = await _get(api, res, ns, name)
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                await _ensure_one(api, body, user)
+                break
+            except ApiError as exc:
+                # Checks sharing an account update it at once: re-read and apply again, a bounded number of times.
+                if exc.status != 409 or attempt == CONFLICT_ATTEMPTS - 1:
+                    raise
+
+
+async def _ensure_one(api: Any, body: dict[str, Any], user: str) -> None:
+    res = by_kind(body["kind"])
+    ns = body["metadata"].get("namespace")
+    name = body["metadata"]["name"]
+    current = await _get(api, res, ns, name)
+    if current is None:
+        if await _create(api, res, ns, body):
+            return
+        current = await _get(api, res, ns, name)  # another check sharing it made it meanwhile
         if current is None:
-            if await _create(api, res, ns, body):
-                continue
-            current = await _get(api, res, ns, name)  # another check sharing it made it meanwhile
-            if current is None:
-                raise RbacError(f"{res.kind} {name} was created and deleted meanwhile; retrying")
-        if not _ours(current):
-            if res is SA:
-                continue  # an account someone else made (IRSA, …): use it, never change it
-            raise RbacError(f"{res.kind} {name} exists and was not created by kubevigil; not changed")
-        await _update(api, res, current, body, user)
+            raise RbacError(f"{res.kind} {name} was created and deleted meanwhile; retrying")
+    if not _ours(current):
+        if res is SA:
+            return  # an account someone else made (IRSA, …): use it, never change it
+        raise RbacError(f"{res.kind} {name} exists and was not created by kubevigil; not changed")
+    await _update(api, res, current, body, user)
 
 
 async def _get(api: Any, res: Resource, ns: str | None, name: str) -> dict[str, Any] | None:

@@ -29,7 +29,8 @@ class ChecksSection(Model):
 
     namespaces: list[str] = Field(default_factory=list, description="Namespaces to watch (default: all)")
     sinks: ResultSinks = Field(default_factory=lambda: ResultSinks.model_validate({}))
-    workers: int = Field(16, ge=1, le=1024, description="Checks reconciled at once (probes run inside a worker)")
+    workers: int = Field(64, ge=1, le=1024, description="Checks reconciled at once (a probe runs inside its worker); "
+                                                    "about runs per second × seconds per run")
     max_timeout: Duration = Field(300.0, gt=0, description="Deadline of a run whose spec sets none (at most this)")
     run_ttl: Duration = Field(3600.0, ge=0, description="Finished Workflows and Jobs are deleted after this long")
     jitter: float = Field(0.1, ge=0, le=1, description="Per-check start offset, as a fraction of its interval")

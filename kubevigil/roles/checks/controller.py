@@ -115,7 +115,8 @@ class ChecksRole(Role):
         self._runs: dict[str, dict[tuple[str, str, str], dict[str, Any]]] = {}  # check uid -> run objects
         self._uuids: dict[str, CheckKey] = {}
         self._start_failures: dict[CheckKey, int] = {}
-        self._probe_specs: dict[tuple[str, int], Any] = {}
+        self._probe_specs: dict[str, tuple[int, Any]] = {}  # uid -> (generation, validated probe params)
+        self._checks: dict[str, tuple[int, Check]] = {}  # uid -> (generation, parsed spec)
         self._http: aiohttp.ClientSession | None = None
         # How run() makes the session for url sources and probes (tests give one that stays on loopback).
         self._new_http = http or (lambda: aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)))
@@ -199,6 +200,9 @@ class ChecksRole(Role):
         else:
             self.views[key] = obj.get("status") or {}
             self._key_by_uid[meta.get("uid", "")] = key
+            local = self._local.get(key)
+            if local is not None and local["metadata"].get("resourceVersion") == meta.get("resourceVersion"):
+                return  # the echo of our own write: the reconcile that wrote it already scheduled what follows
         self.queue.add(key)
 
     async def _on_run(self, change: Change) -> None:
@@ -246,7 +250,7 @@ class ChecksRole(Role):
         status: dict[str, Any] = copy.deepcopy(obj.get("status") or {})
         before = copy.deepcopy(status)
         try:
-            check = from_object(obj, default_deadline=self.section.max_timeout, default_ttl=self.section.run_ttl)
+            check = self._parse(obj)
             self._probe_spec(check)
         except InvalidSpec as exc:
             await self._invalid(key, obj, status, before, exc)
@@ -273,7 +277,21 @@ class ChecksRole(Role):
         if wake:
             self.queue.add_after(key, max(0.0, min(wake) - self.clock.now()))
 
+    def _parse(self, obj: dict[str, Any]) -> Check:
+        """The Check for this object, parsed once per generation (a reconcile per run must not re-validate)."""
+        meta = obj["metadata"]
+        uid, generation = meta.get("uid", ""), int(meta.get("generation") or 0)
+        cached = self._checks.get(uid)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        check = from_object(obj, default_deadline=self.section.max_timeout, default_ttl=self.section.run_ttl)
+        self._checks[uid] = (generation, check)
+        return check
+
     def _forget(self, key: CheckKey) -> None:
+        for uid in [u for u, k in self._key_by_uid.items() if k == key]:
+            self._checks.pop(uid, None)
+            self._probe_specs.pop(uid, None)
         self.views.pop(key, None)
         self.metrics.forget(key)
         self.queue.discard(key)
@@ -295,9 +313,9 @@ class ChecksRole(Role):
         """The validated params of a built-in probe (cached per generation); InvalidSpec naming the problem."""
         if not isinstance(check.runner, ProbeRun):
             return None
-        slot = (check.uid, check.generation)
-        if slot in self._probe_specs:
-            return self._probe_specs[slot]
+        known = self._probe_specs.get(check.uid)
+        if known is not None and known[0] == check.generation:
+            return known[1]
         try:
             probes = importlib.import_module("kubevigil.roles.checks.probes")
         except ModuleNotFoundError:
@@ -311,8 +329,7 @@ class ChecksRole(Role):
         except ValueError as exc:
             first = str(exc).splitlines()
             raise InvalidSpec(f"spec.probe.{check.runner.name}: {' '.join(first[1:3]).strip() or exc}") from None
-        self._probe_specs = {k: v for k, v in self._probe_specs.items() if k[0] != check.uid}
-        self._probe_specs[slot] = spec
+        self._probe_specs[check.uid] = (check.generation, spec)
         return spec
 
     # ---- scheduling and starting -------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ class CheckMetrics(Collector):
         self._limit = limit
         self.custom: dict[tuple[str, CheckKey], CustomValue] = {}
         self.custom_dropped = 0
+        self._warned: set[CheckKey] = set()  # one log line per check, not one per run
         registry.register(self)
 
     def set_custom(self, key: CheckKey, metrics: list[dict[str, Any]]) -> None:
@@ -58,12 +59,16 @@ class CheckMetrics(Collector):
             slot = (name, key)
             if slot not in self.custom and len(self.custom) >= self._limit:
                 self.custom_dropped += 1
-                log.warning("custom metric %s of %s dropped: custom_metrics_limit %d reached", name, key, self._limit)
+                if key not in self._warned:
+                    self._warned.add(key)
+                    log.warning("custom metrics of %s dropped: custom_metrics_limit %d reached (counted in "
+                                "kubevigil_checks_custom_metrics_dropped_total)", key, self._limit)
                 continue
             self.custom[slot] = CustomValue(str(m.get("help") or f"Custom metric {raw_name} of a HealthCheck"),
                                             float(value))
 
     def forget(self, key: CheckKey) -> None:
+        self._warned.discard(key)
         for slot in [s for s in self.custom if s[1] == key]:
             del self.custom[slot]
 
