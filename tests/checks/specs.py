@@ -29,7 +29,7 @@ def kv_check(name: str, namespace: str, schedule: dict[str, Any], *, scenario: s
              **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "kubevigil.io/v1", "kind": "HealthCheck",
             "metadata": {"name": name, "namespace": namespace},
-            "spec": {"schedule": schedule, "timeout": "30s",
+            "spec": {"schedule": schedule, "timeout": spec.pop("timeout", "30s"),
                      "workflow": {"source": {"inline": workflow_source(scenario, duration)}}, **spec}}
 
 

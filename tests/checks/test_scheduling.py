@@ -111,3 +111,28 @@ def _plus_hour(stamp: str) -> str:
 
     t = datetime.fromisoformat(stamp) + timedelta(hours=1)
     return t.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+async def test_a_run_past_its_deadline_is_deleted_and_failed(
+        sim_cluster: Cluster, sim_kubeconfig: Path, tmp_path: Path) -> None:
+    install_crds(sim_cluster)
+    namespace(sim_cluster, "team")
+    create_hc(sim_cluster, kv_check("stuck", "team", {"every": "1h"}, scenario="hang", timeout="3s"))
+    async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
+        await wait_for(lambda: hc_status(sim_cluster, KV, "team", "stuck").get("status") == "Failed", what="timeout")
+        status = hc_status(sim_cluster, KV, "team", "stuck")
+        assert status["errorMessage"].startswith("timed out after 3s; Workflow stuck-")
+        await wait_for(lambda: not workflows(sim_cluster, "team"), what="the Workflow deleted")
+
+
+async def test_finished_runs_are_deleted_after_their_ttl(
+        sim_cluster: Cluster, sim_kubeconfig: Path, tmp_path: Path) -> None:
+    install_crds(sim_cluster)
+    namespace(sim_cluster, "team")
+    check = kv_check("tidy", "team", {"every": "1h"})
+    check["spec"]["workflow"]["ttl"] = "2s"
+    create_hc(sim_cluster, check)
+    async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
+        await wait_for(lambda: hc_status(sim_cluster, KV, "team", "tidy").get("successCount") == 1, what="success")
+        assert len(workflows(sim_cluster, "team")) == 1
+        await wait_for(lambda: not workflows(sim_cluster, "team"), what="deleted after its ttl")
