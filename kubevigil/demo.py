@@ -33,7 +33,14 @@ def _scrape_section() -> dict[str, Any]:
     return demo_section(["metrics-file"], ["prometheus"])
 
 
-_SECTIONS.update(status=_status_section, events=_events_section, scrape=_scrape_section, nurse=nurse_demo_section)
+def _checks_section() -> dict[str, Any]:
+    from kubevigil.roles.checks import demo_section
+
+    return demo_section({"records": "events-file", "metrics": "metrics-file"})
+
+
+_SECTIONS.update(status=_status_section, events=_events_section, checks=_checks_section, scrape=_scrape_section,
+                 nurse=nurse_demo_section)
 
 
 def demo_config(out: Path, kubeconfig: Path, port: int) -> dict[str, Any]:
@@ -76,6 +83,8 @@ def _banner(out: Path, port: int, roles: list[str]) -> str:
     ]
     if "status" in roles:
         lines.insert(5, f"  heartbeat:   {base}/status")
+    if "checks" in roles:
+        lines.insert(-1, f"  checks:      {base}/api/checks  (KUBECONFIG={out / 'kubeconfig'} kubectl get kubevigil -A)")
     lines.append("Ctrl-C stops it.\n")
     return "\n".join(lines)
 
@@ -91,6 +100,10 @@ async def run_demo(out: Path, *, port: int, duration: float | None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     async with Cluster(workloads=True) as cluster, demo_ipamd(cluster):
         await seed_demo_cluster(cluster.store, cluster.clock)
+        if "checks" in ROLES:  # the HealthCheck CRDs and a few checks of each runner kind
+            from kubevigil.roles.checks.demo import setup as seed_checks
+
+            seed_checks(cluster.store)
         kubeconfig = cluster.write_kubeconfig(out / "kubeconfig")
         config_path = out / "config.yaml"
         config_path.write_text(yaml.safe_dump(demo_config(out, kubeconfig, port), sort_keys=False))

@@ -1,12 +1,7 @@
-"""Backoff for failed sends: exponential, capped, with full jitter so recovering sinks are not stampeded."""
+"""Backoff for failed sends: the process's one policy (core/backoff.py), re-exported where delivery has used it."""
 
 from __future__ import annotations
 
-import random
+from kubevigil.core.backoff import backoff_delay
 
-
-def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Seconds to wait before the retry that follows failure number `attempt` (0 for the first failure)."""
-    # The exponent is clamped so a sink down for days cannot overflow the float.
-    ceiling = min(cap, base * 2 ** min(max(0, attempt), 60))
-    return (rng or random).uniform(0.0, ceiling)
+__all__ = ["backoff_delay"]

@@ -316,6 +316,17 @@ class KubeApi:
         params = {"propagationPolicy": propagation_policy, "gracePeriodSeconds": grace_period_seconds}
         return await self.request("DELETE", res.path(namespace, name), params=params)
 
+    async def pod_log(self, namespace: str, name: str, *, container: str | None = None,
+                      tail_lines: int | None = None, previous: bool = False) -> str:
+        """A container's log as text (`pods/{name}/log` answers text/plain, not JSON)."""
+        res = by_kind("Pod")
+        params = _clean({"container": container, "tailLines": tail_lines, "previous": "true" if previous else None})
+        resp = await self._http.request("GET", res.path(namespace, name, "log"), params=params,
+                                        timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT))
+        if resp.status_code >= 300:
+            raise ApiError.from_status(resp.status_code, _loads_or_raw(resp.content))
+        return resp.content.decode(errors="replace")
+
     # ---- discovery
 
     async def resource_for(self, api_version: str, kind: str) -> Resource:

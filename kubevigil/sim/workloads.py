@@ -23,6 +23,7 @@ from kubevigil.sim.podlogs import PodLogs
 from kubevigil.sim.pods import NODE, POD, node_is_ready, parse_time, set_condition
 from kubevigil.sim.scheduler import Scheduler
 from kubevigil.sim.statefulsets import StatefulSetController
+from kubevigil.sim.workflows import WorkflowController
 from kubevigil.sim.writes import delete_object, write_object, write_status
 
 __all__ = ["CONTROLLERS", "SimContext", "WorkloadSimulator", "seed_demo_cluster"]
@@ -55,6 +56,7 @@ class SimController(Protocol):
 CONTROLLERS: tuple[tuple[str, Callable[[SimContext], SimController], int | None], ...] = (
     ("cronjob", lambda c: CronJobController(c.store, c.clock, c.recorder), None),
     ("job", lambda c: JobController(c.store, c.clock, c.recorder, c.rng, c.stop_pod), 5),
+    ("workflow", lambda c: WorkflowController(c.store, c.clock, c.recorder), None),
     ("deployment", lambda c: DeploymentController(c.store, c.clock, c.recorder), 2),
     ("replicaset", lambda c: ReplicaSetController(c.store, c.clock, c.recorder, c.rng, c.stop_pod), 1),
     ("statefulset", lambda c: StatefulSetController(c.store, c.clock, c.recorder, c.stop_pod), 3),

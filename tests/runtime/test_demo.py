@@ -25,11 +25,14 @@ def test_demo_runs_every_role_and_shows_where_to_look(tmp_path: Path) -> None:
             if "Ctrl-C" in line:
                 break
         text = "".join(banner)
-        assert "roles:       status, events" in text, text
+        assert "roles:       status, events, checks" in text, text
         base = re.search(r"metrics:\s+(http://127\.0\.0\.1:\d+)/metrics", text).group(1)  # type: ignore[union-attr]
         status = wait_for(lambda: json.loads(http_get(f"{base}/status")[1]), timeout=30)
         assert any(t["state"] != "healthy" for t in status["targets"]), status  # the demo's broken workloads
         wait_for(lambda: b"kubevigil_delivery_sent_total" in http_get(f"{base}/metrics")[1])
+        checks = wait_for(lambda: [c for c in json.loads(http_get(f"{base}/api/checks")[1])["checks"]
+                                   if c["successCount"] or c["failedCount"]], timeout=30)
+        assert {c["name"] for c in checks} <= {"inline-hello", "can-run-a-job", "dns-kuberhealthy", "web-available"}
         wait_for(lambda: (out / "events.jsonl").exists() and (out / "events.jsonl").stat().st_size > 0, timeout=30)
         line = ""
         while not line.strip():

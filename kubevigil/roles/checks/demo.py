@@ -1,0 +1,100 @@
+"""The checks role in `kubevigil demo`: its config section, and the objects it seeds in the emulator.
+
+`setup(store)` applies both HealthCheck CRDs and a minimal Argo Workflow CRD, then seeds one check of each kind of
+runner that the emulator can play: an active-monitor Workflow check, a kubevigil Job check, a kuberhealthy check
+(the emulator's pods do not speak the protocol: it fails honestly with "exited without reporting"), and a failing
+check whose remedy fixes it (a Deployment scaled to 0; the remedy scales it to 1; the next run passes and the
+remedy count resets). See them with `kubectl get hc -A`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from kubevigil.kube.resources import by_kind
+from kubevigil.roles.checks.crd import crds
+
+NAMESPACE = "health"
+
+ARGO_WORKFLOW_CRD: dict[str, Any] = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "workflows.argoproj.io"},
+    "spec": {"group": "argoproj.io", "scope": "Namespaced",
+             "names": {"kind": "Workflow", "listKind": "WorkflowList", "plural": "workflows", "singular": "workflow",
+                       "shortNames": ["wf"]},
+             "versions": [{"name": "v1alpha1", "served": True, "storage": True, "subresources": {},
+                           "additionalPrinterColumns": [
+                               {"name": "Status", "type": "string", "jsonPath": ".status.phase"},
+                               {"name": "Age", "type": "date", "jsonPath": ".status.startedAt"}],
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]},
+}
+
+
+def _workflow(annotations: dict[str, str]) -> str:
+    return yaml.safe_dump({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"generateName": "demo-", "annotations": annotations},
+        "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {
+            "image": "busybox", "command": ["sh", "-c", "wget -qO- http://web.health.svc/ >/dev/null"]}}]},
+    })
+
+
+def section(sink_names: dict[str, str]) -> dict[str, Any]:
+    """The demo's `checks:` section; `sink_names` may name a `records` and a `metrics` sink."""
+    sinks = {kind: [sink_names[kind]] for kind in ("records", "metrics") if kind in sink_names}
+    return {"jitter": 0.05, "run_ttl": "10m", "sinks": sinks}
+
+
+def healthchecks() -> list[dict[str, Any]]:
+    """The demo's HealthCheck objects."""
+    hello = {
+        "apiVersion": "activemonitor.keikoproj.io/v1alpha1", "kind": "HealthCheck",
+        "metadata": {"name": "inline-hello", "namespace": NAMESPACE},
+        "spec": {"repeatAfterSec": 30, "level": "namespace", "workflow": {
+            "generateName": "inline-hello-", "workflowtimeout": 60, "resource": {
+                "namespace": NAMESPACE, "serviceAccount": "activemonitor-demo-sa",
+                "source": {"inline": _workflow({"sim.kubevigil.io/duration": "3s"})}}}},
+    }
+    job = {
+        "apiVersion": "kubevigil.io/v1", "kind": "HealthCheck",
+        "metadata": {"name": "can-run-a-job", "namespace": NAMESPACE},
+        "spec": {"schedule": {"cron": "*/2 * * * *"}, "timeout": "90s", "job": {"template": {
+            "metadata": {"annotations": {"sim.kubevigil.io/duration": "3s"}},
+            "spec": {"containers": [{"name": "check", "image": "busybox", "command": ["true"]}]}}}},
+    }
+    kuberhealthy = {
+        "apiVersion": "kubevigil.io/v1", "kind": "HealthCheck",
+        "metadata": {"name": "dns-kuberhealthy", "namespace": NAMESPACE},
+        "spec": {"schedule": {"every": "2m"}, "timeout": "60s", "kuberhealthy": {"podSpec": {"containers": [
+            {"name": "main", "image": "kuberhealthy/dns-resolution-check:v1.5.0",
+             "env": [{"name": "HOSTNAME", "value": "kubernetes.default"}]}]}}},
+    }
+    web_up = {
+        "apiVersion": "kubevigil.io/v1", "kind": "HealthCheck",
+        "metadata": {"name": "web-available", "namespace": NAMESPACE},
+        "spec": {"schedule": {"every": "20s"}, "timeout": "60s",
+                 "workflow": {"source": {"inline": _workflow({
+                     "sim.kubevigil.io/duration": "2s", "sim.kubevigil.io/requires": f"Deployment/{NAMESPACE}/web"})}},
+                 "remedy": {"runsLimit": 3, "cooldown": "30s", "scale": {"name": "web", "replicas": 1}}},
+    }
+    return [hello, job, kuberhealthy, web_up]
+
+
+def setup(store: Any) -> None:
+    """Seed the emulator's store (called once the demo cluster exists): CRDs, a namespace, a Deployment, checks."""
+    crd = by_kind("CustomResourceDefinition")
+    for obj in [*crds(), ARGO_WORKFLOW_CRD]:
+        if store.try_get(crd, None, obj["metadata"]["name"]) is None:
+            store.create(crd, obj)
+    if store.try_get(by_kind("Namespace"), None, NAMESPACE) is None:
+        store.create(by_kind("Namespace"), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    store.create(by_kind("Deployment"), {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": NAMESPACE},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}})
+    for obj in healthchecks():
+        store.create(store.resource(obj["apiVersion"], "HealthCheck"), obj)
