@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kubevigil.config import ConfigError, load
+from kubevigil.catalog import load
+from kubevigil.config import ConfigError
 from kubevigil.roles import checks
 
 

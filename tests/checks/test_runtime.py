@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from kubevigil.config import load
+from kubevigil.catalog import load
 from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster

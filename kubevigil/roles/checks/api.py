@@ -12,20 +12,39 @@ import hmac
 import json
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import by_kind
+from kubevigil.roles.checks.check import CheckKey
+from kubevigil.roles.checks.config import ChecksSection
 from kubevigil.roles.checks.runs import Outcome
-
-if TYPE_CHECKING:
-    from kubevigil.roles.checks.controller import ChecksRole
+from kubevigil.roles.role import RoleContext
 
 SECRET = by_kind("Secret")
 TOKEN_CACHE_SECONDS = 30.0
 MAX_REPORT_BYTES = 64 * 1024
+
+
+class ChecksRole(Protocol):
+    """What the routes use of the controller (which mounts them, so they do not import it)."""
+
+    section: ChecksSection
+    ctx: RoleContext
+    api: KubeApi
+
+    def status(self) -> dict[str, Any]: ...
+
+    def find(self, namespace: str, name: str) -> list[tuple[CheckKey, dict[str, Any]]]: ...
+
+    def key_for_run(self, uuid: str) -> CheckKey | None: ...
+
+    def accept_report(self, key: CheckKey, uuid: str, outcome: Outcome) -> None: ...
+
+    async def trigger(self, key: CheckKey, obj: dict[str, Any]) -> None: ...
 
 
 class TokenSource:
