@@ -9,17 +9,13 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from kubevigil.core.model import Model
+from kubevigil.core.patterns import glob_hint
 from kubevigil.core.signals import SignalKind
 
 REGEX_FIELDS = ("message", "api_version", "kind", "namespace", "reason", "type", "component", "host")
 YAML_NAMES = {"api_version": "apiVersion"}
 DEFAULT_THROTTLE_KEY = ("metadata.namespace", "involvedObject.kind", "involvedObject.name", "reason")
 DEFAULT_DEDUPE_KEY = ("metadata.namespace", "involvedObject.kind", "involvedObject.name", "reason", "message")
-
-
-def glob_hint(pattern: str) -> str:
-    """How a glob-looking pattern reads as a regex: `*test*` -> `.*test.*`."""
-    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
 
 
 def check_regex(field: str, pattern: str) -> str:

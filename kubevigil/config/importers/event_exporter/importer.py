@@ -1,26 +1,24 @@
 """kubernetes-event-exporter's config file, translated to a native `events:` section and one sink per receiver.
 
-Go templates in receiver params become Jinja (`gotemplate.py`); each receiver's keys are renamed by the sink's own
-`kubevigil/sinks/<name>/event_exporter.py`. What kubevigil treats differently produces a warning saying how.
+Go templates in receiver params become Jinja (`gotemplate.py`); each receiver's keys are renamed by its family's
+module here (`aws.py`, `search.py`, `webhooks.py`, `local.py`). What kubevigil treats differently produces a warning.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
-import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kubevigil.config.importers import gotemplate
+from kubevigil.config.importers.event_exporter import aws, local, search, webhooks
+from kubevigil.config.importers.event_exporter.routes import receivers_in, route_origin, translate_route
 from kubevigil.config.importers.gotemplate import GoTemplateError
 from kubevigil.config.issues import ConfigError, ConfigIssue, Loc
-from kubevigil.roles.events.config import REGEX_FIELDS, YAML_NAMES, glob_hint
 
 TOP_KEYS = ("logLevel", "logFormat", "throttlePeriod", "maxEventAgeSeconds", "clusterName", "namespace",
             "leaderElection", "route", "receivers", "kubeQPS", "kubeBurst", "kubeconfig", "metricsNamePrefix")
-ROUTE_KEYS = ("drop", "match", "routes")
-RULE_KEYS = tuple(YAML_NAMES.get(f, f) for f in REGEX_FIELDS) + ("labels", "annotations", "minCount", "receiver")
 LOG_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warn": "warning", "warning": "warning",
               "error": "error", "fatal": "error", "panic": "error", "disabled": "error"}
 LOG_FORMATS = {"json": "json", "pretty": "console", "console": "console"}
@@ -34,16 +32,12 @@ def detect(doc: dict[str, Any]) -> bool:
 
 def origin(loc: Loc, doc: dict[str, Any]) -> Loc | None:
     if loc[:2] == ("events", "route"):
-        return ("route", *_original_route_loc(loc[2:]))
+        return ("route", *route_origin(loc[2:]))
     if loc[:1] == ("sinks",) and len(loc) >= 2:
         for i, receiver in enumerate(doc.get("receivers") or []):
             if isinstance(receiver, dict) and receiver.get("name") == loc[1]:
                 return ("receivers", i, *loc[2:3])
     return None
-
-
-def _original_route_loc(rest: Loc) -> Loc:
-    return tuple(YAML_NAMES.get(p, p) if isinstance(p, str) else p for p in rest)
 
 
 def translate_config(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -69,7 +63,7 @@ def translate_config(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         warnings.append("metricsNamePrefix: ignored; kubevigil's metrics are named kubevigil_events_* and "
                         "kubevigil_delivery_*")
     events = _events(doc, warnings, issues)
-    referenced = _receivers_in(doc.get("route") or {})
+    referenced = receivers_in(doc.get("route") or {})
     native["sinks"] = _sinks(doc.get("receivers") or [], referenced, warnings, issues)
     native["events"] = events
     if issues:
@@ -116,69 +110,8 @@ def _events(doc: dict[str, Any], warnings: list[str], issues: list[ConfigIssue])
     events["leader_election"] = {"enabled": bool(election.get("enabled", False))}
     if election.get("leaderElectionID"):
         events["leader_election"]["lease_name"] = election["leaderElectionID"]
-    events["route"] = _route(doc.get("route") or {}, ("route",), warnings, issues)
+    events["route"] = translate_route(doc.get("route") or {}, ("route",), warnings, issues)
     return events
-
-
-def _route(route: Any, loc: Loc, warnings: list[str], issues: list[ConfigIssue]) -> dict[str, Any]:
-    if not isinstance(route, dict):
-        issues.append(ConfigIssue.at(loc, "a route must be a mapping with drop, match and routes"))
-        return {}
-    out: dict[str, Any] = {}
-    for key, value in route.items():
-        if key not in ROUTE_KEYS:
-            issues.append(ConfigIssue.at((*loc, key), f"unknown key '{key}' in a route (known: {', '.join(ROUTE_KEYS)})"))
-        elif not isinstance(value, list):
-            issues.append(ConfigIssue.at((*loc, key), f"{key} must be a list"))
-        elif key == "routes":
-            out["routes"] = [_route(r, (*loc, key, i), warnings, issues) for i, r in enumerate(value)]
-        else:
-            out[key] = [_rule(r, (*loc, key, i), warnings, issues) for i, r in enumerate(value)]
-    return out
-
-
-def _rule(rule: Any, loc: Loc, warnings: list[str], issues: list[ConfigIssue]) -> dict[str, Any]:
-    if not isinstance(rule, dict):
-        issues.append(ConfigIssue.at(loc, "a rule must be a mapping"))
-        return {}
-    out: dict[str, Any] = {}
-    for key, value in rule.items():
-        if key not in RULE_KEYS:
-            issues.append(ConfigIssue.at((*loc, key), f"unknown key '{key}' in a rule (known: {', '.join(RULE_KEYS)})"))
-        elif key in ("labels", "annotations") and isinstance(value, dict):
-            out[key] = {k: _pattern(str(v), (*loc, key, k), warnings) for k, v in value.items()}
-        elif key in ("minCount", "receiver"):
-            out[key] = value
-        else:
-            out[key] = _pattern(str(value), (*loc, key), warnings)
-    return out
-
-
-def _pattern(pattern: str, loc: Loc, warnings: list[str]) -> str:
-    """A regex as is; a glob that is no valid regex (`*test*`) read as the glob its author meant, with a warning."""
-    try:
-        re.compile(pattern)
-        return pattern
-    except re.error:
-        pass
-    fixed = glob_hint(pattern)
-    where = ".".join(str(p) for p in loc)
-    warnings.append(f"{where}: {pattern!r} is not a valid regular expression, so event-exporter never matched it; "
-                    f"kubevigil reads it as the glob it looks like: {fixed!r}")
-    return fixed
-
-
-def _receivers_in(route: Any) -> set[str]:
-    found: set[str] = set()
-    if not isinstance(route, dict):
-        return found
-    for key in ("drop", "match"):
-        for rule in route.get(key) or []:
-            if isinstance(rule, dict) and rule.get("receiver"):
-                found.add(str(rule["receiver"]))
-    for sub in route.get("routes") or []:
-        found |= _receivers_in(sub)
-    return found
 
 
 def _sinks(receivers: list[Any], referenced: set[str], warnings: list[str],
@@ -241,17 +174,23 @@ def _sink_name(kind: str) -> str:
     return SINK_NAMES.get(kind, kind)
 
 
+Translation = Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]]
+RECEIVERS: dict[str, Translation] = {
+    "sns": aws.sns, "sqs": aws.sqs, "kinesis": aws.kinesis, "firehose": aws.firehose, "eventbridge": aws.eventbridge,
+    "elasticsearch": search.elasticsearch, "opensearch": search.opensearch,
+    "webhook": webhooks.webhook, "teams": webhooks.teams, "loki": webhooks.loki, "slack": webhooks.slack,
+    "opsgenie": webhooks.opsgenie,
+    "file": local.file, "stdout": local.stdout, "syslog": local.syslog,
+}  # fmt: skip
+
+
 def _sink_params(kind: str, name: str, cfg: Any) -> tuple[dict[str, Any], list[str]]:
     if kind in NO_SINK:
         raise _Unsupported(NO_SINK[kind])
     if not isinstance(cfg, dict):
-        raise ValueError(f"receiver {name!r}: {kind} settings must be a mapping")
-    module_name = f"kubevigil.sinks.{_sink_name(kind)}.event_exporter"
-    try:
-        module: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name not in (module_name, f"kubevigil.sinks.{_sink_name(kind)}"):
-            raise
-        raise _Unsupported(f"event-exporter's {kind!r} receiver has no kubevigil translation") from None
-    params, notes = module.translate(cfg)
+        raise TypeError(f"receiver {name!r}: {kind} settings must be a mapping")
+    receiver = RECEIVERS.get(kind)
+    if receiver is None:
+        raise _Unsupported(f"event-exporter's {kind!r} receiver has no kubevigil translation")
+    params, notes = receiver(cfg)
     return params, list(notes)

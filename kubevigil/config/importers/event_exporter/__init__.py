@@ -1,0 +1,5 @@
+"""kubernetes-event-exporter's config file: detection, translation to the native format, and error origins."""
+
+from kubevigil.config.importers.event_exporter.importer import detect, origin, translate, translate_config
+
+__all__ = ["detect", "origin", "translate", "translate_config"]

@@ -1,0 +1,47 @@
+"""event-exporter's HTTP receivers (webhook, teams, loki, slack, opsgenie) as sink params."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubevigil.config.importers.event_exporter.receivers import keep_empty_secret, rename_keys, translate_tls
+
+WEBHOOK_KEYS = {"endpoint": "endpoint", "headers": "headers", "layout": "layout", "tls": "tls"}
+WEBHOOK_DROPPED = {"streamName": "not an option of event-exporter's webhook receiver either (it ignores it); ignored"}
+LOKI_KEYS = {"url": "url", "streamLabels": "stream_labels", "headers": "headers", "layout": "layout", "tls": "tls"}
+SLACK_KEYS = {"token": "token", "channel": "channel", "message": "message", "title": "title", "color": "color",
+              "footer": "footer", "author_name": "author_name", "fields": "fields"}
+OPSGENIE_KEYS = {"apiKey": "api_key", "message": "message", "alias": "alias", "description": "description",
+                 "priority": "priority", "tags": "tags", "details": "details", "entity": "entity"}
+
+
+def webhook(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    return _with_tls("webhook", *rename_keys("webhook", cfg, WEBHOOK_KEYS, WEBHOOK_DROPPED))
+
+
+def teams(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    dropped = {"headers": "Teams webhooks take no custom headers; ignored"}
+    return _with_tls("teams", *rename_keys("teams", cfg, {"endpoint": "endpoint", "layout": "layout", "tls": "tls"}, dropped))
+
+
+def loki(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    return _with_tls("loki", *rename_keys("loki", cfg, LOKI_KEYS, {}))
+
+
+def slack(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    params, notes = rename_keys("slack", cfg, SLACK_KEYS, {})
+    notes += keep_empty_secret("slack", params, "token", "token")
+    return params, notes
+
+
+def opsgenie(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    params, notes = rename_keys("opsgenie", cfg, OPSGENIE_KEYS, {})
+    notes += keep_empty_secret("opsgenie", params, "api_key", "apiKey")
+    return params, notes
+
+
+def _with_tls(receiver: str, params: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], list[str]]:
+    if "tls" in params:
+        params["tls"], tls_notes = translate_tls(receiver, params["tls"])
+        notes += tls_notes
+    return params, notes
