@@ -162,6 +162,8 @@ def find_config_path(explicit: str | None, environ: Mapping[str, str] = os.envir
             looked.append(f"{source} (not set)")
             continue
         path = Path(value) if Path(value).is_absolute() else base / value
+        if path.is_dir():
+            raise ConfigError([ConfigIssue(path, None, "", f"config file from {source} is a directory, not a file")])
         if not path.is_file():
             raise ConfigError([ConfigIssue(path, None, "", f"config file from {source} does not exist")])
         return path
