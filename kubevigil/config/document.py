@@ -26,6 +26,8 @@ class Document:
     data: Any
     lines: dict[Loc, int]
     duplicates: list[ConfigIssue]
+    text: str = ""
+    first_line: int = 1  # where `text` starts in the file (a ConfigMap's embedded config starts further down)
 
     def line_of(self, loc: Loc) -> int | None:
         """The line of `loc`, or of its nearest ancestor present in the file (a missing key's parent)."""
@@ -66,27 +68,41 @@ def read_text(path: Path) -> str:
         raise ConfigError([ConfigIssue(path, line, "", message)]) from None
 
 
-def parse_document(text: str, path: Path) -> Document:
+def parse_document(text: str, path: Path, first_line: int = 1) -> Document:
     """Parse `text` in one pass over the YAML parser's events: values, the line of every key, duplicate keys."""
     loader = _Loader(text)
-    builder = _Builder(loader, path)
+    builder = _Builder(loader, path, first_line - 1)
     try:
         while loader.check_event():
             builder.feed(loader.get_event())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        line = mark.line + first_line if mark is not None else None
         message = " ".join(part for part in (exc.context, exc.problem) if part)
         raise ConfigError([ConfigIssue(path, line, "", f"not valid YAML: {message}")]) from None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
+        line = text.count("\n", 0, exc.position) + first_line
         character = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
         raise ConfigError([ConfigIssue(path, line, "", f"not valid YAML: character {character}: {exc.reason}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigIssue(path, None, "", "not valid YAML: " + " ".join(str(exc).split()))]) from None
     finally:
         loader.dispose()
-    return Document(path, builder.data, builder.lines, builder.duplicates)
+    return Document(path, builder.data, builder.lines, builder.duplicates, text, first_line)
+
+
+def unwrap_configmap(document: Document) -> tuple[Document, list[str]]:
+    """A Kubernetes ConfigMap manifest (what a repository holds) read as the config in its `data."config.yaml"`."""
+    data = document.data
+    if not (isinstance(data, dict) and data.get("kind") == "ConfigMap" and isinstance(data.get("data"), dict)):
+        return document, []
+    text = data["data"].get("config.yaml")
+    if not isinstance(text, str):
+        keys = ", ".join(map(str, data["data"])) or "none"
+        raise ConfigError([ConfigIssue(document.file, document.line_of(("data",)), "data", "this is a ConfigMap "
+                                       f"manifest without a config.yaml key (keys: {keys}); pass the config file itself")])
+    inner = parse_document(text, document.file, (document.line_of(("data", "config.yaml")) or 0) + 1)
+    return inner, [f"{document.file} is a ConfigMap manifest: using its data.\"config.yaml\""]
 
 
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -113,11 +129,12 @@ class _Builder:
 
     Limits: nesting MAX_DEPTH, values added by aliases MAX_ALIASED_NODES; an alias must name a finished anchor."""
 
-    def __init__(self, loader: Any, path: Path) -> None:
+    def __init__(self, loader: Any, path: Path, line_offset: int) -> None:
         self.loader = loader
         self.path = path
+        self.offset = line_offset
         self.data: Any = None
-        self.lines: dict[Loc, int] = {(): 1}
+        self.lines: dict[Loc, int] = {(): 1 + line_offset}
         self.duplicates: list[ConfigIssue] = []
         self._stack: list[_Open] = []
         self._anchors: dict[str, tuple[Any, int]] = {}
@@ -126,7 +143,7 @@ class _Builder:
 
     def feed(self, event: Any) -> None:
         """Take the parser's next event (typed Any: libyaml's events and marks are not PyYAML's classes)."""
-        line = event.start_mark.line + 1
+        line = event.start_mark.line + 1 + self.offset
         if isinstance(event, yaml.ScalarEvent):
             value = self._scalar(event, line)
             self._add(value, 1, line, event.anchor)

@@ -122,7 +122,9 @@ def data_loc(loc: Loc, data: Any, kind: str) -> Loc:
     kept: list[str | int] = []
     current = data
     for index, part in enumerate(loc):
-        if isinstance(current, dict) and part in current or isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             current = current[part]
         elif not (index == len(loc) - 1 and kind == "missing"):
             continue

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from kubevigil.core.model import Model
-from kubevigil.core.patterns import glob_hint
+from kubevigil.core.patterns import compile_pattern, glob_hint
 from kubevigil.core.signals import SignalKind
 
 REGEX_FIELDS = ("message", "api_version", "kind", "namespace", "reason", "type", "component", "host")
@@ -20,10 +19,10 @@ DEFAULT_DEDUPE_KEY = ("metadata.namespace", "involvedObject.kind", "involvedObje
 
 def check_regex(field: str, pattern: str) -> str:
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        compile_pattern(pattern)
+    except ValueError as exc:
         hint = f"; if you meant a glob, write {glob_hint(pattern)!r}" if "*" in pattern or "?" in pattern else ""
-        raise ValueError(f"{field}: {pattern!r} is not a valid regular expression ({exc}){hint}") from None
+        raise ValueError(f"{field}: {pattern!r} is not a valid regular expression (RE2 syntax: {exc}){hint}") from None
     return pattern
 
 

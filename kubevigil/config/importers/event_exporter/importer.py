@@ -7,6 +7,7 @@ module here (`aws.py`, `search.py`, `webhooks.py`, `local.py`). What kubevigil t
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,16 +19,27 @@ from kubevigil.config.importers.gotemplate import GoTemplateError
 from kubevigil.config.issues import ConfigError, ConfigIssue, Loc
 
 TOP_KEYS = ("logLevel", "logFormat", "throttlePeriod", "maxEventAgeSeconds", "clusterName", "namespace",
-            "leaderElection", "route", "receivers", "kubeQPS", "kubeBurst", "kubeconfig", "metricsNamePrefix")
-LOG_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warn": "warning", "warning": "warning",
-              "error": "error", "fatal": "error", "panic": "error", "disabled": "error"}
-LOG_FORMATS = {"json": "json", "pretty": "console", "console": "console"}
+            "leaderElection", "route", "receivers", "kubeQPS", "kubeBurst", "kubeconfig", "metricsNamePrefix",
+            "omitLookup", "cacheSize")
+LOG_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warn": "warning", "error": "error",
+              "fatal": "error", "panic": "error", "disabled": "error"}  # zerolog.ParseLevel's names
+LOG_FORMATS = {"json": "json", "pretty": "console"}
+METRICS_PREFIX = re.compile(r"[a-zA-Z][a-zA-Z0-9_:]*_")
 DEFAULT_MAX_AGE = 5  # event-exporter's default
+# Keys event-exporter decodes into Go bools, per receiver type (a quoted "false" there is a type error in Go)
+BOOL_KEYS: dict[str, tuple[Loc, ...]] = {
+    "elasticsearch": (("useEventID",), ("deDot",), ("tls", "insecureSkipVerify")),
+    "opensearch": (("useEventID",), ("deDot",), ("tls", "insecureSkipVerify")),
+    "file": (("deDot",),), "stdout": (("deDot",),), "firehose": (("deDot",),), "pipe": (("deDot",),),
+    "webhook": (("tls", "insecureSkipVerify"),), "loki": (("tls", "insecureSkipVerify"),),
+    "teams": (("tls", "insecureSkipVerify"),), "pubsub": (("create_topic",),),
+    "kafka": (("tls", "enable"), ("tls", "insecureSkipVerify"), ("sasl", "enable")),
+}  # fmt: skip
 
 
 def detect(doc: dict[str, Any]) -> bool:
-    """event-exporter files have `receivers` (a list) and `route` at the top level."""
-    return isinstance(doc, dict) and isinstance(doc.get("receivers"), list) and "route" in doc
+    """Any top-level key that only event-exporter's files have (a partial file with only `kubeQPS` counts)."""
+    return isinstance(doc, dict) and any(key in TOP_KEYS for key in doc)
 
 
 def origin(loc: Loc, doc: dict[str, Any]) -> Loc | None:
@@ -36,8 +48,22 @@ def origin(loc: Loc, doc: dict[str, Any]) -> Loc | None:
     if loc[:1] == ("sinks",) and len(loc) >= 2:
         for i, receiver in enumerate(doc.get("receivers") or []):
             if isinstance(receiver, dict) and receiver.get("name") == loc[1]:
-                return ("receivers", i, *loc[2:3])
+                return ("receivers", i, *_receiver_origin(receiver, loc[2:]))
     return None
+
+
+def _receiver_origin(receiver: dict[str, Any], rest: Loc) -> Loc:
+    """A native sink's key path as the receiver's: `webhook.endpoint` stays, `sns.topic_arn` is `sns.topicARN`."""
+    kind = next((k for k in receiver if k != "name"), None)
+    if kind is None or not rest:
+        return ()
+    keys = RECEIVERS[kind][1] if kind in RECEIVERS else {}
+    cfg = receiver.get(kind)
+    param = rest[1:2]
+    for original, native in keys.items():
+        if param == (native,) and isinstance(cfg, dict) and original in cfg:
+            return (kind, original, *rest[2:])
+    return (kind,)
 
 
 def translate_config(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -50,21 +76,19 @@ def translate_config(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             hint = f"; did you mean '{close[0]}'?" if close else f"; event-exporter keys: {', '.join(TOP_KEYS)}"
             issues.append(ConfigIssue.at((key,), f"unknown key '{key}'{hint}"))
     native: dict[str, Any] = {}
-    _logging(doc, native, warnings, issues)
+    _logging(doc, native, issues)
     if doc.get("clusterName"):
         native.setdefault("cluster", {})["name"] = doc["clusterName"]
     if doc.get("kubeconfig"):
         native.setdefault("cluster", {})["kubeconfig"] = doc["kubeconfig"]
-    for key in ("kubeQPS", "kubeBurst"):
-        if key in doc:
-            warnings.append(f"{key}: accepted and not needed: kubevigil makes no API call per event (involved objects "
-                            "are fetched once into a bounded cache), so there is no client rate to tune")
-    if "metricsNamePrefix" in doc:
-        warnings.append("metricsNamePrefix: ignored; kubevigil's metrics are named kubevigil_events_* and "
-                        "kubevigil_delivery_*")
+    _ignored(doc, warnings, issues)
     events = _events(doc, warnings, issues)
     referenced = receivers_in(doc.get("route") or {})
-    native["sinks"] = _sinks(doc.get("receivers") or [], referenced, warnings, issues)
+    receivers = doc.get("receivers") or []
+    if not isinstance(receivers, list):
+        issues.append(ConfigIssue.at(("receivers",), "must be a list of receivers (- name: ..., <type>: {...})"))
+        receivers = []
+    native["sinks"] = _sinks(receivers, referenced, warnings, issues)
     native["events"] = events
     if issues:
         raise ConfigError(issues)
@@ -76,22 +100,50 @@ def translate(doc: dict[str, Any], source: Path) -> tuple[dict[str, Any], list[s
     return translate_config(doc)
 
 
-def _logging(doc: dict[str, Any], native: dict[str, Any], warnings: list[str], issues: list[ConfigIssue]) -> None:
+def go_bool(doc: Any, loc: Loc, issues: list[ConfigIssue], where: Loc = ()) -> bool | None:
+    """The bool at `loc` in `doc` as Go's YAML decoder reads it: true/false, or a type error (a quoted "false" too)."""
+    value: Any = doc
+    for part in loc:
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    if value is None or isinstance(value, bool):
+        return value
+    issues.append(ConfigIssue.at((*where, *loc), f"expected true or false; got {value!r} (event-exporter decodes this "
+                                 "key into a Go bool, so a string such as \"false\" is an error there too)"))
+    return None
+
+
+def _logging(doc: dict[str, Any], native: dict[str, Any], issues: list[ConfigIssue]) -> None:
     logging: dict[str, Any] = {}
-    if "logLevel" in doc:
+    if doc.get("logLevel") not in (None, ""):
         level = LOG_LEVELS.get(str(doc["logLevel"]).lower())
         if level is None:
             issues.append(ConfigIssue.at(("logLevel",), f"unknown level {doc['logLevel']!r}; one of {', '.join(LOG_LEVELS)}"))
         else:
             logging["level"] = level
-    if "logFormat" in doc:
-        fmt = LOG_FORMATS.get(str(doc["logFormat"]).lower())
+    if doc.get("logFormat") not in (None, ""):
+        fmt = LOG_FORMATS.get(str(doc["logFormat"]))
         if fmt is None:
             issues.append(ConfigIssue.at(("logFormat",), f"unknown format {doc['logFormat']!r}; json or pretty"))
         else:
             logging["format"] = fmt
     if logging:
         native["logging"] = logging
+
+
+def _ignored(doc: dict[str, Any], warnings: list[str], issues: list[ConfigIssue]) -> None:
+    for key in ("kubeQPS", "kubeBurst"):
+        if key in doc:
+            warnings.append(f"{key}: accepted and not needed: kubevigil makes no API call per event (involved objects "
+                            "are fetched once into a bounded cache), so there is no client rate to tune")
+    prefix = doc.get("metricsNamePrefix")
+    if prefix not in (None, "") and not METRICS_PREFIX.fullmatch(str(prefix)):
+        issues.append(ConfigIssue.at(("metricsNamePrefix",), f"{prefix!r} must match ^[a-zA-Z][a-zA-Z0-9_:]*_$ "
+                                     "(as event-exporter requires)"))
+    elif "metricsNamePrefix" in doc:
+        warnings.append("metricsNamePrefix: ignored; kubevigil's metrics are named kubevigil_events_* and "
+                        "kubevigil_delivery_*")
 
 
 def _events(doc: dict[str, Any], warnings: list[str], issues: list[ConfigIssue]) -> dict[str, Any]:
@@ -107,9 +159,16 @@ def _events(doc: dict[str, Any], warnings: list[str], issues: list[ConfigIssue])
                     "start; after that a checkpoint makes restarts and relists export every occurrence not yet "
                     "exported, however old")
     election = doc.get("leaderElection") or {}
-    events["leader_election"] = {"enabled": bool(election.get("enabled", False))}
-    if election.get("leaderElectionID"):
+    events["leader_election"] = {"enabled": bool(go_bool(election, ("enabled",), issues, ("leaderElection",)))}
+    if isinstance(election, dict) and election.get("leaderElectionID"):
         events["leader_election"]["lease_name"] = election["leaderElectionID"]
+    enrichment: dict[str, Any] = {}
+    if go_bool(doc, ("omitLookup",), issues):
+        enrichment["enabled"] = False
+    if doc.get("cacheSize"):
+        enrichment["cache_size"] = doc["cacheSize"]
+    if enrichment:
+        events["enrichment"] = enrichment
     events["route"] = translate_route(doc.get("route") or {}, ("route",), warnings, issues)
     return events
 
@@ -129,6 +188,8 @@ def _sinks(receivers: list[Any], referenced: set[str], warnings: list[str],
             continue
         kind = kinds[0]
         cfg = receiver[kind] or {}
+        for bool_loc in BOOL_KEYS.get(kind, ()):
+            go_bool(cfg, bool_loc, issues, (*loc, kind))
         try:
             cfg = _templates(cfg, (*loc, kind), issues)
             params, notes = _sink_params(kind, name, cfg)
@@ -137,6 +198,9 @@ def _sinks(receivers: list[Any], referenced: set[str], warnings: list[str],
                 issues.append(ConfigIssue.at((*loc, kind), f"receiver {name!r}: {exc}; it is used by a route"))
             else:
                 warnings.append(f"receiver {name!r}: {exc}; no route uses it, so it is left out")
+            continue
+        except ConfigError as exc:
+            issues += [ConfigIssue.at((*loc, kind, *issue.loc), issue.message) for issue in exc.issues]
             continue
         except (ValueError, TypeError) as exc:
             issues.append(ConfigIssue.at((*loc, kind), str(exc)))
@@ -165,9 +229,15 @@ def _templates(value: Any, loc: Loc, issues: list[ConfigIssue]) -> Any:
 
 
 SINK_NAMES = {"cloudwatchlogs": "cloudwatch_logs", "cloudwatch_logs": "cloudwatch_logs"}
-NO_SINK = {"kafka": "Kafka is not supported (no broker can run in kubevigil's tests)",
-           "pubsub": "Google Pub/Sub is not supported", "bigquery": "BigQuery is not supported",
-           "pipe": "the pipe receiver is not supported; use file", "inmem": "the in-memory receiver is for tests"}
+NO_SINK = {
+    "kafka": "Kafka is not supported (no broker can run in kubevigil's tests); nearest: kinesis, or webhook to a "
+             "Kafka REST proxy",
+    "pubsub": "Google Pub/Sub is not supported; nearest: webhook, or sns/sqs",
+    "bigquery": "BigQuery is not supported; nearest: firehose (to S3) or opensearch",
+    "opscenter": "AWS OpsCenter is not supported; nearest: eventbridge with a rule whose target creates OpsItems",
+    "pipe": "the pipe receiver is not supported; nearest: file (path: /dev/stdout works) or stdout",
+    "inMemory": "the in-memory receiver is for event-exporter's own tests",
+}  # fmt: skip
 
 
 def _sink_name(kind: str) -> str:
@@ -175,12 +245,17 @@ def _sink_name(kind: str) -> str:
 
 
 Translation = Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]]
-RECEIVERS: dict[str, Translation] = {
-    "sns": aws.sns, "sqs": aws.sqs, "kinesis": aws.kinesis, "firehose": aws.firehose, "eventbridge": aws.eventbridge,
-    "elasticsearch": search.elasticsearch, "opensearch": search.opensearch,
-    "webhook": webhooks.webhook, "teams": webhooks.teams, "loki": webhooks.loki, "slack": webhooks.slack,
-    "opsgenie": webhooks.opsgenie,
-    "file": local.file, "stdout": local.stdout, "syslog": local.syslog,
+# receiver type -> its translation and its key names (original -> param), the latter for error lines
+RECEIVERS: dict[str, tuple[Translation, dict[str, str]]] = {
+    "sns": (aws.sns, aws.SNS_KEYS), "sqs": (aws.sqs, aws.SQS_KEYS), "kinesis": (aws.kinesis, aws.KINESIS_KEYS),
+    "firehose": (aws.firehose, aws.FIREHOSE_KEYS), "eventbridge": (aws.eventbridge, aws.EVENTBRIDGE_KEYS),
+    "elasticsearch": (search.elasticsearch, search.ELASTICSEARCH_KEYS),
+    "opensearch": (search.opensearch, search.KEYS),
+    "webhook": (webhooks.webhook, webhooks.WEBHOOK_KEYS), "teams": (webhooks.teams, webhooks.TEAMS_KEYS),
+    "loki": (webhooks.loki, webhooks.LOKI_KEYS), "slack": (webhooks.slack, webhooks.SLACK_KEYS),
+    "opsgenie": (webhooks.opsgenie, webhooks.OPSGENIE_KEYS),
+    "file": (local.file, local.FILE_KEYS), "stdout": (local.stdout, local.STDOUT_KEYS),
+    "syslog": (local.syslog, local.SYSLOG_KEYS),
 }  # fmt: skip
 
 
@@ -189,8 +264,7 @@ def _sink_params(kind: str, name: str, cfg: Any) -> tuple[dict[str, Any], list[s
         raise _Unsupported(NO_SINK[kind])
     if not isinstance(cfg, dict):
         raise TypeError(f"receiver {name!r}: {kind} settings must be a mapping")
-    receiver = RECEIVERS.get(kind)
-    if receiver is None:
+    if kind not in RECEIVERS:
         raise _Unsupported(f"event-exporter's {kind!r} receiver has no kubevigil translation")
-    params, notes = receiver(cfg)
+    params, notes = RECEIVERS[kind][0](cfg)
     return params, list(notes)

@@ -7,6 +7,8 @@ from typing import Any
 from kubevigil.config.importers.event_exporter.receivers import rename_keys
 
 FILE_KEYS = {"path": "path", "layout": "layout", "deDot": "de_dot", "maxsize": "max_bytes", "maxbackups": "backups"}
+STDOUT_KEYS = {"layout": "layout", "deDot": "de_dot"}
+SYSLOG_KEYS = {"network": "network", "address": "address", "tag": "tag"}
 FILE_DROPPED = {"maxage": "ignored: kubevigil keeps `backups` rotated files by count, not by age"}
 
 
@@ -19,11 +21,11 @@ def file(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 
 def stdout(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    return rename_keys("stdout", cfg, {"layout": "layout", "deDot": "de_dot"}, {})
+    return rename_keys("stdout", cfg, STDOUT_KEYS, {})
 
 
 def syslog(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    params, notes = rename_keys("syslog", cfg, {"network": "network", "address": "address", "tag": "tag"}, {})
+    params, notes = rename_keys("syslog", cfg, SYSLOG_KEYS, {})
     notes.append("syslog receiver: kubevigil writes RFC 5424 messages (TCP with octet-counting framing); "
                  "rsyslog and syslog-ng accept them as they are")
     return params, notes

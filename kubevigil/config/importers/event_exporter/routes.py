@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from kubevigil.config.issues import ConfigIssue, Loc, dotted
-from kubevigil.core.patterns import glob_hint
+from kubevigil.core.patterns import compile_pattern, glob_hint
 
 ROUTE_KEYS = ("drop", "match", "routes")
 PATTERN_KEYS = ("message", "apiVersion", "kind", "namespace", "reason", "type", "component", "host")
@@ -57,9 +56,9 @@ def _rule(rule: Any, loc: Loc, warnings: list[str], issues: list[ConfigIssue]) -
 def _pattern(pattern: str, loc: Loc, warnings: list[str]) -> str:
     """A regex as is; a glob that is no valid regex (`*test*`) read as the glob its author meant, with a warning."""
     try:
-        re.compile(pattern)
+        compile_pattern(pattern)
         return pattern
-    except re.error:
+    except ValueError:
         pass
     fixed = glob_hint(pattern)
     warnings.append(f"{dotted(loc)}: {pattern!r} is not a valid regular expression, so event-exporter never matched it; "

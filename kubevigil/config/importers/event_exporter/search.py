@@ -10,6 +10,7 @@ from kubevigil.config.issues import ConfigError, ConfigIssue
 
 KEYS = {"hosts": "hosts", "index": "index", "indexFormat": "index", "username": "username",
         "password": "password", "apiKey": "api_key", "deDot": "de_dot", "layout": "layout", "tls": "tls"}
+ELASTICSEARCH_KEYS = {**KEYS, "cloudID": "cloud_id", "headers": "headers"}
 DROPPED = {
     "useEventID": "ignored: kubevigil always sets the document id to the event uid plus its occurrence count, "
                   "so a retry or restart never duplicates a document",
@@ -18,16 +19,17 @@ DROPPED = {
 
 
 def elasticsearch(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    return search_params(cfg, "elasticsearch")
+    """Elasticsearch also takes `cloudID` (an Elastic Cloud id instead of hosts) and `headers` (on every request)."""
+    return search_params(cfg, "elasticsearch", ELASTICSEARCH_KEYS)
 
 
 def opensearch(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    return search_params(cfg, "opensearch")
+    return search_params(cfg, "opensearch", KEYS)
 
 
-def search_params(cfg: dict[str, Any], receiver: str) -> tuple[dict[str, Any], list[str]]:
-    """The receiver's keys as SearchParams keys, with what is treated differently."""
-    params, warnings = rename_keys(receiver, cfg, KEYS, DROPPED)
+def search_params(cfg: dict[str, Any], receiver: str, keys: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The receiver's keys as the search sink's params, with what is treated differently."""
+    params, warnings = rename_keys(receiver, cfg, keys, DROPPED)
     if "indexFormat" in cfg:
         params["index"] = translate_time_pattern(cfg["indexFormat"])
     username, password = params.pop("username", None), params.pop("password", "")

@@ -8,6 +8,7 @@ from kubevigil.config.importers.event_exporter.receivers import keep_empty_secre
 
 WEBHOOK_KEYS = {"endpoint": "endpoint", "headers": "headers", "layout": "layout", "tls": "tls"}
 WEBHOOK_DROPPED = {"streamName": "not an option of event-exporter's webhook receiver either (it ignores it); ignored"}
+TEAMS_KEYS = {"endpoint": "endpoint", "layout": "layout", "tls": "tls"}
 LOKI_KEYS = {"url": "url", "streamLabels": "stream_labels", "headers": "headers", "layout": "layout", "tls": "tls"}
 SLACK_KEYS = {"token": "token", "channel": "channel", "message": "message", "title": "title", "color": "color",
               "footer": "footer", "author_name": "author_name", "fields": "fields"}
@@ -21,7 +22,7 @@ def webhook(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 def teams(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     dropped = {"headers": "Teams webhooks take no custom headers; ignored"}
-    return _with_tls("teams", *rename_keys("teams", cfg, {"endpoint": "endpoint", "layout": "layout", "tls": "tls"}, dropped))
+    return _with_tls("teams", *rename_keys("teams", cfg, TEAMS_KEYS, dropped))
 
 
 def loki(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
