@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kubevigil.config.issues import ConfigIssue, Loc, dotted
@@ -10,6 +11,7 @@ from kubevigil.core.patterns import compile_pattern, glob_hint
 ROUTE_KEYS = ("drop", "match", "routes")
 PATTERN_KEYS = ("message", "apiVersion", "kind", "namespace", "reason", "type", "component", "host")
 RULE_KEYS = (*PATTERN_KEYS, "labels", "annotations", "minCount", "receiver")
+_GLOB = re.compile(r"[^()\[\]{}|\\^$+]*[*?][^()\[\]{}|\\^$+]*")  # `*` or `?`, and no other regex syntax
 # native field name -> the key event-exporter's file uses, for errors found while validating the translation
 _ORIGINAL_NAMES = {"api_version": "apiVersion", "min_count": "minCount"}
 
@@ -45,21 +47,27 @@ def _rule(rule: Any, loc: Loc, warnings: list[str], issues: list[ConfigIssue]) -
         if key not in RULE_KEYS:
             issues.append(ConfigIssue.at((*loc, key), f"unknown key '{key}' in a rule (known: {', '.join(RULE_KEYS)})"))
         elif key in ("labels", "annotations") and isinstance(value, dict):
-            out[key] = {k: _pattern(str(v), (*loc, key, k), warnings) for k, v in value.items()}
+            out[key] = {k: _pattern(str(v), (*loc, key, k), warnings, issues) for k, v in value.items()}
         elif key in ("minCount", "receiver"):
             out[key] = value
         else:
-            out[key] = _pattern(str(value), (*loc, key), warnings)
+            out[key] = _pattern(str(value), (*loc, key), warnings, issues)
     return out
 
 
-def _pattern(pattern: str, loc: Loc, warnings: list[str]) -> str:
-    """A regex as is; a glob that is no valid regex (`*test*`) read as the glob its author meant, with a warning."""
+def _pattern(pattern: str, loc: Loc, warnings: list[str], issues: list[ConfigIssue]) -> str:
+    """A regex as is; a glob that is no valid regex (`*test*`) read as the glob its author meant, with a warning.
+
+    Any other invalid pattern is an error: event-exporter silently never matched it."""
     try:
         compile_pattern(pattern)
         return pattern
-    except ValueError:
-        pass
+    except ValueError as exc:
+        reason = str(exc)
+    if not _GLOB.fullmatch(pattern):
+        issues.append(ConfigIssue.at(loc, f"{pattern!r} is not a valid regular expression (RE2 syntax, as Go's: "
+                                     f"{reason}); event-exporter never matches it"))
+        return pattern
     fixed = glob_hint(pattern)
     warnings.append(f"{dotted(loc)}: {pattern!r} is not a valid regular expression, so event-exporter never matched it; "
                     f"kubevigil reads it as the glob it looks like: {fixed!r}")
