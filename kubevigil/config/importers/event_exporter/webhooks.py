@@ -21,8 +21,18 @@ def webhook(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 
 def teams(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """event-exporter posts `{"summary": "event", "text": ...}`, the text made from the layout's (or the event's)
+    `message`, `reason` and `metadata`; the translated layout posts exactly that."""
     dropped = {"headers": "Teams webhooks take no custom headers; ignored"}
-    return _with_tls("teams", *rename_keys("teams", cfg, TEAMS_KEYS, dropped))
+    params, notes = _with_tls("teams", *rename_keys("teams", cfg, TEAMS_KEYS, dropped))
+    layout = params.get("layout")
+    fields = layout if isinstance(layout, dict) else {}
+    parts = {key: fields.get(key) if isinstance(fields.get(key), str) else "" for key in ("message", "reason", "metadata")}
+    if not isinstance(layout, dict):
+        parts = {"message": "{{ message }}", "reason": "{{ reason }}", "metadata": "{{ metadata | tojson }}"}
+    text = f"Event: {parts['message']} \nStatus: {parts['reason']} \nMetadata: {parts['metadata']}"
+    params["layout"] = {"summary": "event", "text": text}
+    return params, notes
 
 
 def loki(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
