@@ -112,8 +112,8 @@ class _Trail:
     def issue(self, loc: Loc, message: str) -> ConfigIssue:
         """An issue at a native key path, shown at the original file's path and line where known."""
         original = self._original_loc(loc)
-        if original is None:
-            return ConfigIssue(self.document.file, None, dotted(loc), message, loc)
+        if original is None:  # the importer cannot say where: the native path, at the file's first line
+            return ConfigIssue(self.document.file, self.document.line_of(()), dotted(loc), message, loc)
         return ConfigIssue(self.document.file, self.document.line_of(original), dotted(original), message, loc)
 
     def issue_at_original(self, loc: Loc, message: str) -> ConfigIssue:

@@ -59,7 +59,8 @@ def _unknown(mapping: Any, known: tuple[str, ...], where: Loc) -> list[ConfigIss
 
 def _dimensions(value: Any, warnings: list[str]) -> Any:
     """The original's list of {name, value} as the native mapping; anything else passes on to fail validation."""
-    if not isinstance(value, list) or not all(isinstance(d, dict) and set(d) == {"name", "value"} for d in value):
+    if not isinstance(value, list) or not all(isinstance(d, dict) and set(d) == {"name", "value"}
+                                              and isinstance(d["name"], str) for d in value):
         return value
     out: dict[str, str] = {}
     for d in value:

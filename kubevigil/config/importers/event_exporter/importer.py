@@ -47,7 +47,7 @@ def origin(loc: Loc, doc: dict[str, Any]) -> Loc | None:
         return ("route", *route_origin(loc[2:]))
     if loc[:1] == ("sinks",) and len(loc) >= 2:
         for i, receiver in enumerate(doc.get("receivers") or []):
-            if isinstance(receiver, dict) and receiver.get("name") == loc[1]:
+            if isinstance(receiver, dict) and str(receiver.get("name")) == loc[1]:
                 return ("receivers", i, *_receiver_origin(receiver, loc[2:]))
     return None
 
@@ -180,6 +180,9 @@ def _sinks(receivers: list[Any], referenced: set[str], warnings: list[str],
         loc: Loc = ("receivers", i)
         if not isinstance(receiver, dict) or not receiver.get("name"):
             issues.append(ConfigIssue.at(loc, "a receiver needs a name and one receiver type"))
+            continue
+        if not isinstance(receiver["name"], str | int | float) or isinstance(receiver["name"], bool):
+            issues.append(ConfigIssue.at((*loc, "name"), f"a receiver's name is a string; got {type(receiver['name']).__name__}"))
             continue
         name = str(receiver["name"])
         kinds = [k for k in receiver if k != "name"]

@@ -80,9 +80,14 @@ def receivers_in(route: Any) -> set[str]:
     if not isinstance(route, dict):
         return found
     for key in ("drop", "match"):
-        for rule in route.get(key) or []:
+        for rule in _list(route.get(key)):
             if isinstance(rule, dict) and rule.get("receiver"):
                 found.add(str(rule["receiver"]))
-    for sub in route.get("routes") or []:
+    for sub in _list(route.get("routes")):
         found |= receivers_in(sub)
     return found
+
+
+def _list(value: Any) -> list[Any]:
+    """A list as is; anything else (reported by translate_route) as empty."""
+    return value if isinstance(value, list) else []
