@@ -73,8 +73,10 @@ def parse_document(text: str, path: Path, first_line: int = 1) -> Document:
     loader = _Loader(text)
     builder = _Builder(loader, path, first_line - 1)
     try:
-        while loader.check_event():
-            builder.feed(loader.get_event())
+        event = loader.get_event()
+        while event is not None:
+            builder.feed(event)
+            event = loader.get_event()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark is not None else None
@@ -106,7 +108,7 @@ def unwrap_configmap(document: Document) -> tuple[Document, list[str]]:
 
 
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
-_MERGE = "tag:yaml.org,2002:merge"
+_MERGE, _STR = "tag:yaml.org,2002:merge", "tag:yaml.org,2002:str"
 _NO_VALUE = object()
 
 
@@ -165,6 +167,8 @@ class _Builder:
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _STR:
+            return event.value
         if tag == _MERGE:
             return _MERGE if self._expects_key() else event.value
         construct = self.loader.yaml_constructors.get(tag)

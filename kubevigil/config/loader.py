@@ -42,7 +42,8 @@ def load(path: Path, *, format: str | None = None, environ: Mapping[str, str] = 
     expand_text = getattr(importer, "expand_text", None)
     if expand_text is not None:  # the tool expands its file's text before parsing it (event-exporter)
         text, env_notes = expand_text(document.text, environ)
-        document = parse_document(text, path, document.first_line)
+        if text != document.text:
+            document = parse_document(text, path, document.first_line)
         expanded = document.data if isinstance(document.data, dict) else {}
         env_problems: list[tuple[Loc, str]] = []
         notes += env_notes

@@ -19,10 +19,19 @@ class Model(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _bounded_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        if field is None or not any(isinstance(m, annotated_types.Le | annotated_types.Lt) for m in field.metadata):
+        if isinstance(value, str | bool | BaseModel) or value is None:  # the common case, decided without lookups
+            return value
+        own = _OWN_BOUND.get(cls)
+        if own is None:
+            own = _OWN_BOUND[cls] = frozenset(
+                name for name, field in cls.model_fields.items()
+                if any(isinstance(m, annotated_types.Le | annotated_types.Lt) for m in field.metadata))
+        if info.field_name not in own:
             check_number(value)
         return value
+
+
+_OWN_BOUND: dict[type[BaseModel], frozenset[str]] = {}  # per model: the fields that declare their own upper bound
 
 
 def check_number(value: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Protocol
 
@@ -16,6 +17,7 @@ class Pattern(Protocol):
         """A match object where the pattern matches anywhere in `text`, else None."""
 
 
+@functools.lru_cache(maxsize=4096)  # a config's patterns are checked on import, on validation and when routing
 def compile_pattern(pattern: str) -> Pattern:
     """`pattern` compiled by RE2 (the syntax Go's regexp and event-exporter use); ValueError saying why not."""
     try:
