@@ -53,8 +53,8 @@ def test_partial_files_are_recognised_by_any_key_only_event_exporter_uses(tmp_pa
 def test_an_ambiguous_file_names_the_formats_and_how_to_force_one(tmp_path: Path) -> None:
     path = write(tmp_path, "route: {}\nsinks: {}\n")
     assert errors(path, environ={}) == [
-        f"{path}: cannot tell which format this file is: it has keys of event-exporter and native (formats "
-        "considered: kubestatus2cloudwatch, event-exporter, native); choose one with --format event-exporter|native"]
+        (f"{path}: cannot tell which format this file is: it has keys of event-exporter and native (formats "
+        "considered: kubestatus2cloudwatch, event-exporter, native); choose one with --format event-exporter|native")]
     with pytest.raises(ConfigError, match="sinks: unknown key 'sinks'"):
         load(path, format="event-exporter", environ={})
 
@@ -64,8 +64,8 @@ def test_a_configmap_manifest_is_read_from_its_config_yaml(tmp_path: Path) -> No
                 "    logLevel: warn\n    route:\n      routes:\n        - match:\n            - receiver: dump\n"
                 "    receivers:\n      - name: dump\n        stdout: {colour: red}\n")
     path = write(tmp_path, manifest)
-    assert errors(path, environ={}) == [f"{path}:14: receivers.0.stdout.colour: unknown key 'colour'; "
-                                        "stdout receiver keys: deDot, layout"]
+    assert errors(path, environ={}) == [(f"{path}:14: receivers.0.stdout.colour: unknown key 'colour'; "
+                                        "stdout receiver keys: deDot, layout")]
     loaded = load(write(tmp_path, manifest.replace("{colour: red}", "{}"), "ok.yaml"), environ={})
     assert loaded.format == "event-exporter"
     assert f'{tmp_path / "ok.yaml"} is a ConfigMap manifest: using its data."config.yaml"' in loaded.warnings
@@ -78,8 +78,8 @@ def test_every_receiver_error_is_reported_at_its_own_line_and_path(tmp_path: Pat
     assert errors(path, environ={}) == [
         f"{path}:5: receivers.0.webhook.endpont: unknown key 'endpont'; did you mean 'endpoint'?",
         f"{path}:8: receivers.1.sns.topicArn: unknown key 'topicArn'; did you mean 'topicARN'?",
-        f"{path}:12: receivers.2.elasticsearch.tls: cert_file: client certificates are not supported by the "
-        "elasticsearch sink",
+        (f"{path}:12: receivers.2.elasticsearch.tls: cert_file: client certificates are not supported by the "
+        "elasticsearch sink"),
     ]
 
 
@@ -102,8 +102,8 @@ def test_booleans_are_read_as_go_reads_them(tmp_path: Path, text: str, environ: 
 def test_a_quoted_boolean_is_a_type_error_as_in_go(tmp_path: Path, text: str) -> None:
     path = write(tmp_path, text)
     assert errors(path, environ={"LE": "false"}) == [
-        f"{path}:2: leaderElection.enabled: expected true or false; got 'false' (event-exporter decodes this key "
-        'into a Go bool, so a string such as "false" is an error there too)']
+        (f"{path}:2: leaderElection.enabled: expected true or false; got 'false' (event-exporter decodes this key "
+        'into a Go bool, so a string such as "false" is an error there too)')]
 
 
 def test_receiver_booleans_are_checked_even_in_receivers_kubevigil_does_not_have(tmp_path: Path) -> None:
@@ -131,8 +131,8 @@ def test_native_files_warn_about_dollar_names_without_braces(tmp_path: Path) -> 
     path = write(tmp_path, "cluster:\n  name: $CLUSTER\nserver: {listen: '${LISTEN:-127.0.0.1:0}'}\n")
     loaded = load(path, environ={})
     assert loaded.settings.server.listen == "127.0.0.1:0" and loaded.settings.cluster.name == "$CLUSTER"
-    assert loaded.warnings == ["cluster.name: $CLUSTER looks like an environment variable, but kubevigil's format "
-                               "expands only ${CLUSTER} (write $$CLUSTER to keep the text and silence this)"]
+    assert loaded.warnings == [("cluster.name: $CLUSTER looks like an environment variable, but kubevigil's format "
+                               "expands only ${CLUSTER} (write $$CLUSTER to keep the text and silence this)")]
 
 
 def view(**fields: object) -> EventView:
@@ -161,8 +161,8 @@ def test_patterns_re2_refuses_are_load_errors_and_nothing_reaches_stderr(tmp_pat
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        f"{path}:4: route.routes.0.match.0.reason: '(?=Back)Off' is not a valid regular expression (RE2 syntax, "
-        "as Go's: invalid perl operator: (?=); event-exporter never matches it"]
+        (f"{path}:4: route.routes.0.match.0.reason: '(?=Back)Off' is not a valid regular expression (RE2 syntax, "
+        "as Go's: invalid perl operator: (?=); event-exporter never matches it")]
 
 
 def cloud_id(decoded: str) -> str:
@@ -185,8 +185,8 @@ def test_cloud_id_loads_and_a_bad_one_or_one_beside_hosts_is_an_error(tmp_path: 
                           "      cloudID: nonsense\n", "bad.yaml")
     assert errors(bad, environ={}) == [
         f"{bad}:3: receivers.0.elasticsearch: give hosts or cloud_id, not both (the Elasticsearch clients refuse both too)",
-        f"{bad}:8: receivers.1.elasticsearch.cloudID: cloud_id: not an Elastic Cloud id (expected name:base64 of "
-        "host$es-uuid$kibana-uuid)",
+        (f"{bad}:8: receivers.1.elasticsearch.cloudID: cloud_id: not an Elastic Cloud id (expected name:base64 of "
+        "host$es-uuid$kibana-uuid)"),
     ]
 
 

@@ -33,12 +33,12 @@ def test_an_unknown_mode_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("metric: {namespace: N, name: M}\ntargets:\n  - {kind: Deployment, namespace: a, name: b, "
                     "mode: AtLeastTwo}\n")
-    assert errors(path) == [f"{path}:3: targets.0.mode: must be 'AllOfThem' or 'AtLeastOne', or a mapping with "
-                            "AtLeast or Percent; got 'AtLeastTwo'; did you mean 'AtLeastOne'?"]
+    assert errors(path) == [(f"{path}:3: targets.0.mode: must be 'AllOfThem' or 'AtLeastOne', or a mapping with "
+                            "AtLeast or Percent; got 'AtLeastTwo'; did you mean 'AtLeastOne'?")]
 
 
 def test_a_quoted_dry_run_is_a_type_error_as_in_go(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text('dryRun: "false"\nmetric: {namespace: N, name: M}\ntargets: []\n')
-    assert errors(path) == [f"{path}:1: dryRun: expected true or false; got 'false' (kubestatus2cloudwatch decodes it "
-                            'into a Go bool, so a string such as "true" is an error there too)']
+    assert errors(path) == [(f"{path}:1: dryRun: expected true or false; got 'false' (kubestatus2cloudwatch decodes it "
+                            'into a Go bool, so a string such as "true" is an error there too)')]
