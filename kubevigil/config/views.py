@@ -59,7 +59,7 @@ def json_schema() -> dict[str, Any]:
 
 
 _PLAIN = re.compile(r"[A-Za-z_/.][A-Za-z0-9_./-]*")
-_RESOLVER = yaml.resolver.Resolver()
+_RESOLVER: Any = yaml.resolver.Resolver()  # PyYAML's resolver is untyped
 
 
 def as_yaml(view: Any) -> str:
