@@ -115,12 +115,13 @@ def _load(file: str | None, fmt: str | None) -> Any:
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
     from kubevigil.config import normalized
+    from kubevigil.config.views import as_yaml
 
     loaded = _load(args.file, args.format)
     if loaded is None:
         return 1
     print(f"# {loaded.source} ({loaded.format}) is valid; normalized native config:", file=sys.stderr)
-    yaml.safe_dump(normalized(loaded.settings), sys.stdout, sort_keys=False)
+    sys.stdout.write(as_yaml(normalized(loaded.settings)))
     return 0
 
 
@@ -142,6 +143,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if missing:
         print(f"{loaded.source}: --role {', '.join(missing)}: not configured in this file (it configures: {', '.join(enabled) or 'none'})", file=sys.stderr)
         return 1
+    if not enabled:
+        print(f"{loaded.source}: no role is enabled: add a role section ({', '.join(settings.role_names)})", file=sys.stderr)
+        return 2
     from kubevigil.runtime import run_until_signal
 
     return asyncio.run(run_until_signal(settings, roles))

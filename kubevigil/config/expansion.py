@@ -9,6 +9,22 @@ from typing import Any
 from kubevigil.config.issues import Loc
 
 _REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_BARE = re.compile(r"\$\$|\$\{[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)")  # group 1: `$NAME` without braces
+
+
+def bare_variables(data: Any, loc: Loc = ()) -> list[str]:
+    """A warning per string value holding `$NAME`: the native format expands only `${NAME}`, so it stays as written."""
+    if isinstance(data, dict):
+        return [w for key, item in data.items() for w in bare_variables(item, (*loc, key))]
+    if isinstance(data, list):
+        return [w for index, item in enumerate(data) for w in bare_variables(item, (*loc, index))]
+    if isinstance(data, str) and "$" in data:
+        names = [m.group(1) for m in _BARE.finditer(data) if m.group(1)]
+        if names:
+            where = ".".join(map(str, loc))
+            return [(f"{where}: ${names[0]} looks like an environment variable, but kubevigil's format expands only "
+                     f"${{{names[0]}}} (write $${names[0]} to keep the text and silence this)")]
+    return []
 
 
 def expand_environment(data: Any, environ: Mapping[str, str]) -> tuple[Any, list[tuple[Loc, str]]]:

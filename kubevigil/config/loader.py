@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from kubevigil.config import importers
-from kubevigil.config.document import Document, read_document
-from kubevigil.config.expansion import expand_environment
+from kubevigil.config.document import Document, parse_document, read_document, unwrap_configmap
+from kubevigil.config.expansion import bare_variables, expand_environment
 from kubevigil.config.issues import ConfigError, ConfigIssue, Loc, dotted
 from kubevigil.config.messages import describe_errors
 from kubevigil.config.references import check_sink_packages, check_sink_refs
@@ -33,14 +33,24 @@ class Loaded:
 def load(path: Path, tables: Tables, *, format: str | None = None, environ: Mapping[str, str] = os.environ) -> Loaded:
     """Read, expand, translate and validate `path` against `tables`; raise ConfigError listing every problem."""
     path = Path(path)
-    document = read_document(path)
+    document, notes = unwrap_configmap(read_document(path))
     if document.data is None:
         document.data = {}
     if not isinstance(document.data, dict):
-        raise ConfigError([ConfigIssue(path, 1, "", "the config must be a mapping of sections (cluster:, sinks:, status:, ...)")])
-    expanded, env_problems = expand_environment(document.data, environ)
-    name = _format_name(path, format, expanded)
+        raise ConfigError([ConfigIssue(path, document.line_of(()), "", "the config must be a mapping of sections (cluster:, sinks:, status:, ...)")])
+    name = _format_name(path, format, document.data, tables)
     importer = importers.table()[name]
+    expand_text = getattr(importer, "expand_text", None)
+    if expand_text is not None:  # the tool expands its file's text before parsing it (event-exporter)
+        text, env_notes = expand_text(document.text, environ)
+        if text != document.text:
+            document = parse_document(text, path, document.first_line)
+        expanded = document.data if isinstance(document.data, dict) else {}
+        env_problems: list[tuple[Loc, str]] = []
+        notes += env_notes
+    else:
+        expanded, env_problems = expand_environment(document.data, environ)
+        notes += bare_variables(document.data)
     trail = _Trail(document, importer, expanded)
     native, warnings = trail.translate()
     env_issues = [trail.issue_at_original(loc, message) for loc, message in env_problems]
@@ -52,12 +62,15 @@ def load(path: Path, tables: Tables, *, format: str | None = None, environ: Mapp
     issues += [trail.issue(loc, message) for loc, message in check_sink_packages(native, tables)]
     if issues or settings is None:
         raise ConfigError(sorted(issues, key=lambda i: i.line or 0))
-    return Loaded(settings=settings, source=path, format=name, warnings=warnings)
+    return Loaded(settings=settings, source=path, format=name, warnings=notes + warnings)
 
 
-def _format_name(path: Path, format: str | None, doc: dict[str, Any]) -> str:
+def _format_name(path: Path, format: str | None, doc: dict[str, Any], tables: Tables) -> str:
     if format is None:
-        return importers.detect_format(doc)
+        try:
+            return importers.detect_format(doc, settings_model(tables).model_fields)
+        except ConfigError as exc:
+            raise ConfigError([ConfigIssue(path, None, i.path, i.message) for i in exc.issues]) from None
     known = importers.names()
     if format not in known:
         raise ConfigError([ConfigIssue(path, None, "", f"unknown config format {format!r}; known formats: {', '.join(known)}")])
@@ -104,8 +117,8 @@ class _Trail:
     def issue(self, loc: Loc, message: str) -> ConfigIssue:
         """An issue at a native key path, shown at the original file's path and line where known."""
         original = self._original_loc(loc)
-        if original is None:
-            return ConfigIssue(self.document.file, None, dotted(loc), message, loc)
+        if original is None:  # the importer cannot say where: the native path, at the file's first line
+            return ConfigIssue(self.document.file, self.document.line_of(()), dotted(loc), message, loc)
         return ConfigIssue(self.document.file, self.document.line_of(original), dotted(original), message, loc)
 
     def issue_at_original(self, loc: Loc, message: str) -> ConfigIssue:
@@ -166,6 +179,8 @@ def find_config_path(explicit: str | None, environ: Mapping[str, str] = os.envir
             looked.append(f"{source} (not set)")
             continue
         path = Path(value) if Path(value).is_absolute() else base / value
+        if path.is_dir():
+            raise ConfigError([ConfigIssue(path, None, "", f"config file from {source} is a directory, not a file")])
         if not path.is_file():
             raise ConfigError([ConfigIssue(path, None, "", f"config file from {source} does not exist")])
         return path

@@ -18,12 +18,82 @@ from kubevigil.config.settings import Settings, SinkEntry, sink_types
 
 def describe_errors(errors: Iterable[ErrorDetails], root: type[BaseModel], data: Any) -> list[tuple[Loc, str]]:
     """(key path in the data, message) for each pydantic error of validating `data` against `root`."""
-    errors = list(errors)
+    errors = _best_union_members(list(errors), root)
     typos = [(tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in errors if e["type"] == "extra_forbidden" and e["loc"]]
     described = [(e, describe_error(e, root, data)) for e in errors if not _explained_by_typo(e, typos)]
     deeper = {loc[:end] for _, (loc, _) in described for end in range(len(loc))}
     # a union reports every member's complaint; a shape mismatch where another member got further is noise
-    return [d for e, d in described if not (d[0] in deeper and _is_shape_mismatch(e))]
+    kept = [(e, d) for e, d in described if not (d[0] in deeper and _is_shape_mismatch(e))]
+    return _one_line_per_union(kept, root)
+
+
+def _union_tag(root: Any, loc: Loc) -> int | None:
+    """Where pydantic's `loc` names a union member (it inserts the member's name after a union field), if it does."""
+    current: list[Any] = [root]
+    for index, part in enumerate(loc):
+        members = [m for a in current for m in _members(a) if m is not type(None)]
+        if len(members) > 1:
+            return index
+        current = [child for c in current for child in _child_types(c, part)]
+    return None
+
+
+def _best_union_members(errors: list[ErrorDetails], root: Any) -> list[ErrorDetails]:
+    """Of the members of one union, keep only the errors of those the value fits best (fewest wrong or missing keys).
+
+    `{AtLeast: 1e30}` is a mode that is too large, not also a Percent without its key and a string it is not."""
+    sites: dict[Loc, dict[str, list[ErrorDetails]]] = {}
+    for error in errors:
+        loc = tuple(error["loc"])
+        index = _union_tag(root, loc)
+        if index is not None:
+            sites.setdefault(loc[:index], {}).setdefault(str(loc[index]), []).append(error)
+    dropped: set[int] = set()
+    for site, members in sites.items():
+        misfits = {tag: sum(_misfit(e, len(site) + 1) for e in errs) for tag, errs in members.items()}
+        best = min(misfits.values())
+        dropped.update(id(e) for tag, errs in members.items() if misfits[tag] > best for e in errs)
+    return [e for e in errors if id(e) not in dropped]
+
+
+def _misfit(error: ErrorDetails, depth: int) -> int:
+    """How badly the value misses this union member: another kind of value entirely, or a wrong or missing key."""
+    if len(error["loc"]) == depth and _is_shape_mismatch(error):
+        return 1000
+    return int(error["type"] in ("extra_forbidden", "missing"))
+
+
+def _one_line_per_union(described: list[tuple[ErrorDetails, tuple[Loc, str]]], root: Any) -> list[tuple[Loc, str]]:
+    """Shape mismatches of several union members at one key become one line naming every accepted form."""
+    by_loc: dict[Loc, list[ErrorDetails]] = {}
+    for error, (loc, _) in described:
+        if _is_shape_mismatch(error) and _union_tag(root, tuple(error["loc"])) is not None:
+            by_loc.setdefault(loc, []).append(error)
+    out: list[tuple[Loc, str]] = []
+    for error, (loc, message) in described:
+        group = by_loc.get(loc, [])
+        if len(group) < 2:
+            out.append((loc, message))
+        elif error is group[0]:
+            out.append((loc, _accepted_forms(group, root)))
+    return out
+
+
+def _accepted_forms(group: list[ErrorDetails], root: Any) -> str:
+    literals = [str((e.get("ctx") or {}).get("expected")) for e in group if e["type"] == "literal_error"]
+    models = [str((e.get("ctx") or {}).get("class_name")) for e in group if e["type"] == "model_type"]
+    others = [_plain(e, hide_input=True).removeprefix("expected ") for e in group
+              if e["type"] not in ("literal_error", "model_type")]
+    forms = literals + others
+    if models:
+        forms.append("a mapping with " + " or ".join(models))
+    value = group[0].get("input")
+    text = f"must be {', or '.join(forms)}; got {_show(value)}"
+    if isinstance(value, str):
+        choices = [c.strip("'") for lit in literals for c in lit.replace(" or ", ", ").split(", ")]
+        close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+        text += f"; did you mean {close[0]!r}?" if close else ""
+    return text
 
 
 def _is_shape_mismatch(error: ErrorDetails) -> bool:

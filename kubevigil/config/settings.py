@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from kubevigil.config.tables import Tables
 from kubevigil.core.model import Model
+from kubevigil.core.names import check_sink_name
 
 DEFAULT_STATE_DIR = "./kubevigil-state"
+SinkName = Annotated[str, AfterValidator(check_sink_name)]
 
 
 class ClusterSettings(Model):
@@ -123,8 +125,8 @@ class Settings(Model):
     server: ServerSettings = Field(default_factory=lambda: ServerSettings.model_validate({}))
     logging: LoggingSettings = Field(default_factory=lambda: LoggingSettings.model_validate({}))
     state_dir: Path = Field(default=Path(DEFAULT_STATE_DIR), description="Delivery journals and checkpoints (default: $KUBEVIGIL_STATE_DIR, else ./kubevigil-state)")
-    shutdown_grace: float = Field(default=10.0, ge=0, description="Seconds SIGTERM waits for queues to flush")
-    sinks: dict[str, SinkEntry] = Field(default_factory=dict, description="Named outputs; roles refer to them by name")
+    shutdown_grace: float = Field(default=10.0, ge=0, le=3600, description="Seconds SIGTERM waits for queues to flush")
+    sinks: dict[SinkName, SinkEntry] = Field(default_factory=dict, description="Named outputs; roles refer to them by name")
 
     role_names: ClassVar[tuple[str, ...]] = ()
     planned_roles: ClassVar[tuple[str, ...]] = ()  # announced roles not in this build: their sections get a reason
@@ -170,7 +172,7 @@ def _build(tables: Tables) -> type[Settings]:
         "Settings",
         __base__=Settings,
         __module__=__name__,
-        sinks=(dict[str, entry], Field(default_factory=dict, description="Named outputs; roles refer to them by name")),  # type: ignore[valid-type]
+        sinks=(dict[SinkName, entry], Field(default_factory=dict, description="Named outputs; roles refer to them by name")),  # type: ignore[valid-type]
         **role_fields,
     )
     model.role_names = tuple(tables.roles)

@@ -1,9 +1,57 @@
-"""The base of every config model: unknown keys are errors, field names are the YAML keys."""
+"""The base of every config model: unknown keys are errors, field names are the YAML keys, numbers are bounded."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import math
+from typing import Any
+
+import annotated_types
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+# A number beyond this is a typo or an attack in any config (a terabyte, or 31,700 years in seconds); a field
+# that needs more declares its own `le`. Python's big ints and float infinity would otherwise reach timers and APIs.
+NUMBER_LIMIT = 10**12
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str | bool | BaseModel) or value is None:  # the common case, decided without lookups
+            return value
+        own = _OWN_BOUND.get(cls)
+        if own is None:
+            own = _OWN_BOUND[cls] = frozenset(
+                name for name, field in cls.model_fields.items()
+                if any(isinstance(m, annotated_types.Le | annotated_types.Lt) for m in field.metadata))
+        if info.field_name not in own:
+            check_number(value)
+        return value
+
+
+_OWN_BOUND: dict[type[BaseModel], frozenset[str]] = {}  # per model: the fields that declare their own upper bound
+
+
+def check_number(value: Any) -> None:
+    """ValueError unless every number in `value` (or in the list/mapping it is) is finite and within NUMBER_LIMIT."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        if isinstance(value, float) and math.isnan(value):
+            raise ValueError("must be a number; got nan")
+        if value > NUMBER_LIMIT:
+            raise ValueError(f"must be at most {NUMBER_LIMIT} (kubevigil's bound for any number); got {_number(value)}")
+        if value < -NUMBER_LIMIT:
+            raise ValueError(f"must be at least -{NUMBER_LIMIT} (kubevigil's bound for any number); got {_number(value)}")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_number(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            check_number(item)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from kubevigil.core.clock import Clock
+from kubevigil.core.names import check_sink_name
 from kubevigil.core.readiness import Readiness
 from kubevigil.delivery.deadletter import DeadLetters
 from kubevigil.delivery.journal import Journal, MemoryJournal, SqliteJournal
@@ -19,9 +19,6 @@ from kubevigil.delivery.outlet import Outlet
 from kubevigil.delivery.queue import SinkQueue
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.sink import Sink
-
-# Sink names become file names under state_dir, so they are held to a safe alphabet.
-_SINK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def journal_path(state_dir: Path, sink: str) -> Path:
@@ -46,11 +43,7 @@ class Delivery:
         metrics = DeliveryMetrics(registry)
         self._queues: dict[str, SinkQueue] = {}
         for name, (sink, params) in sinks.items():
-            if not _SINK_NAME.match(name):
-                raise ValueError(
-                    f"sink name {name!r} is not usable as a journal file name: use letters, digits, '_', '-', '.'"
-                    " (starting with a letter or digit, at most 128 characters)"
-                )
+            check_sink_name(name)
             journal: Journal = SqliteJournal(journal_path(state_dir, name)) if params.journal else MemoryJournal()
             dead = DeadLetters(name, deadletter_path(state_dir, name), clock)
             queue = SinkQueue(name, sink, params, journal, dead, metrics.for_sink(name), clock)

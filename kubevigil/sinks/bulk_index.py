@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import Field, SecretStr
 
-from kubevigil.config.issues import ConfigError, ConfigIssue
 from kubevigil.core.model import Model
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import (
@@ -22,7 +21,6 @@ from kubevigil.core.templating import (
     record_context,
 )
 from kubevigil.sinks.payloads import Payload, de_dot, render
-from kubevigil.sinks.receiver_keys import rename_keys
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext
 
 DEFAULT_INDEX = "kube-events-{{ event_time | strftime('%Y.%m.%d') }}"
@@ -120,34 +118,3 @@ def http_status_retryable(status: int | None) -> bool:
         return True
     return status in (401, 403, 408, 429) or status >= 500
 
-
-_RECEIVER_KEYS = {"hosts": "hosts", "index": "index", "indexFormat": "index", "username": "username",
-                  "password": "password", "apiKey": "api_key", "deDot": "de_dot", "layout": "layout", "tls": "tls"}
-_DROPPED = {
-    "useEventID": "ignored: kubevigil always sets the document id to the event uid plus its occurrence count, "
-                  "so a retry or restart never duplicates a document",
-    "type": "ignored: mapping types were removed from Elasticsearch 7 and OpenSearch",
-}
-
-
-def from_event_exporter(cfg: dict[str, Any], receiver: str) -> tuple[dict[str, Any], list[str]]:
-    """event-exporter's elasticsearch/opensearch receiver keys as SearchParams keys, with what is treated differently."""
-    from kubevigil.config.importers.gotemplate import translate_time_pattern
-    from kubevigil.sinks.webhook.event_exporter import translate_tls
-
-    params, warnings = rename_keys(receiver, cfg, _RECEIVER_KEYS, _DROPPED)
-    if "indexFormat" in cfg:
-        params["index"] = translate_time_pattern(cfg["indexFormat"])
-    username, password = params.pop("username", None), params.pop("password", "")
-    if username:
-        params["basic_auth"] = {"username": username, "password": password}
-    if "tls" in params:
-        tls, notes = translate_tls(receiver, params.pop("tls"))
-        warnings += notes
-        params["verify_tls"] = not tls.get("insecure_skip_verify", False)
-        if tls.get("ca_file"):
-            params["ca_file"] = tls["ca_file"]
-        for unsupported in ("cert_file", "key_file"):
-            if tls.get(unsupported):
-                raise ConfigError([ConfigIssue.at(("tls",), f"{unsupported}: client certificates are not supported by the {receiver} sink")])
-    return params, warnings

@@ -27,6 +27,7 @@ class SearchState:
     bulk_requests: int = 0
     writes: int = 0  # documents written, overwrites included: equal to count() when nothing arrived twice
     auth_headers: list[str] = field(default_factory=list)
+    request_headers: list[dict[str, str]] = field(default_factory=list)
     down: bool = False  # answer 503 to everything
     item_fault: ItemFault | None = None
 
@@ -109,6 +110,7 @@ class FakeSearchServer:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+        self.state.request_headers.append(dict(request.headers))
         if "Authorization" in request.headers:
             self.state.auth_headers.append(request.headers["Authorization"])
         if self.state.down:

@@ -65,3 +65,23 @@ def kubevigil_process(tmp_path: Path) -> Iterator[Callable[[dict], Process]]:
         if p.proc.poll() is None:
             p.proc.kill()
             p.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def emulator_kubeconfig(tmp_path: Path) -> Iterator[Path]:
+    """`kubevigil sim serve` in its own process (no workload simulator); the kubeconfig it wrote."""
+    path = tmp_path / "emulator.kubeconfig"
+    log = open(tmp_path / "emulator.log", "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen([sys.executable, "-m", "kubevigil.cli", "sim", "serve", "--no-workloads",
+                             "--kubeconfig-out", str(path)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: proc.poll() is None and path.exists() and path.stat().st_size > 0)
+        yield path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a client still watching (torn down after this fixture) holds it open
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()

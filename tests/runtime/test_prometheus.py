@@ -16,12 +16,18 @@ from tests.loopback import free_port, http_get
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
-CONFIG = {"cluster": {"name": "scrape-test"}, "sinks": {"out": {"stdout": {}}, "prom": {"prometheus": {}}}}
+CONFIG = {"cluster": {"name": "scrape-test"}, "sinks": {"out": {"stdout": {}}, "prom": {"prometheus": {}}},
+          # `run` refuses a config that enables no role (exit 2), so the events role runs against the emulator
+          "events": {"leader_election": {"enabled": False}, "route": {"routes": [{"match": [{"receiver": "out"}]}]}}}
+
+
+def config(kubeconfig: Path) -> dict:
+    return {**CONFIG, "cluster": {**CONFIG["cluster"], "kubeconfig": str(kubeconfig)}}
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: scripts/test installs Debian's prometheus")
-def test_metrics_pass_promtool_check(kubevigil_process) -> None:
-    proc = kubevigil_process(CONFIG)
+def test_metrics_pass_promtool_check(kubevigil_process, emulator_kubeconfig: Path) -> None:
+    proc = kubevigil_process(config(emulator_kubeconfig))
     status, body = http_get(f"{proc.base}/metrics")
     assert status == 200
     assert b"kubevigil_delivery_queue_depth" in body
@@ -30,8 +36,8 @@ def test_metrics_pass_promtool_check(kubevigil_process) -> None:
 
 
 @pytest.mark.skipif(PROMETHEUS is None, reason="prometheus missing: scripts/test installs Debian's prometheus")
-def test_real_prometheus_scrapes_kubevigil(kubevigil_process, tmp_path: Path) -> None:
-    proc = kubevigil_process(CONFIG)
+def test_real_prometheus_scrapes_kubevigil(kubevigil_process, emulator_kubeconfig: Path, tmp_path: Path) -> None:
+    proc = kubevigil_process(config(emulator_kubeconfig))
     prom_port = free_port()
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
@@ -57,7 +63,7 @@ def test_real_prometheus_scrapes_kubevigil(kubevigil_process, tmp_path: Path) ->
         prom.wait(timeout=30)
 
 
-def test_sigterm_stops_cleanly(kubevigil_process) -> None:
-    proc = kubevigil_process(CONFIG)
-    assert http_get(f"{proc.base}/readyz")[0] == 200
+def test_sigterm_stops_cleanly(kubevigil_process, emulator_kubeconfig: Path) -> None:
+    proc = kubevigil_process(config(emulator_kubeconfig))
+    wait_for(lambda: http_get(f"{proc.base}/readyz")[0] == 200)
     assert proc.stop() == 0

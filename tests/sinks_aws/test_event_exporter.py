@@ -7,16 +7,16 @@ from typing import Any
 import pytest
 import yaml
 
+from kubevigil.config.importers.event_exporter.aws import eventbridge as translate_eventbridge
+from kubevigil.config.importers.event_exporter.aws import firehose as translate_firehose
+from kubevigil.config.importers.event_exporter.aws import kinesis as translate_kinesis
+from kubevigil.config.importers.event_exporter.aws import sns as translate_sns
+from kubevigil.config.importers.event_exporter.aws import sqs as translate_sqs
 from kubevigil.config.importers.gotemplate import translate as go_to_jinja
 from kubevigil.config.issues import ConfigError
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks import eventbridge, firehose, kinesis, sns, sqs
-from kubevigil.sinks.eventbridge.event_exporter import translate as translate_eventbridge
-from kubevigil.sinks.firehose.event_exporter import translate as translate_firehose
-from kubevigil.sinks.kinesis.event_exporter import translate as translate_kinesis
 from kubevigil.sinks.payloads import layout_document
-from kubevigil.sinks.sns.event_exporter import translate as translate_sns
-from kubevigil.sinks.sqs.event_exporter import translate as translate_sqs
 from tests.anchors import ANCHORS as ANCHOR_DIR
 from tests.sinks_aws.conftest import event_record
 

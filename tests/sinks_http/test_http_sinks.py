@@ -127,8 +127,7 @@ async def test_loki_rejection_is_permanent_and_throttling_retryable(receiver, bu
 
 
 def test_event_exporter_receivers_translate() -> None:
-    from kubevigil.sinks.opsgenie.event_exporter import translate as opsgenie
-    from kubevigil.sinks.webhook.event_exporter import translate as webhook
+    from kubevigil.config.importers.event_exporter.webhooks import opsgenie, webhook
 
     params, notes = webhook({"endpoint": "http://localhost:3000", "headers": {"X-API-KEY": "1"},
                              "streamName": "applicationMetric", "layout": {"a": "{{ message }}"}})

@@ -45,11 +45,13 @@ async def test_stdout_layout(tmp_path: Path, capsys) -> None:
 
 
 def test_event_exporter_file_and_stdout_receivers() -> None:
-    from kubevigil.sinks.file.event_exporter import translate as file_receiver
-    from kubevigil.sinks.stdout.event_exporter import translate as stdout_receiver
+    from kubevigil.config.importers.event_exporter.local import file as file_receiver
+    from kubevigil.config.importers.event_exporter.local import stdout as stdout_receiver
 
     params, notes = file_receiver({"path": "/tmp/e.log", "maxsize": 10, "maxbackups": 3, "maxage": 7, "deDot": True})
-    assert params == {"path": "/tmp/e.log", "max_bytes": 10 * 1024 * 1024, "backups": 3, "de_dot": True}
+    # without a layout, event-exporter writes the event itself: the translation says so with `{{ body }}`
+    assert params == {"path": "/tmp/e.log", "max_bytes": 10 * 1024 * 1024, "backups": 3, "de_dot": True,
+                      "layout": "{{ body }}"}
     assert notes and "maxage" in notes[0]
     assert stdout_receiver({"layout": {"m": "{{ message }}"}}) == ({"layout": {"m": "{{ message }}"}}, [])
     assert SINKS["file"].params(**params).max_bytes == 10 * 1024 * 1024

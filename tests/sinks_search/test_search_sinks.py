@@ -147,7 +147,7 @@ def test_bad_params_are_rejected() -> None:
 
 
 def test_event_exporter_receiver_translates() -> None:
-    from kubevigil.sinks.elasticsearch.event_exporter import translate
+    from kubevigil.config.importers.event_exporter.search import elasticsearch as translate
 
     params, warnings = translate({"hosts": ["http://localhost:9200"], "indexFormat": "kube-events-{2006-01-02}",
                                   "apiKey": "abc", "useEventID": True, "deDot": True})

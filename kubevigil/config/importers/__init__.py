@@ -7,10 +7,11 @@ optionally, `origin(native_loc, doc) -> original_loc | None`. See docs/configura
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from kubevigil.config.issues import Loc
+from kubevigil.config.issues import ConfigError, ConfigIssue, Loc
 
 # Checked in this order; `native` is last because it accepts any shape.
 MODULES: dict[str, str] = {
@@ -48,13 +49,27 @@ def names() -> list[str]:
     return list(table())
 
 
-def detect_format(doc: Any) -> str:
-    """The first format whose importer recognises `doc`'s shape; `native` otherwise."""
-    if isinstance(doc, dict):
-        for name, importer in table().items():
-            if name != "native" and importer.detect(doc):
-                return name
-    return "native"
+def detect_format(doc: Any, native_keys: Iterable[str] = ()) -> str:
+    """The one format whose keys `doc` has (`native` when none does); ConfigError when several formats claim it.
+
+    `native_keys` are the native format's top-level keys; a foreign importer's `detect(doc)` looks for keys only
+    its tool uses, so a partial file (event-exporter's `kubeQPS: 100` alone) is still recognised."""
+    if not isinstance(doc, dict):
+        return "native"
+    foreign = {name: importer for name, importer in table().items() if name != "native"}
+    claims = [name for name, importer in foreign.items() if importer.detect(doc)]
+    # a key the native format shares with a tool (`logging`) says nothing about which one this is
+    shared = {key for importer in foreign.values() for key in getattr(importer, "TOP_KEYS", ())}
+    native = [key for key in doc if key in set(native_keys) - shared]
+    if native:
+        claims.append("native")
+    if len(claims) == 1:
+        return claims[0]
+    if not claims:
+        return "native"
+    raise ConfigError([ConfigIssue(None, None, "", f"cannot tell which format this file is: it has keys of {' and '.join(claims)} "
+                                   f"(formats considered: {', '.join(table())}); choose one with --format "
+                                   f"{'|'.join(claims)}")])
 
 
 def origin_of(importer: Importer, loc: Loc, doc: dict[str, Any]) -> Loc | None:

@@ -34,8 +34,8 @@ _ORIGINS: tuple[tuple[Loc, Loc], ...] = (
 
 
 def detect(doc: dict[str, Any]) -> bool:
-    """kubestatus2cloudwatch files have `metric` and `targets` at the top level."""
-    return isinstance(doc, dict) and "metric" in doc and "targets" in doc
+    """Any top-level key only kubestatus2cloudwatch's files have (`logging` is the native format's too)."""
+    return isinstance(doc, dict) and any(key in ("dryRun", "seconds", "metric", "targets") for key in doc)
 
 
 def origin(loc: Loc, doc: dict[str, Any]) -> Loc | None:
@@ -59,7 +59,8 @@ def _unknown(mapping: Any, known: tuple[str, ...], where: Loc) -> list[ConfigIss
 
 def _dimensions(value: Any, warnings: list[str]) -> Any:
     """The original's list of {name, value} as the native mapping; anything else passes on to fail validation."""
-    if not isinstance(value, list) or not all(isinstance(d, dict) and set(d) == {"name", "value"} for d in value):
+    if not isinstance(value, list) or not all(isinstance(d, dict) and set(d) == {"name", "value"}
+                                              and isinstance(d["name"], str) for d in value):
         return value
     out: dict[str, str] = {}
     for d in value:
@@ -106,14 +107,22 @@ def translate(doc: dict[str, Any], source: Path) -> tuple[dict[str, Any], list[s
     """The native config for a kubestatus2cloudwatch file, and warnings for values handled differently."""
     issues = _unknown(doc, TOP_KEYS, ()) + _unknown(doc.get("metric"), METRIC_KEYS, ("metric",))
     issues += _unknown(doc.get("logging"), LOGGING_KEYS, ("logging",))
+    issues += [ConfigIssue.at((key,), f"required key is missing ({what})") for key, what in
+               (("metric", "the CloudWatch namespace and metric name"), ("targets", "the workloads to watch"))
+               if key not in doc]
+    metric = doc.get("metric")
+    if "metric" in doc and not isinstance(metric, dict):
+        issues.append(ConfigIssue.at(("metric",), "must be a mapping with `namespace` and `name`"))
+    elif isinstance(metric, dict) and "namespace" not in metric:
+        issues.append(ConfigIssue.at(("metric",), "missing required key 'namespace' (the CloudWatch namespace)"))
+    dry_run = doc.get("dryRun", False)
+    if not isinstance(dry_run, bool):
+        issues.append(ConfigIssue.at(("dryRun",), f"expected true or false; got {dry_run!r} (kubestatus2cloudwatch "
+                                     "decodes it into a Go bool, so a string such as \"true\" is an error there too)"))
     if issues:
         raise ConfigError(issues)
+    assert isinstance(metric, dict)
     warnings: list[str] = []
-    metric = doc["metric"]
-    if not isinstance(metric, dict):
-        raise ConfigError([ConfigIssue.at(("metric",), "must be a mapping with `namespace` and `name`")])
-    if "namespace" not in metric:
-        raise ConfigError([ConfigIssue.at(("metric",), "missing required key 'namespace' (the CloudWatch namespace)")])
     native_metric: dict[str, Any] = {k: v for k, v in metric.items() if k == "name"}
     if "dimensions" in metric:
         native_metric["dimensions"] = _dimensions(metric["dimensions"], warnings)
@@ -124,7 +133,7 @@ def translate(doc: dict[str, Any], source: Path) -> tuple[dict[str, Any], list[s
         "targets": doc["targets"],
         "metric": native_metric,
         "seconds": _seconds(doc, warnings),
-        "dry_run": doc.get("dryRun", False),
+        "dry_run": dry_run,
         "sinks": [SINK],
     }
     warnings += _mode_warnings(doc["targets"])

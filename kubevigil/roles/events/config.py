@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from kubevigil.core.model import Model
+from kubevigil.core.patterns import compile_pattern, glob_hint
 from kubevigil.core.signals import SignalKind
 
 REGEX_FIELDS = ("message", "api_version", "kind", "namespace", "reason", "type", "component", "host")
@@ -17,17 +17,12 @@ DEFAULT_THROTTLE_KEY = ("metadata.namespace", "involvedObject.kind", "involvedOb
 DEFAULT_DEDUPE_KEY = ("metadata.namespace", "involvedObject.kind", "involvedObject.name", "reason", "message")
 
 
-def glob_hint(pattern: str) -> str:
-    """How a glob-looking pattern reads as a regex: `*test*` -> `.*test.*`."""
-    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-
-
 def check_regex(field: str, pattern: str) -> str:
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        compile_pattern(pattern)
+    except ValueError as exc:
         hint = f"; if you meant a glob, write {glob_hint(pattern)!r}" if "*" in pattern or "?" in pattern else ""
-        raise ValueError(f"{field}: {pattern!r} is not a valid regular expression ({exc}){hint}") from None
+        raise ValueError(f"{field}: {pattern!r} is not a valid regular expression (RE2 syntax: {exc}){hint}") from None
     return pattern
 
 

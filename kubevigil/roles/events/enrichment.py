@@ -24,15 +24,18 @@ class Meta:
     annotations: dict[str, str]
     owners: list[dict[str, Any]]
     node: str
+    deleted: bool = False  # gone (404) or being deleted, as event-exporter's involvedObject.deleted says
 
     @classmethod
     def of(cls, obj: dict[str, Any]) -> Meta:
         meta = obj.get("metadata") or {}
         return cls(labels=meta.get("labels") or {}, annotations=meta.get("annotations") or {},
-                   owners=meta.get("ownerReferences") or [], node=(obj.get("spec") or {}).get("nodeName") or "")
+                   owners=meta.get("ownerReferences") or [], node=(obj.get("spec") or {}).get("nodeName") or "",
+                   deleted=meta.get("deletionTimestamp") is not None)
 
 
 MISSING = Meta({}, {}, [], "")
+GONE = Meta({}, {}, [], "", deleted=True)
 
 
 class MetaCache:
@@ -82,7 +85,7 @@ class MetaCache:
         except (TimeoutError, ApiError, KeyError, OSError) as exc:
             # A deleted object (404) or an unknown kind: the event is exported without enrichment.
             log.debug("enrichment: %s %s %s/%s: %s", api_version, kind, namespace, name, exc)
-            return MISSING
+            return GONE if isinstance(exc, ApiError) and exc.status == 404 else MISSING
         except Exception as exc:  # transport errors of the HTTP client: same treatment, never block the export
             log.info("enrichment: %s %s %s/%s failed: %s", api_version, kind, namespace, name, exc)
             return MISSING
@@ -104,10 +107,11 @@ class Enricher:
         out["clusterName"] = self.cluster_name
         ref = out.get("involvedObject") or {}
         if self.cache is None or not ref.get("kind") or not ref.get("name"):
+            out["involvedObject"] = {**ref, "deleted": False}
             return out
         namespace = ref.get("namespace") or ""
         meta = await self.cache.get(ref.get("apiVersion") or "v1", ref["kind"], namespace, ref["name"])
-        obj = dict(ref)
+        obj = {**ref, "deleted": meta.deleted}
         if meta.labels:
             obj["labels"] = meta.labels
         if meta.annotations:

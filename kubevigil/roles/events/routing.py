@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kubevigil.core.clock import Clock
+from kubevigil.core.patterns import Pattern, compile_pattern
 from kubevigil.roles.events.config import Route, Rule
 from kubevigil.roles.events.throttle import WindowCounter, event_key
 
@@ -50,9 +50,9 @@ class EventView:
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    checks: tuple[tuple[str, re.Pattern[str]], ...]
-    labels: tuple[tuple[str, re.Pattern[str]], ...]
-    annotations: tuple[tuple[str, re.Pattern[str]], ...]
+    checks: tuple[tuple[str, Pattern], ...]
+    labels: tuple[tuple[str, Pattern], ...]
+    annotations: tuple[tuple[str, Pattern], ...]
     min_count: int
     receiver: str | None
 
@@ -60,9 +60,9 @@ class CompiledRule:
     def of(cls, rule: Rule) -> CompiledRule:
         fields = ("message", "api_version", "kind", "namespace", "reason", "type", "component", "host")
         return cls(
-            checks=tuple((f, re.compile(getattr(rule, f))) for f in fields if getattr(rule, f)),
-            labels=tuple((k, re.compile(v)) for k, v in rule.labels.items()),
-            annotations=tuple((k, re.compile(v)) for k, v in rule.annotations.items()),
+            checks=tuple((f, compile_pattern(getattr(rule, f))) for f in fields if getattr(rule, f)),
+            labels=tuple((k, compile_pattern(v)) for k, v in rule.labels.items()),
+            annotations=tuple((k, compile_pattern(v)) for k, v in rule.annotations.items()),
             min_count=rule.min_count,
             receiver=rule.receiver,
         )

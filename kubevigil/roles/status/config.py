@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from typing import Literal
 
@@ -192,8 +193,7 @@ class StatusSection(Model):
     def _coherent(self) -> StatusSection:
         if not self.sinks and not self.dry_run:
             raise ValueError("`sinks` is empty: name at least one metric sink, or set `dry_run: true`")
-        keys = [t.key for t in self.targets]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        dupes = sorted(key for key, n in Counter(t.key for t in self.targets).items() if n > 1)
         if dupes:
             raise ValueError(f"targets {dupes} appear twice; give them distinct `id`s")
         return self

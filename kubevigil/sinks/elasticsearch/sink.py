@@ -16,14 +16,17 @@ from kubevigil.sinks.sink import PermanentError, RetryableError, SinkContext
 class ElasticsearchSink(BulkIndexSink):
     def __init__(self, params: Params, ctx: SinkContext) -> None:
         super().__init__(params, ctx)
+        self._params = params
         self._client: AsyncElasticsearch | None = None
 
     async def start(self) -> None:
-        self._client = AsyncElasticsearch(hosts=self.params.hosts, **self._connection_options())
+        self._client = AsyncElasticsearch(hosts=self._params.addresses(), **self._connection_options())
 
     def _connection_options(self) -> dict[str, Any]:
-        p = self.params
+        p = self._params
         options: dict[str, Any] = {"request_timeout": p.timeout, "verify_certs": p.verify_tls, "max_retries": 0}
+        if p.headers:
+            options["headers"] = {name: value.get_secret_value() for name, value in p.headers.items()}
         if p.ca_file:
             options["ca_certs"] = p.ca_file
         if p.basic_auth is not None:

@@ -1,4 +1,4 @@
-"""Renaming a kubernetes-event-exporter receiver's keys to a kubevigil sink's params."""
+"""What every receiver translation shares: renaming keys to a sink's params, empty credentials, the `tls:` block."""
 
 from __future__ import annotations
 
@@ -42,5 +42,13 @@ def keep_empty_secret(receiver: str, params: dict[str, Any], key: str, original:
     if params.get(key):
         return []
     params[key] = ""
-    return [f"{receiver} receiver: {original} is empty: the service would reject every request, so kubevigil sends "
-            f"none and puts each record in the dead-letter file; set {original}"]
+    return [(f"{receiver} receiver: {original} is empty: the service would reject every request, so kubevigil sends "
+             f"none and puts each record in the dead-letter file; set {original}")]
+
+
+TLS_KEYS = {"insecureSkipVerify": "insecure_skip_verify", "caFile": "ca_file", "certFile": "cert_file", "keyFile": "key_file"}
+
+
+def translate_tls(receiver: str, tls: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """event-exporter's `tls:` block (shared by its HTTP receivers) as TlsParams keys."""
+    return rename_keys(f"{receiver} tls", tls, TLS_KEYS, {"serverName": "kubevigil verifies the endpoint's own host name; ignored"})
