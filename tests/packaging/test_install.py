@@ -140,7 +140,8 @@ VALUES: dict[str, Any] = {
     "channel": "#alerts", "api_key": "k", "delivery_stream_name": "events", "source": "kubevigil",
     "detail_type": "Kubernetes Event", "log_group_name": "/kubevigil/events", "namespace": "Test/Health",
 }
-CHOICES: dict[str, dict[str, Any]] = {"sqs": {"queue_name": "events"}, "kinesis": {"stream_name": "events"}}
+CHOICES: dict[str, dict[str, Any]] = {"sqs": {"queue_name": "events"}, "kinesis": {"stream_name": "events"},
+                                     "elasticsearch": {"hosts": ["https://127.0.0.1:9200"]}}
 
 
 def every_sink_config(install: Install) -> Path:
