@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,25 +21,22 @@ from kubevigil.roles.checks.controller import ChecksRole
 from kubevigil.roles.checks.crd import crds
 from kubevigil.roles.role import PodIdentity, RoleContext
 from kubevigil.sim.cluster import Cluster
+from kubevigil.sim.rbac import Attributes
 from tests.anchors import ANCHORS
+from tests.conditions import eventually
 from tests.sim.conftest import Kubectl
 
 CRD = by_kind("CustomResourceDefinition")
 NAMESPACE = by_kind("Namespace")
 
 
-async def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll `check` (sync or async) until truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
+async def wait_for(check: Callable[[], Any], timeout: float = 30.0,
+                   what: str | Callable[[], str] = "condition") -> Any:
+    """`eventually` naming what was awaited (`what` may be a function, called at the timeout to say what is left)."""
+    try:
+        return await eventually(check, timeout=timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"waiting for {what() if callable(what) else what}: {exc}") from None
 
 
 def install_crds(cluster: Cluster, argo: bool = True) -> None:
@@ -133,3 +129,41 @@ def loopback_session() -> Any:
 
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=LoopbackResolver()),  # type: ignore[arg-type]
                                  timeout=aiohttp.ClientTimeout(total=10))
+
+
+def service_account_kubeconfig(cluster: Cluster, path: Path, namespace: str, name: str) -> Path:
+    """A kubeconfig for `cluster` whose user is ServiceAccount namespace/name: what RBAC grants it, nothing more."""
+    config = cluster.kubeconfig()
+    config["users"][0]["user"]["token"] = cluster.token_for(namespace, name)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.chmod(0o600)
+    return path
+
+
+class Requests:
+    """What one user asked the emulator, and what its RBAC refused, as the API server's audit log would show it."""
+
+    def __init__(self, cluster: Cluster, user: str) -> None:
+        self.user = user
+        self.asked: list[Attributes] = []
+        self.refused: list[str] = []
+        authorizer = cluster.api.authorizer
+        check = authorizer.check
+
+        def spy(attrs: Attributes) -> None:
+            if attrs.user.name == self.user:
+                self.asked.append(attrs)
+                if not authorizer.allowed(attrs):
+                    self.refused.append(_shown(attrs))
+            check(attrs)
+
+        authorizer.check = spy  # type: ignore[method-assign]
+
+    def of(self, verb: str, resource: str) -> list[Attributes]:
+        return [a for a in self.asked if a.verb == verb and a.resource == resource]
+
+
+def _shown(attrs: Attributes) -> str:
+    sub = f"/{attrs.subresource}" if attrs.subresource else ""
+    name = f" {attrs.name}" if attrs.name else ""
+    return f"{attrs.verb} {attrs.resource}{sub}.{attrs.group or 'core'}{name} in {attrs.namespace or 'the cluster'}"

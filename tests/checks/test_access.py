@@ -40,8 +40,9 @@ async def test_finalizer_releases_created_rbac_and_never_touches_a_foreign_accou
         sa = sim_cluster.store.get(SA, "health", "wide-sa")
         assert sa["metadata"]["ownerReferences"][0]["name"] == "wide"
         narrow_role = sim_cluster.store.get(ROLE, "health", "irsa-sa-ns-role")
-        assert narrow_role["rules"] == [{"apiGroups": [""], "resources": ["pods", "pods/log"],
-                                         "verbs": ["get", "list", "watch"]}]  # read-only default
+        assert narrow_role["rules"] == [  # read-only default, within kubevigil's own rights
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}]
         foreign = sim_cluster.store.get(SA, "health", "irsa-sa")
         assert "labels" not in foreign["metadata"] and "ownerReferences" not in foreign["metadata"]
         res = sim_cluster.store.resource("activemonitor.keikoproj.io/v1alpha1", "HealthCheck")

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from aiohttp import web
 
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.cluster import Cluster
 
 from .harness import checks_role, create_hc, hc_status, install_crds, namespace, wait_for
-from .probes_standin import probes_module
 
 KV = "kubevigil.io"
-
-
-@pytest.fixture(autouse=True)
-def probes() -> Iterator[None]:
-    probes_module()
-    yield
 
 
 async def test_http_probe_runs_in_process_and_reports_changes(

@@ -7,75 +7,27 @@ driven through a resolver pointed at dnsmasq with a search list, as a pod's reso
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import dns.asyncresolver
 import dns.name
-import dns.resolver
 import pytest
 from pydantic import ValidationError
 
 from kubevigil.roles.checks.probes import PROBES, DnsProbe, ProbeEnv
 from kubevigil.roles.checks.probes import dns as dns_probe
-from tests.conditions import wait_for
+from tests.checks_probes import peers
+from tests.checks_probes.peers import DNSMASQ
 
-DNSMASQ = shutil.which("dnsmasq") or shutil.which("dnsmasq", path="/usr/sbin:/sbin")
 pytestmark = pytest.mark.skipif(DNSMASQ is None, reason="dnsmasq missing: scripts/test installs Debian's dnsmasq-base")
-
-RECORDS = """\
-local=/probe.test/
-host-record=web.probe.test,127.0.0.10,::1
-host-record=multi.probe.test,127.0.0.11
-host-record=multi.probe.test,127.0.0.12
-cname=alias.probe.test,web.probe.test
-srv-host=_http._tcp.probe.test,web.probe.test,8080,10,5
-txt-record=txt.probe.test,"v=probe1 ok"
-"""
-
-
-def _free_udp_and_tcp_port() -> int:
-    """A port free for both UDP and TCP (dnsmasq serves both); an ephemeral UDP port may be taken for TCP."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = int(udp.getsockname()[1])
-            with socket.socket() as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-        return port
-    raise AssertionError("no port free for both UDP and TCP")
 
 
 @pytest.fixture(scope="module")
 def dnsmasq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A running dnsmasq; yields its address as the probe's `server` ("127.0.0.1:port")."""
-    assert DNSMASQ is not None
-    workdir = tmp_path_factory.mktemp("dnsmasq")
-    port = _free_udp_and_tcp_port()
-    conf = workdir / "dnsmasq.conf"
-    conf.write_text(f"port={port}\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\nno-poll\n"
-                    f"pid-file=\nuser=\nlog-facility=-\n{RECORDS}")
-    with open(workdir / "dnsmasq.log", "wb") as log:
-        proc = subprocess.Popen([DNSMASQ, "--no-daemon", f"--conf-file={conf}"], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers, resolver.port, resolver.lifetime = ["127.0.0.1"], port, 1.0
-
-        def answers() -> bool:
-            assert proc.poll() is None, Path(workdir / "dnsmasq.log").read_text()
-            return bool(resolver.resolve("web.probe.test", "A"))
-
-        wait_for(answers, timeout=30, interval=0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with peers.dnsmasq(tmp_path_factory.mktemp("dnsmasq")) as address:
+        yield address
 
 
 def probe(**params: object) -> DnsProbe:

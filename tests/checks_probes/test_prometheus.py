@@ -6,82 +6,24 @@ namespace health, pod memory-demo, container memory-demo-ctr, 95 percent).
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import threading
-import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
 from kubevigil.roles.checks.probes import PROBES, ProbeEnv, PrometheusProbe
-from tests.conditions import wait_for
-from tests.loopback import free_port, http_get
+from tests.checks_probes import peers
+from tests.checks_probes.peers import MEMORY_PERCENT, PROMETHEUS
+from tests.loopback import free_port
 
-PROMETHEUS = shutil.which("prometheus")
 pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="prometheus missing: scripts/test installs Debian's prometheus")
-
-CTR = 'namespace="health",pod="memory-demo",container="memory-demo-ctr"'
-SERIES = f"""\
-container_memory_working_set_bytes{{{CTR}}} 90000000
-container_spec_memory_limit_bytes{{{CTR}}} 100000000
-probe_test_queue_depth{{queue="a"}} 3
-probe_test_queue_depth{{queue="b"}} 12
-"""
-MEMORY_PERCENT = (f"max(container_memory_working_set_bytes{{{CTR}}} / "
-                  f"container_spec_memory_limit_bytes{{{CTR}}}) * 100")
-
-
-class _Exporter(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = SERIES.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real prometheus that has scraped SERIES at least once; yields its base URL."""
-    assert PROMETHEUS is not None
-    workdir = tmp_path_factory.mktemp("prometheus")
-    exporter = ThreadingHTTPServer(("127.0.0.1", 0), _Exporter)
-    threading.Thread(target=exporter.serve_forever, daemon=True).start()
-    port = free_port()
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [{"job_name": "exporter",
-                            "static_configs": [{"targets": [f"127.0.0.1:{exporter.server_address[1]}"]}]}],
-    }))
-    with open(workdir / "prometheus.log", "wb") as log:
-        proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        query = urllib.parse.urlencode({"query": "count(probe_test_queue_depth)"})
-
-        def scraped() -> bool:
-            assert proc.poll() is None, (workdir / "prometheus.log").read_text()[-2000:]
-            status, body = http_get(f"{base}/api/v1/query?{query}")
-            return status == 200 and bool(json.loads(body)["data"]["result"])
-
-        wait_for(scraped, timeout=90, interval=0.5)
+    """A real prometheus that has scraped the exporter's series at least once; yields its base URL."""
+    with peers.prometheus(tmp_path_factory.mktemp("prometheus")) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        exporter.shutdown()
-        exporter.server_close()
 
 
 def probe(url: str, **params: object) -> PrometheusProbe:

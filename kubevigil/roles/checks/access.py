@@ -198,7 +198,20 @@ def rules(section: ChecksSection) -> list[dict[str, Any]]:
          "verbs": [*read, "create", "patch", "delete"]},
         {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["get", "patch"]},
     ]
-    if section.api_token is not None:
+    out += _probe_rules(section)
+    if section.probes.secrets:  # header values from Secrets (a probe may name only its own namespace's)
+        out.append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
+    elif section.api_token is not None:
         out.append({"apiGroups": [""], "resources": ["secrets"], "resourceNames": [section.api_token.secret],
                     "verbs": ["get"]})
     return out
+
+
+def _probe_rules(section: ChecksSection) -> list[dict[str, Any]]:
+    """get and list on what the `kubernetes` probe may read, one rule per API group."""
+    by_group: dict[str, list[str]] = {}
+    for name in section.probes.resources:
+        plural, _, group = name.partition(".")
+        by_group.setdefault(group, []).append(plural)
+    return [{"apiGroups": [group], "resources": sorted(set(plurals)), "verbs": ["get", "list"]}
+            for group, plurals in sorted(by_group.items())]

@@ -8,11 +8,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from kubevigil.roles.checks import activemonitor, healthcheck
+from kubevigil.roles.checks.probes import ProbeSpec
 from kubevigil.roles.checks.schedule import Schedule, schedule_from_cron
 
-# What a run's ServiceAccount may do when the spec names no rules: read pods, nothing else.
+# What a run's ServiceAccount may do when the spec names no rules: read pods and their logs, nothing else. Within
+# kubevigil's own rights (pods/log has `get` only), so the API server's escalation check accepts it.
 READ_ONLY_RULES: tuple[dict[str, Any], ...] = (
-    {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
 )
 
 
@@ -76,8 +79,8 @@ class KuberhealthyRun:
 
 @dataclass(frozen=True, slots=True)
 class ProbeRun:
-    name: str
-    params: dict[str, Any]
+    name: str  # http, tcp, dns, tls, kubernetes, prometheus
+    spec: ProbeSpec  # validated params
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,8 +290,7 @@ def _rbac(spec: healthcheck.Rbac | None, sa: str, namespace: str) -> Rbac:
 def _runner(key: CheckKey, spec: healthcheck.HealthCheckSpec, sa: str, default_ttl: float) -> Runner:
     prefix = f"{key.name}-"
     if spec.probe is not None:
-        (name, params), = spec.probe.items()
-        return ProbeRun(name, params)
+        return ProbeRun(*spec.probe.chosen())
     if spec.workflow is not None:
         w = spec.workflow
         return WorkflowRun(w.source, w.namespace or key.namespace, w.generateName or prefix, sa,

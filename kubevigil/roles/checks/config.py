@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from kubevigil.core.model import Model
 from kubevigil.core.signals import SignalKind
@@ -22,6 +23,41 @@ class ApiToken(Model):
     secret: str = Field(description="Secret name")
     namespace: str | None = Field(None, description="Secret namespace (default: kubevigil's own)")
     key: str = Field("token", description="Key in the Secret's data")
+
+
+# What the `kubernetes` probe may read by default: the state SREs check (workloads, pods, nodes, storage claims,
+# other checks), none of it meant to hold credentials. ConfigMaps are left out (they often carry connection strings)
+# and Secrets can never be added: a probe's message shows the values it compared.
+DEFAULT_PROBE_RESOURCES = (
+    "pods", "services", "endpoints", "nodes", "namespaces", "persistentvolumeclaims", "persistentvolumes",
+    "deployments.apps", "statefulsets.apps", "daemonsets.apps", "replicasets.apps", "jobs.batch", "cronjobs.batch",
+    "poddisruptionbudgets.policy", "horizontalpodautoscalers.autoscaling", "ingresses.networking.k8s.io",
+    "endpointslices.discovery.k8s.io", "healthchecks.kubevigil.io", "healthchecks.activemonitor.keikoproj.io",
+)
+_RESOURCE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+class ProbeAccess(Model):
+    """What built-in probes may read with kubevigil's own credentials; kubevigil's ClusterRole grows with it."""
+
+    secrets: bool = Field(False, description="Probes may take header values from Secrets in their HealthCheck's "
+                                             "own namespace (adds `get` on secrets to kubevigil's ClusterRole)")
+    resources: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PROBE_RESOURCES),
+        description="What the kubernetes probe may read, as kubectl names resources (pods, deployments.apps, "
+                    "workflows.argoproj.io); adds get and list on each to kubevigil's ClusterRole")
+
+    @field_validator("resources")
+    @classmethod
+    def _resources_valid(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _RESOURCE.match(name):
+                raise ValueError(f"{name!r} is not a resource as kubectl names it (plural[.group], lower case, "
+                                 "no wildcard or subresource)")
+            if name.partition(".")[0] == "secrets" and name.partition(".")[2] in ("", "core"):
+                raise ValueError("secrets cannot be read by the kubernetes probe (its messages show the values "
+                                 "it compares); use checks.probes.secrets for header values")
+        return value
 
 
 class ChecksSection(Model):
@@ -42,6 +78,8 @@ class ChecksSection(Model):
                                                          "without it that call is refused")
     custom_metrics_limit: int = Field(500, ge=0, description="Most custom metric series kept (the rest dropped)")
     log_tail_lines: int = Field(20, ge=0, le=1000, description="Lines of a failed container's log kept in status")
+    probes: ProbeAccess = Field(default_factory=lambda: ProbeAccess.model_validate({}),
+                                description="What built-in probes may read with kubevigil's credentials")
 
     def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
         for i, name in enumerate(self.sinks.records):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import importlib
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -27,7 +26,7 @@ from kubevigil.kube.errors import ApiError
 from kubevigil.kube.informer import Change, Informer
 from kubevigil.kube.resources import Resource
 from kubevigil.kube.workqueue import WorkQueue
-from kubevigil.roles.checks import access, activemonitor, healthcheck, remedy, runs
+from kubevigil.roles.checks import access, activemonitor, confinement, healthcheck, remedy, runs
 from kubevigil.roles.checks.check import (
     LABEL_CHECK_UID,
     LABEL_MANAGED,
@@ -47,6 +46,7 @@ from kubevigil.roles.checks.check import (
 )
 from kubevigil.roles.checks.config import ChecksSection
 from kubevigil.roles.checks.metrics import CheckMetrics
+from kubevigil.roles.checks.probes import ProbeEnv
 from kubevigil.roles.checks.recorder import EventRecorder
 from kubevigil.roles.checks.runs import JOB, WORKFLOW, Outcome
 from kubevigil.roles.checks.schedule import jitter_offset, next_run
@@ -115,7 +115,7 @@ class ChecksRole(Role):
         self._runs: dict[str, dict[tuple[str, str, str], dict[str, Any]]] = {}  # check uid -> run objects
         self._uuids: dict[str, CheckKey] = {}
         self._start_failures: dict[CheckKey, int] = {}
-        self._probe_specs: dict[str, tuple[int, Any]] = {}  # uid -> (generation, validated probe params)
+        self._admitted: dict[str, int] = {}  # uid -> generation whose probe passed confinement
         self._checks: dict[str, tuple[int, Check]] = {}  # uid -> (generation, parsed spec)
         self._http: aiohttp.ClientSession | None = None
         # How run() makes the session for url sources and probes (tests give one that stays on loopback).
@@ -251,7 +251,7 @@ class ChecksRole(Role):
         before = copy.deepcopy(status)
         try:
             check = self._parse(obj)
-            self._probe_spec(check)
+            await self._admit_probe(check)
         except InvalidSpec as exc:
             await self._invalid(key, obj, status, before, exc)
             return
@@ -291,7 +291,7 @@ class ChecksRole(Role):
     def _forget(self, key: CheckKey) -> None:
         for uid in [u for u, k in self._key_by_uid.items() if k == key]:
             self._checks.pop(uid, None)
-            self._probe_specs.pop(uid, None)
+            self._admitted.pop(uid, None)
         self.views.pop(key, None)
         self.metrics.forget(key)
         self.queue.discard(key)
@@ -309,28 +309,20 @@ class ChecksRole(Role):
             obj = await self._write_status(key, obj, status)
         self.views[key] = obj.get("status") or status
 
-    def _probe_spec(self, check: Check) -> Any:
-        """The validated params of a built-in probe (cached per generation); InvalidSpec naming the problem."""
-        if not isinstance(check.runner, ProbeRun):
-            return None
-        known = self._probe_specs.get(check.uid)
-        if known is not None and known[0] == check.generation:
-            return known[1]
-        try:
-            probes = importlib.import_module("kubevigil.roles.checks.probes")
-        except ModuleNotFoundError:
-            raise InvalidSpec("built-in probes are not available in this build of kubevigil") from None
-        table = getattr(probes, "PROBES", {})
-        model = table.get(check.runner.name)
-        if model is None:
-            raise InvalidSpec(f"spec.probe: unknown probe {check.runner.name!r}; one of {', '.join(sorted(table))}")
-        try:
-            spec = model.model_validate(check.runner.params)
-        except ValueError as exc:
-            first = str(exc).splitlines()
-            raise InvalidSpec(f"spec.probe.{check.runner.name}: {' '.join(first[1:3]).strip() or exc}") from None
-        self._probe_specs[check.uid] = (check.generation, spec)
-        return spec
+    async def _admit_probe(self, check: Check) -> None:
+        """InvalidSpec when a built-in probe would reach past its HealthCheck with kubevigil's credentials."""
+        runner = check.runner
+        if not isinstance(runner, ProbeRun) or self._admitted.get(check.uid) == check.generation:
+            return
+        access = self.section.probes
+        why = confinement.refusal(runner.name, runner.spec, check.key.namespace, access)
+        if not why:
+            why = await confinement.resource_refusal(self.api, runner.spec, access)
+            if why is None:
+                return  # the kind is not served (yet): asked again before each run, which fails meanwhile
+        if why:
+            raise InvalidSpec(why)
+        self._admitted[check.uid] = check.generation
 
     # ---- scheduling and starting -------------------------------------------------------------------------------------
 
@@ -433,12 +425,15 @@ class ChecksRole(Role):
         wake.append(due)
 
     async def _run_probe(self, check: Check) -> tuple[Outcome, float, float]:
-        spec = self._probe_spec(check)
-        probes = importlib.import_module("kubevigil.roles.checks.probes")
-        assert self._http is not None
-        env = probes.ProbeEnv(api=self.api, clock=self.clock, http=self._http)
+        assert isinstance(check.runner, ProbeRun) and self._http is not None
+        spec = check.runner.spec
+        env = ProbeEnv(api=self.api, clock=self.clock, http=self._http)
         started = self.clock.now()
         self.runs_started += 1
+        if self._admitted.get(check.uid) != check.generation:  # what it names could not be looked up
+            return Outcome(False, f"{spec.target()}: kubernetes: API discovery does not list this kind (or "
+                           "could not be asked)"), \
+                started, started
         try:
             result = await asyncio.wait_for(spec.run(env, check.deadline), check.deadline + 1.0)
         except TimeoutError:

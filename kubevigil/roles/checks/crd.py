@@ -24,7 +24,10 @@ PRINTER_COLUMNS = [
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
 
-_DROP = ("title", "default")
+# pydantic's JSON Schema keys a CRD schema has no place for: SecretStr's `writeOnly` (and `readOnly`) are not
+# JSONSchemaProps fields, so the API server would refuse the CRD.
+_DROP = ("title", "default", "writeOnly", "readOnly")
+_EXCLUSIVE = {"exclusiveMinimum": "minimum", "exclusiveMaximum": "maximum"}
 
 
 def openapi_schema(model: type[BaseModel], *, preserve_unknown: bool = False) -> dict[str, Any]:
@@ -48,12 +51,17 @@ def _structural(node: Any, defs: dict[str, Any], preserve: bool) -> Any:
         return {k: v for k, v in node.items() if k not in _DROP}
     if "anyOf" in node:
         variants = [v for v in node["anyOf"] if v.get("type") != "null"]
+        rest = {k: v for k, v in node.items() if k != "anyOf"}
         if len(variants) == 1:
-            rest = {k: v for k, v in node.items() if k != "anyOf"}
             return _structural({**variants[0], **rest}, defs, preserve)
+        return _mixed(variants, rest)
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in _DROP:
+            continue
+        if key in _EXCLUSIVE and not isinstance(value, bool):  # JSON Schema's number, OpenAPI v3.0's boolean
+            out[_EXCLUSIVE[key]] = value
+            out[key] = True
             continue
         if key == "properties":
             out[key] = {name: _structural(v, defs, preserve) for name, v in value.items()}
@@ -71,6 +79,14 @@ def _structural(node: Any, defs: dict[str, Any], preserve: bool) -> Any:
     if not out.get("type") and "anyOf" not in out and not out.get("x-kubernetes-int-or-string"):
         out["x-kubernetes-preserve-unknown-fields"] = True
     return out
+
+
+def _mixed(variants: list[dict[str, Any]], rest: dict[str, Any]) -> dict[str, Any]:
+    """A value of several types: int-or-string when it is exactly that, else any value (pydantic validates it)."""
+    kept = {k: v for k, v in rest.items() if k == "description"}
+    if sorted(str(v.get("type")) for v in variants) == ["integer", "string"]:
+        return {"x-kubernetes-int-or-string": True, **kept}
+    return {"x-kubernetes-preserve-unknown-fields": True, **kept}
 
 
 def _crd(group: str, version: str, spec_schema: dict[str, Any], description: str,

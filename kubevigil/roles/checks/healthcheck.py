@@ -9,6 +9,16 @@ from pydantic import Field, model_validator
 from kubevigil.core.model import Model
 from kubevigil.roles.checks.activemonitor import FileSource, PolicyRule, UrlSource
 from kubevigil.roles.checks.durations import Duration
+from kubevigil.roles.checks.probes import (
+    PROBES,
+    DnsProbe,
+    HttpProbe,
+    KubernetesProbe,
+    ProbeSpec,
+    PrometheusProbe,
+    TcpProbe,
+    TlsProbe,
+)
 
 GROUP = "kubevigil.io"
 VERSION = "v1"
@@ -119,6 +129,37 @@ class Remedy(Model):
 ACTIONS = ("workflow", "job", "rolloutRestart", "deletePods", "scale")
 
 
+class Probe(Model):
+    """Exactly one built-in probe, run in kubevigil without a pod (its params as docs/checks.md describes)."""
+
+    http: HttpProbe | None = None
+    tcp: TcpProbe | None = None
+    dns: DnsProbe | None = None
+    tls: TlsProbe | None = None
+    kubernetes: KubernetesProbe | None = None
+    prometheus: PrometheusProbe | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(k) for k in data if k not in PROBES)
+            if unknown:
+                raise ValueError(f"unknown probe {unknown[0]!r}; one of {', '.join(sorted(PROBES))}")
+        return data
+
+    @model_validator(mode="after")
+    def _one(self) -> Probe:
+        _exactly_one(self, tuple(PROBES), "probe")
+        return self
+
+    def chosen(self) -> tuple[str, ProbeSpec]:
+        """The probe's name and its params."""
+        name = next(n for n in PROBES if getattr(self, n) is not None)
+        spec: ProbeSpec = getattr(self, name)
+        return name, spec
+
+
 class HealthCheckSpec(Model):
     """One check: a schedule, exactly one runner (probe, workflow, job, kuberhealthy), optional remedy."""
 
@@ -126,9 +167,8 @@ class HealthCheckSpec(Model):
     suspend: bool = Field(False, description="Do not start new runs")
     timeout: Duration | None = Field(None, description="Deadline of one run (default: the interval, at most config)")
     historyLimit: int = Field(10, ge=0, le=100, description="Runs kept in status.history")
-    probe: dict[str, dict[str, Any]] | None = Field(
-        None, description="A built-in probe run in kubevigil, without a pod: {<http|tcp|dns|tls|kubernetes|"
-                          "prometheus>: {params}}")
+    probe: Probe | None = Field(None, description="A built-in probe run in kubevigil, without a pod: exactly one "
+                                                "of http, tcp, dns, tls, kubernetes, prometheus")
     workflow: WorkflowRunner | None = None
     job: JobRunner | None = None
     kuberhealthy: KuberhealthyRunner | None = None
@@ -138,8 +178,6 @@ class HealthCheckSpec(Model):
     @model_validator(mode="after")
     def _one(self) -> HealthCheckSpec:
         _exactly_one(self, RUNNERS, "a HealthCheck")
-        if self.probe is not None and len(self.probe) != 1:
-            raise ValueError(f"probe needs exactly one key (the probe's name); got {', '.join(self.probe) or 'none'}")
         return self
 
 

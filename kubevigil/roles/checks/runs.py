@@ -205,7 +205,10 @@ async def job_outcome(api: Any, job: dict[str, Any], tail_lines: int) -> Outcome
     if not failed:
         return Outcome(False, reason, metrics)
     pod, container, term = failed[-1]
-    what = str(term.get("message") or "").strip() or f"{term.get('reason', 'Error')} (exit code {term.get('exitCode')})"
+    note = str(term.get("message") or "").strip()
+    if metrics_from_text(note):
+        note = ""  # custom metrics, not a reason
+    what = f"{note or term.get('reason', 'Error')} (exit code {term.get('exitCode')})"
     tail = await log_tail(api, pod, container["name"], tail_lines)
     message = f"{reason}: container {container['name']}: {what}"
     if tail:
