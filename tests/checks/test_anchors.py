@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from kubevigil.kube.resources import by_kind
 from kubevigil.roles.checks.check import InvalidSpec, StoppedSpec, from_object
 from kubevigil.sim.cluster import Cluster
 from tests.anchors import ANCHORS
 
-from .harness import checks_role, install_crds, kubectl, namespace, wait_for
+from .harness import Requests, checks_role, kubectl, namespace, service_account_kubeconfig, wait_for
 
 AM = ANCHORS / "active-monitor"
+ROOT = Path(__file__).resolve().parents[2]
 HEALTHCHECKS = sorted(p for p in AM.rglob("*.yaml")
                       if yaml.safe_load(p.read_text()).get("kind") == "HealthCheck")
 # The top-level files are byte-identical copies of upstream/examples ones (same names): kubectl applies upstream/.
@@ -49,34 +52,76 @@ def test_anchor_spec_maps_to_a_check_or_says_why(path: Path) -> None:
 
 async def test_every_anchor_applied_with_kubectl_runs_and_updates_status(
         sim_cluster: Cluster, sim_kubeconfig: Path, tmp_path: Path) -> None:
-    install_crds(sim_cluster)
+    # As deployed: the CRDs and kubevigil's ClusterRole from deploy/, kubevigil running with its own account's token.
+    await kubectl(sim_kubeconfig, "apply", "-k", str(ROOT / "deploy/roles/checks"))
+    await kubectl(sim_kubeconfig, "apply", "-f", str(ANCHORS / "argo-workflows/argoproj.io_workflows.yaml"))
+    namespace(sim_cluster, "kubevigil")
     for path in UPSTREAM:
         namespace(sim_cluster, yaml.safe_load(path.read_text())["metadata"].get("namespace") or "default")
         await kubectl(sim_kubeconfig, "create", "-f", str(path))
     listed = yaml.safe_load(await kubectl(sim_kubeconfig, "get", "healthchecks.activemonitor.keikoproj.io", "-A",
-                                    "-o", "yaml"))["items"]
+                                          "-o", "yaml"))["items"]
     assert len(listed) == len(UPSTREAM)
-    async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
+    seen = Requests(sim_cluster, "system:serviceaccount:kubevigil:kubevigil")
+    kubeconfig = service_account_kubeconfig(sim_cluster, tmp_path / "kubevigil.kubeconfig", "kubevigil", "kubevigil")
+    async with checks_role(kubeconfig, {"jitter": 0}, tmp_path):
 
         async def settled() -> bool:
             items = yaml.safe_load(await kubectl(sim_kubeconfig, "get", "hc.activemonitor.keikoproj.io", "-A",
-                                           "-o", "yaml"))["items"]
+                                                 "-o", "yaml"))["items"]
             done = [i for i in items if (i.get("status") or {}).get("totalHealthCheckRuns")
                     or (i.get("status") or {}).get("status") in ("Stopped", "Invalid")]
             return len(done) == len(items)
 
         await wait_for(settled, timeout=90, what="every anchor HealthCheck run or reported")
         items = yaml.safe_load(await kubectl(sim_kubeconfig, "get", "hc.activemonitor.keikoproj.io", "-A",
-                                       "-o", "yaml"))["items"]
-        by_state: dict[str, list[str]] = {}
-        for item in items:
-            by_state.setdefault(item["status"]["status"], []).append(item["metadata"]["name"])
-            assert item["status"]["specFormat"].startswith("activemonitor.keikoproj.io/v1alpha1")
-        assert len(by_state.get("Stopped", [])) == 2  # no repeatAfterSec and no schedule, as upstream reports
-        assert len(by_state.get("Invalid", [])) == 1  # the kubebuilder sample has no workflow
-        url = next(i for i in items if i["metadata"]["name"].startswith("url-hello-"))
-        assert url["status"]["status"] == "Failed"  # tests never leave loopback: the URL cannot be fetched
-        assert "cannot fetch workflow URL https://raw.githubusercontent.com" in url["status"]["errorMessage"]
+                                             "-o", "yaml"))["items"]
         table = await kubectl(sim_kubeconfig, "get", "hc.activemonitor.keikoproj.io", "-A")
-        header = table.splitlines()[0].split()
-        assert header[:5] == ["NAMESPACE", "NAME", "STATUS", "SUCCESS", "FAIL"] and "REMEDY" in header
+    by_state: dict[str, list[str]] = {}
+    for item in items:
+        status = item["status"]
+        by_state.setdefault(status["status"], []).append(item["metadata"]["name"])
+        assert status["specFormat"].startswith("activemonitor.keikoproj.io/v1alpha1")
+        assert status["observedGeneration"] == item["metadata"]["generation"]
+        if status["status"] in ("Stopped", "Invalid"):
+            assert status["errorMessage"] and not status.get("nextRunAt")
+            continue
+        assert status["totalHealthCheckRuns"] >= 1 and status["history"][0]["result"] == status["status"]
+        assert status["nextRunAt"] and status["finishedAt"] and "lastRunDuration" in status
+    assert len(by_state.pop("Stopped")) == 2  # no repeatAfterSec and no schedule, as upstream reports
+    assert len(by_state.pop("Invalid")) == 1  # the kubebuilder sample has no workflow
+    failed = {i["metadata"]["name"]: i["status"]["errorMessage"] for i in items if i["status"]["status"] == "Failed"}
+    (url,) = [name for name in failed if name.startswith("url-hello-")]
+    assert "cannot fetch workflow URL https://raw.githubusercontent.com" in failed.pop(url)
+    # A check every 3 or 5 s without workflowtimeout has that interval as its deadline, which a Workflow (Pending,
+    # Running, 2 s of work on the simulator's 1 s ticks) may overrun on a busy machine.
+    short = {i["metadata"]["name"] for i in items if _interval(i["spec"]) < 10}
+    assert set(failed) <= short, failed
+    assert all(message.startswith("timed out after") for message in failed.values()), failed
+    assert set(by_state) <= {"Succeeded", "Failed"}
+    assert len(by_state["Succeeded"]) + len(failed) == len(items) - 4
+    # Each check's run account, per its level, lists the check; events say what ran.
+    store = sim_cluster.store
+    for item in items:
+        spec, meta = item["spec"], item["metadata"]
+        if item["status"]["status"] != "Succeeded":
+            continue
+        sa = spec["workflow"]["resource"]["serviceAccount"]
+        kind, ns, name = (("ClusterRole", None, f"{sa}-cluster-role") if spec.get("level") == "cluster"
+                          else ("Role", spec["workflow"]["resource"]["namespace"], f"{sa}-ns-role"))
+        users = store.get(by_kind(kind), ns, name)["metadata"]["annotations"]["kubevigil.io/healthchecks"]
+        assert f"activemonitor.keikoproj.io/{meta['namespace']}/{meta['name']}" in users.split(",")
+        reasons = [e["reason"] for e in store.list(by_kind("Event"), meta["namespace"])
+                   if e["involvedObject"]["name"] == meta["name"]]
+        assert {"RunStarted", "RunSucceeded"} <= set(reasons), (meta["name"], reasons)
+    assert seen.refused == []
+    header = table.splitlines()[0].split()
+    assert header[:5] == ["NAMESPACE", "NAME", "STATUS", "SUCCESS", "FAIL"] and "REMEDY" in header
+
+
+def _interval(spec: dict[str, Any]) -> float:
+    """Seconds between runs of an active-monitor spec (repeatAfterSec or `@every Ns`); large when it has neither."""
+    cron = (spec.get("schedule") or {}).get("cron") or ""
+    if cron.startswith("@every ") and cron.endswith("s") and cron[7:-1].isdigit():
+        return float(cron[7:-1])
+    return float(spec.get("repeatAfterSec") or 3600)

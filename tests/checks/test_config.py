@@ -64,3 +64,14 @@ def test_bad_values_name_the_key(tmp_path: Path) -> None:
     message = errors(write(tmp_path, "checks: {max_timeout: soon, workers: 0}\n"))
     assert "checks.max_timeout" in message and "is not a duration" in message
     assert "checks.workers" in message
+
+
+def test_probe_access_defaults_and_refusals(tmp_path: Path) -> None:
+    section = load(write(tmp_path, "checks: {}\n")).settings.checks
+    assert section.probes.secrets is False and "deployments.apps" in section.probes.resources
+    assert "configmaps" not in section.probes.resources
+    message = errors(write(tmp_path, "checks: {probes: {resources: [pods, '*', secrets, Deployments.apps]}}\n"))
+    assert "checks.probes.resources" in message
+    assert "'*' is not a resource as kubectl names it" in message
+    message = errors(write(tmp_path, "checks: {probes: {resources: [secrets]}}\n"))
+    assert "secrets cannot be read by the kubernetes probe" in message

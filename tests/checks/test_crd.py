@@ -5,19 +5,27 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import kubernetes_validate
 import pytest
 import yaml
 
 from kubevigil.roles import checks
 from kubevigil.roles.checks.access import rules
 from kubevigil.roles.checks.config import ApiToken, ChecksSection
-from kubevigil.roles.checks.crd import activemonitor_crd, crds_yaml, kubevigil_crd
+from kubevigil.roles.checks.crd import activemonitor_crd, crds, crds_yaml, kubevigil_crd
+from kubevigil.roles.checks.healthcheck import Probe
+from kubevigil.roles.checks.probes import PROBES
 from tests.anchors import ANCHORS
+from tests.conditions import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 AM = ANCHORS / "active-monitor"
@@ -83,9 +91,10 @@ def test_schemas_are_structural_with_the_printer_columns(crd: dict[str, Any]) ->
     assert version["subresources"] == {"status": {}}
 
 
-def _validator(crd: dict[str, Any]) -> jsonschema.Draft7Validator:
+def _validator(crd: dict[str, Any]) -> jsonschema.Draft4Validator:
+    """OpenAPI v3.0 schemas follow JSON Schema draft 4 (e.g. `exclusiveMinimum` is a boolean)."""
     schema = json.loads(json.dumps(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]))
-    return jsonschema.Draft7Validator(schema)
+    return jsonschema.Draft4Validator(schema)
 
 
 @pytest.mark.parametrize("path", sorted(AM.rglob("*.yaml")), ids=lambda p: str(p.relative_to(AM)))
@@ -101,3 +110,87 @@ def test_the_kubevigil_schema_rejects_two_runners() -> None:
     bad = {"apiVersion": "kubevigil.io/v1", "kind": "HealthCheck", "metadata": {"name": "x"},
            "spec": {"schedule": {"every": "30s"}, "probe": {"http": {}, "tcp": {}}}}
     assert any("maxProperties" in str(e.validator) for e in _validator(kubevigil_crd()).iter_errors(bad))
+
+
+PROBE_CHECK = {
+    "apiVersion": "kubevigil.io/v1", "kind": "HealthCheck", "metadata": {"name": "checkout", "namespace": "shop"},
+    "spec": {"schedule": {"every": "30s"}, "timeout": "5s", "probe": {"http": {
+        "url": "https://checkout.shop.svc:8443/healthz", "status": ["2xx", 301],
+        "headers": {"X-Probe": "kubevigil",
+                    "Authorization": {"secret": "checkout-probe", "namespace": "shop", "key": "token",
+                                      "prefix": "Bearer "}},
+        "latency_budget_seconds": 0.5, "body_regex": '"status":\\s*"UP"'}}},
+}
+
+
+def test_probe_fields_are_the_probes_table() -> None:
+    assert list(Probe.model_fields) == list(PROBES)
+
+
+def test_the_generated_crds_are_valid_crd_objects() -> None:
+    text = crds_yaml()
+    assert "writeOnly" not in text and "readOnly" not in text  # pydantic's SecretStr schema; no CRD field
+    for crd in crds():
+        kubernetes_validate.validate(crd, kubernetes_validate.latest_version(), strict=True)
+    http = kubevigil_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"][
+        "properties"]["probe"]["properties"]["http"]["properties"]
+    assert http["latency_budget_seconds"]["exclusiveMinimum"] is True and http["latency_budget_seconds"]["minimum"] == 0
+    assert http["status"]["items"] == {"x-kubernetes-int-or-string": True}
+    assert http["headers"]["additionalProperties"] == {"x-kubernetes-preserve-unknown-fields": True}
+
+
+def test_a_probe_check_validates_and_a_wrong_probe_does_not() -> None:
+    validator = _validator(kubevigil_crd())
+    assert [e.message for e in validator.iter_errors(PROBE_CHECK)] == []
+    wrong = json.loads(json.dumps(PROBE_CHECK))
+    wrong["spec"]["probe"]["http"]["latency_budget_seconds"] = 0
+    wrong["spec"]["probe"]["http"]["method"] = "FETCH"
+    del wrong["spec"]["probe"]["http"]["url"]
+    messages = " ".join(e.message for e in validator.iter_errors(wrong))
+    assert "'url' is a required property" in messages and "'FETCH' is not one of" in messages
+    assert "less than or equal to the minimum of 0" in messages
+
+
+@pytest.fixture
+def sim_serve(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """`kubevigil sim serve` in its own process; yields kubectl's environment for it."""
+    kubeconfig = tmp_path / "kubeconfig"
+    proc = subprocess.Popen([sys.executable, "-m", "kubevigil.cli", "sim", "serve", "--port", "0", "--no-workloads",
+                             "--kubeconfig-out", str(kubeconfig)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    (tmp_path / "home").mkdir()
+    try:
+        wait_for(lambda: proc.poll() is None and kubeconfig.is_file() and kubeconfig.stat().st_size, timeout=60)
+        yield {"KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path / "home"), "PATH": os.environ.get("PATH", "")}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    kubectl = str(Path(sys.executable).parent / "kubectl")
+    done = subprocess.run([kubectl, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def test_kubectl_applies_the_generated_crds_and_a_probe_check(sim_serve: dict[str, str]) -> None:
+    out = _kubectl(sim_serve, "apply", "-f", str(ROOT / "deploy/crds/healthchecks.yaml"))
+    assert "healthchecks.kubevigil.io created" in out and "healthchecks.activemonitor.keikoproj.io created" in out
+    assert "unchanged" in _kubectl(sim_serve, "apply", "-f", "-", stdin=crds_yaml())
+    stored = json.loads(_kubectl(sim_serve, "get", "crd", "healthchecks.kubevigil.io", "-o", "json"))
+    assert stored["spec"]["versions"][0]["schema"] == kubevigil_crd()["spec"]["versions"][0]["schema"]
+    _kubectl(sim_serve, "create", "namespace", "shop")
+    assert "healthcheck.kubevigil.io/checkout created" in _kubectl(
+        sim_serve, "apply", "-f", "-", stdin=yaml.safe_dump(PROBE_CHECK))
+    table = _kubectl(sim_serve, "get", "khc", "-n", "shop")
+    assert table.split()[:7] == ["NAME", "STATUS", "SUCCESS", "FAIL", "LAST", "RUN", "NEXT"]
+
+
+def test_probe_access_shapes_kubevigils_own_rules() -> None:
+    section = ChecksSection.model_validate({"probes": {"secrets": True, "resources": ["pods", "workflows.argoproj.io"]},
+                                            "api_token": {"secret": "kv-api"}})
+    out = rules(section)
+    assert {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]} in out  # covers the API token's too
+    assert not [r for r in out if r.get("resourceNames")]
+    assert {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["get", "list"]} in out
+    assert not [r for r in rules(ChecksSection()) if "secrets" in r["resources"]]

@@ -8,8 +8,10 @@ ServiceAccount an admin made, e.g. for IRSA) is used as it is and never changed 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from kubevigil.core.backoff import backoff_delay
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import Resource, by_kind
 from kubevigil.roles.checks.check import LABEL_MANAGED, MANAGER, CheckKey, Rbac
@@ -68,7 +70,11 @@ def _bodies(rbac: Rbac, user: str, owner_ref: dict[str, Any] | None) -> list[dic
     ]
 
 
-CONFLICT_ATTEMPTS = 5
+# Checks sharing an account add themselves to it at once (a restart starts them all): each conflict is re-read and
+# applied again after a jittered pause, so N contenders settle in about N rounds instead of colliding each time.
+CONFLICT_ATTEMPTS = 12
+CONFLICT_BASE = 0.05
+CONFLICT_CAP = 1.0
 
 
 async def ensure(api: Any, rbac: Rbac, key: CheckKey, owner_ref: dict[str, Any] | None) -> None:
@@ -80,9 +86,9 @@ async def ensure(api: Any, rbac: Rbac, key: CheckKey, owner_ref: dict[str, Any] 
                 await _ensure_one(api, body, user)
                 break
             except ApiError as exc:
-                # Checks sharing an account update it at once: re-read and apply again, a bounded number of times.
                 if exc.status != 409 or attempt == CONFLICT_ATTEMPTS - 1:
                     raise
+            await asyncio.sleep(backoff_delay(attempt, CONFLICT_BASE, CONFLICT_CAP))
 
 
 async def _ensure_one(api: Any, body: dict[str, Any], user: str) -> None:

@@ -75,6 +75,7 @@ class KuberhealthyRun:
     generate_name: str
     service_account: str | None
     ttl: float | None
+    pod_metadata: dict[str, Any] = field(default_factory=dict)  # extraLabels/extraAnnotations as labels/annotations
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +303,8 @@ def _runner(key: CheckKey, spec: healthcheck.HealthCheckSpec, sa: str, default_t
     k = spec.kuberhealthy
     assert k is not None
     return KuberhealthyRun(k.podSpec, k.namespace or key.namespace, prefix, sa,
-                           k.ttl if k.ttl is not None else default_ttl)
+                           k.ttl if k.ttl is not None else default_ttl,
+                           {"labels": dict(k.extraLabels), "annotations": dict(k.extraAnnotations)})
 
 
 def _remedy(key: CheckKey, spec: healthcheck.Remedy, default_ttl: float) -> Remedy:

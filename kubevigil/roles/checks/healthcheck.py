@@ -88,6 +88,9 @@ class KuberhealthyRunner(Model):
     """Run a kuberhealthy check image: its pod POSTs {"ok": …, "errors": […]} to KH_REPORTING_URL."""
 
     podSpec: dict[str, Any] = Field(description="The check pod's PodSpec (kuberhealthy's spec.podSpec)")
+    extraAnnotations: dict[str, str] = Field(default_factory=dict,
+                                             description="Annotations on the check pod (kuberhealthy's field)")
+    extraLabels: dict[str, str] = Field(default_factory=dict, description="Labels on the check pod (kuberhealthy's)")
     namespace: str | None = Field(None, description="Namespace to run in (default: the check's)")
     ttl: Duration | None = Field(None, description="Delete the finished Job after this long (default: config)")
 

@@ -143,8 +143,9 @@ def kuberhealthy_body(check: Check, run: KuberhealthyRun, owner: dict[str, Any],
     for container in pod.get("containers") or []:
         names = {e["name"] for e in env}
         container["env"] = [e for e in container.get("env") or [] if e.get("name") not in names] + env
-    as_job = JobRun({"metadata": {"labels": {KH_UUID_LABEL: uuid}}, "spec": pod}, run.namespace, run.generate_name,
-                    run.service_account, run.ttl, 0)
+    meta = {"labels": {**(run.pod_metadata.get("labels") or {}), KH_UUID_LABEL: uuid},
+            "annotations": dict(run.pod_metadata.get("annotations") or {})}
+    as_job = JobRun({"metadata": meta, "spec": pod}, run.namespace, run.generate_name, run.service_account, run.ttl, 0)
     body = job_body(check, as_job, "check", owner, deadline)
     body["metadata"]["labels"][KH_UUID_LABEL] = uuid
     return body
@@ -205,15 +206,24 @@ async def job_outcome(api: Any, job: dict[str, Any], tail_lines: int) -> Outcome
     if not failed:
         return Outcome(False, reason, metrics)
     pod, container, term = failed[-1]
-    note = str(term.get("message") or "").strip()
-    if metrics_from_text(note):
-        note = ""  # custom metrics, not a reason
-    what = f"{note or term.get('reason', 'Error')} (exit code {term.get('exitCode')})"
     tail = await log_tail(api, pod, container["name"], tail_lines)
+    note = str(term.get("message") or "").strip()
+    if metrics_from_text(note) or (tail and _overlap(_joined(note), tail)):
+        note = ""  # custom metrics, or the log itself (FallbackToLogsOnError), shown as the tail below
+    what = f"{note or term.get('reason', 'Error')} (exit code {term.get('exitCode')})"
     message = f"{reason}: container {container['name']}: {what}"
     if tail:
         message += f"; log tail: {tail}"
     return Outcome(False, message, metrics)
+
+
+def _joined(text: str) -> str:
+    return " | ".join(ln for ln in text.splitlines() if ln.strip())
+
+
+def _overlap(note: str, tail: str) -> bool:
+    """Whether one of the two is the end of the other: the termination message is the log's tail."""
+    return bool(note) and (note.endswith(tail) or tail.endswith(note))
 
 
 def _job_reason(job: dict[str, Any]) -> str:
@@ -232,7 +242,7 @@ async def log_tail(api: Any, pod: dict[str, Any], container: str, lines: int) ->
         text = await api.pod_log(meta["namespace"], meta["name"], container=container, tail_lines=lines)
     except (ApiError, OSError, httpx.HTTPError):
         return ""
-    return " | ".join(ln for ln in text.splitlines()[-lines:] if ln.strip())[:2000]
+    return _joined("\n".join(text.splitlines()[-lines:]))[:2000]
 
 
 def is_recorded(status: dict[str, Any], name: str) -> bool:
