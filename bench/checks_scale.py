@@ -6,9 +6,8 @@ Reports, in one run:
   (c) API writes per run (every write the emulator commits, divided by finished runs) for probe runs and for the
       same checks as `job` runs (Jobs, their pods and status, as the emulator's controllers write them).
 
-The emulator and the probed HTTP server run in a child process, so CPU and RSS are kubevigil's own. Until the
-probes branch lands, the `http` probe is the tests' stand-in (tests/checks/probes_standin.py); the real module is
-used when installed.
+The emulator and the probed HTTP server run in a child process, so CPU and RSS are kubevigil's own. The probes are
+the real built-in `http` probe (kubevigil.roles.checks.probes: status, body read, result message, values).
 Run:  .venv/bin/python bench/checks_scale.py [--checks 2000] [--every 10] [--seconds 60] [--job-checks 200]
 """
 
@@ -107,14 +106,12 @@ async def _measure(args: argparse.Namespace, kubeconfig: str, conn: Any) -> None
     from kubevigil.roles.checks.config import ChecksSection
     from kubevigil.roles.checks.controller import ChecksRole
     from kubevigil.roles.role import PodIdentity, RoleContext
-    from tests.checks.probes_standin import probes_module
 
-    probes_module()
     api = await connect(kubeconfig)
     ctx = RoleContext(cluster_name="bench", api=api, outlets={}, clock=SystemClock(), registry=CollectorRegistry(),
                       state_dir=Path(tempfile.mkdtemp()), pod=PodIdentity("bench"))
     role = ChecksRole(ChecksSection.model_validate({"workers": args.workers, "jitter": 1.0, "max_jitter": args.every,
-                                                    "custom_metrics_limit": args.checks}), ctx)
+                                                    "custom_metrics_limit": 4 * args.checks}), ctx)
     task = asyncio.create_task(role.run())
     loop = asyncio.get_running_loop()
 

@@ -167,3 +167,19 @@ def _shown(attrs: Attributes) -> str:
     sub = f"/{attrs.subresource}" if attrs.subresource else ""
     name = f" {attrs.name}" if attrs.name else ""
     return f"{attrs.verb} {attrs.resource}{sub}.{attrs.group or 'core'}{name} in {attrs.namespace or 'the cluster'}"
+
+
+def runtime_config(tmp_path: Path, kubeconfig: Path, port: int, checks: dict[str, Any]) -> Path:
+    """A config file for the Runtime: the emulator, a loopback listener, file sinks `results` (records, in
+    results.jsonl) and `cw` (metrics, in metrics.jsonl), and this `checks:` section."""
+    config = {
+        "cluster": {"name": "test", "kubeconfig": str(kubeconfig)},
+        "server": {"listen": f"127.0.0.1:{port}"},
+        "state_dir": str(tmp_path / "state"),
+        "sinks": {"results": {"file": {"path": str(tmp_path / "results.jsonl")}},
+                  "cw": {"file": {"path": str(tmp_path / "metrics.jsonl")}}},
+        "checks": checks,
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path

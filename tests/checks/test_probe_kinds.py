@@ -26,7 +26,7 @@ from tests.checks_probes.certs import make_ca, make_leaf
 from tests.checks_probes.servers import SECRET_TOKEN, RawServer, http_app, pong, serve
 from tests.loopback import free_port
 
-from .harness import hc_status, install_crds, kubectl, namespace, wait_for
+from .harness import hc_status, install_crds, kubectl, namespace, runtime_config, wait_for
 
 KV = "kubevigil.io"
 LITERAL = "literal-s3cret-value"
@@ -85,16 +85,8 @@ async def test_every_probe_kind_from_config_to_sinks(sim_cluster: Cluster, sim_k
     ca = make_ca()
     (tmp_path / "ca.crt").write_bytes(ca.cert_pem)
     leaf = make_leaf(ca, ["127.0.0.1"], days=3)
-    port = free_port()
-    config = {
-        "cluster": {"name": "test", "kubeconfig": str(sim_kubeconfig)},
-        "server": {"listen": f"127.0.0.1:{port}"},
-        "state_dir": str(tmp_path / "state"),
-        "sinks": {"results": {"file": {"path": str(tmp_path / "results.jsonl")}},
-                  "cw": {"file": {"path": str(tmp_path / "metrics.jsonl")}}},
-        "checks": {"jitter": 0, "probes": {"secrets": True}, "sinks": {"records": ["results"], "metrics": ["cw"]}},
-    }
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    config = runtime_config(tmp_path, sim_kubeconfig, free_port(), {
+        "jitter": 0, "probes": {"secrets": True}, "sinks": {"records": ["results"], "metrics": ["cw"]}})
     async with serve(http_app()) as web_url, RawServer(pong) as line_server, \
             serve(http_app(), leaf.server_context(tmp_path, "leaf")) as tls_url:
         tls_port = int(tls_url.rsplit(":", 1)[1])
@@ -127,7 +119,7 @@ async def test_every_probe_kind_from_config_to_sinks(sim_cluster: Cluster, sim_k
         manifest = tmp_path / "checks.yaml"
         manifest.write_text(yaml.safe_dump_all([check(n, p) for n, (p, _) in {**runnable, **refused}.items()]))
         await kubectl(sim_kubeconfig, "apply", "-f", str(manifest))
-        runtime = Runtime(load(tmp_path / "config.yaml").settings, ["checks"])
+        runtime = Runtime(load(config).settings, ["checks"])
         await runtime.start()
         base = f"http://127.0.0.1:{runtime.port}"
         try:

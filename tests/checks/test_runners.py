@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 
 from kubevigil.catalog import load
 from kubevigil.kube.resources import by_kind
@@ -19,7 +18,7 @@ from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
 from tests.loopback import free_port
 
-from .harness import checks_role, create_hc, hc_status, install_crds, namespace, wait_for
+from .harness import checks_role, create_hc, hc_status, install_crds, namespace, runtime_config, wait_for
 
 KV = "kubevigil.io"
 METRICS = {"metrics": [{"name": "rows_checked", "help": "Rows the check read", "metrictype": "gauge", "value": 1250}]}
@@ -87,13 +86,11 @@ async def test_a_kuberhealthy_pod_reports_from_its_own_address(
     sim_cluster.add_node("node-1")
     namespace(sim_cluster, "team")
     port = free_port()
-    config = {"cluster": {"name": "test", "kubeconfig": str(sim_kubeconfig)},
-              "server": {"listen": f"127.0.0.1:{port}"}, "state_dir": str(tmp_path / "state"),
-              "checks": {"jitter": 0, "reporting_url": f"http://127.0.0.1:{port}/check"}}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    config = runtime_config(tmp_path, sim_kubeconfig, port,
+                            {"jitter": 0, "reporting_url": f"http://127.0.0.1:{port}/check"})
     create_hc(sim_cluster, kh_check("dns", "2m"))
     create_hc(sim_cluster, kh_check("silent", "1s"))
-    runtime = Runtime(load(tmp_path / "config.yaml").settings, ["checks"])
+    runtime = Runtime(load(config).settings, ["checks"])
     await runtime.start()
     try:
         run = await wait_for(lambda: hc_status(sim_cluster, KV, "team", "dns").get("currentRun"), what="the run")

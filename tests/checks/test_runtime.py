@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 
 from kubevigil.catalog import load
 from kubevigil.kube.resources import by_kind
@@ -20,7 +19,7 @@ from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
 from tests.loopback import free_port
 
-from .harness import create_hc, hc_status, install_crds, namespace, wait_for
+from .harness import create_hc, hc_status, install_crds, namespace, runtime_config, wait_for
 from .specs import kv_check
 
 KV = "kubevigil.io"
@@ -41,18 +40,9 @@ async def test_config_to_sinks_api_and_kuberhealthy(sim_cluster: Cluster, sim_ku
     sim_cluster.store.create(by_kind("Secret"), {"apiVersion": "v1", "kind": "Secret", "metadata": {
         "name": "kv-api", "namespace": "kubevigil"}, "data": {"token": base64.b64encode(b"s3cret").decode()}})
     port = free_port()
-    config = {
-        "cluster": {"name": "test", "kubeconfig": str(sim_kubeconfig)},
-        "server": {"listen": f"127.0.0.1:{port}"},
-        "state_dir": str(tmp_path / "state"),
-        "sinks": {"results": {"file": {"path": str(tmp_path / "results.jsonl")}},
-                  "cw": {"file": {"path": str(tmp_path / "metrics.jsonl")}}},
-        "checks": {"jitter": 0, "sinks": {"records": ["results"], "metrics": ["cw"]},
-                   "reporting_url": f"http://127.0.0.1:{port}/check",
-                   "api_token": {"secret": "kv-api", "namespace": "kubevigil"}},
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = runtime_config(tmp_path, sim_kubeconfig, port, {
+        "jitter": 0, "sinks": {"records": ["results"], "metrics": ["cw"]},
+        "reporting_url": f"http://127.0.0.1:{port}/check", "api_token": {"secret": "kv-api", "namespace": "kubevigil"}})
     wf = kv_check("wf", "team", {"every": "1h"})
     wf["metadata"]["annotations"] = {}
     wf["spec"]["workflow"]["source"]["inline"] = wf["spec"]["workflow"]["source"]["inline"].replace(

@@ -316,12 +316,13 @@ class ChecksRole(Role):
             return
         access = self.section.probes
         why = confinement.refusal(runner.name, runner.spec, check.key.namespace, access)
-        if not why:
-            why = await confinement.resource_refusal(self.api, runner.spec, access)
-            if why is None:
-                return  # the kind is not served (yet): asked again before each run, which fails meanwhile
         if why:
             raise InvalidSpec(why)
+        why_not = await confinement.resource_refusal(self.api, runner.spec, access)
+        if why_not is None:
+            return  # the kind is not served (yet): asked again before each run, which fails meanwhile
+        if why_not:
+            raise InvalidSpec(why_not)
         self._admitted[check.uid] = check.generation
 
     # ---- scheduling and starting -------------------------------------------------------------------------------------
