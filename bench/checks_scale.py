@@ -110,8 +110,8 @@ async def _measure(args: argparse.Namespace, kubeconfig: str, conn: Any) -> None
     api = await connect(kubeconfig)
     ctx = RoleContext(cluster_name="bench", api=api, outlets={}, clock=SystemClock(), registry=CollectorRegistry(),
                       state_dir=Path(tempfile.mkdtemp()), pod=PodIdentity("bench"))
-    role = ChecksRole(ChecksSection.model_validate({"workers": args.workers, "jitter": 1.0, "max_jitter": args.every,
-                                                    "custom_metrics_limit": 4 * args.checks}), ctx)
+    role = ChecksRole(ChecksSection.model_validate({"workers": args.workers, "jitter": 1.0, "max_jitter": args.every}),
+                      ctx)
     task = asyncio.create_task(role.run())
     loop = asyncio.get_running_loop()
 

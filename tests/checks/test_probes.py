@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from kubevigil.kube.resources import by_kind
+from kubevigil.roles.checks.check import CheckKey
+from kubevigil.roles.checks.metrics import CheckMetrics
 from kubevigil.sim.cluster import Cluster
 
 from .harness import checks_role, create_hc, hc_status, install_crds, namespace, wait_for
@@ -66,3 +69,20 @@ async def test_an_unknown_probe_is_reported_invalid(sim_cluster: Cluster, sim_ku
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
         await wait_for(lambda: hc_status(sim_cluster, KV, "web", "odd").get("status") == "Invalid", what="invalid")
     assert "unknown probe 'gopher'" in hc_status(sim_cluster, KV, "web", "odd")["errorMessage"]
+
+
+def test_probe_values_are_not_capped_and_replace_the_last_runs() -> None:
+    registry = CollectorRegistry()
+    metrics = CheckMetrics({}, lambda: 0.0, 1, registry)
+    workflow, probe = CheckKey(KV, "web", "wf"), CheckKey(KV, "web", "site")
+    metrics.set_custom(workflow, [{"name": "rows", "value": 7}])  # takes the one custom slot
+    metrics.set_probe_values(probe, {"latency_seconds": 0.2, "status_code": 503})
+    labels = {"healthcheck_name": "site", "namespace": "web"}
+    assert registry.get_sample_value("site_status_code", labels) == 503
+    metrics.set_probe_values(probe, {"latency_seconds": 0.1})  # refused: no status code this time
+    assert registry.get_sample_value("site_status_code", labels) is None
+    assert registry.get_sample_value("site_latency_seconds", labels) == 0.1
+    assert registry.get_sample_value("wf_rows", {"healthcheck_name": "wf", "namespace": "web"}) == 7
+    assert metrics.custom_dropped == 0
+    metrics.forget(probe)
+    assert registry.get_sample_value("site_latency_seconds", labels) is None

@@ -12,7 +12,7 @@ import contextlib
 import copy
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -426,24 +426,29 @@ class ChecksRole(Role):
         wake.append(due)
 
     async def _run_probe(self, check: Check) -> tuple[Outcome, float, float]:
+        """Run the probe within the check's deadline; its values replace the last run's (none when it could not)."""
+        outcome, started, finished, values = await self._probe_once(check)
+        self.metrics.set_probe_values(check.key, values)
+        return outcome, started, finished
+
+    async def _probe_once(self, check: Check) -> tuple[Outcome, float, float, Mapping[str, float]]:
         assert isinstance(check.runner, ProbeRun) and self._http is not None
         spec = check.runner.spec
-        env = ProbeEnv(api=self.api, clock=self.clock, http=self._http)
         started = self.clock.now()
         self.runs_started += 1
         if self._admitted.get(check.uid) != check.generation:  # what it names could not be looked up
-            return Outcome(False, f"{spec.target()}: kubernetes: API discovery does not list this kind (or "
-                           "could not be asked)"), \
-                started, started
+            return Outcome(False, f"{spec.target()}: kubernetes: API discovery does not list this kind (or could "
+                                  "not be asked)"), started, started, {}
         try:
-            result = await asyncio.wait_for(spec.run(env, check.deadline), check.deadline + 1.0)
+            result = await asyncio.wait_for(spec.run(ProbeEnv(api=self.api, clock=self.clock, http=self._http),
+                                                     check.deadline), check.deadline + 1.0)
         except TimeoutError:
-            return Outcome(False, f"timed out after {check.deadline:g}s"), started, self.clock.now()
+            return Outcome(False, f"timed out after {check.deadline:g}s"), started, self.clock.now(), {}
         except Exception as exc:  # a probe bug is a failed run with its reason, not a dead worker
-            log.exception("probe %s of %s raised", getattr(check.runner, "name", "?"), check.key)
-            return Outcome(False, f"probe error: {type(exc).__name__}: {exc}"), started, self.clock.now()
-        values = [{"name": k, "value": v, "help": f"{k} reported by the probe"} for k, v in result.values.items()]
-        return Outcome(bool(result.ok), str(result.message), values), started, started + float(result.duration)
+            log.exception("probe %s of %s raised", check.runner.name, check.key)
+            return Outcome(False, f"probe error: {type(exc).__name__}: {exc}"), started, self.clock.now(), {}
+        finished = started + float(result.duration)
+        return Outcome(bool(result.ok), str(result.message)), started, finished, result.values
 
     # ---- following a run -----------------------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Prometheus metrics of checks: active-monitor's and kuberhealthy's names, a namespace label on every series.
 
 Values come from each check's status (the counts survive restarts and leader changes) and go away with the check.
-Custom metrics (a Workflow's `{"metrics": [...]}` output, a Job's termination message, a probe's values) are named
-as active-monitor names them, `<check name>_<metric name>`, and capped in number.
+Custom metrics (a Workflow's `{"metrics": [...]}` output, a Job's termination message) and a built-in probe's
+values are named as active-monitor names them, `<check name>_<metric name>`. Custom metrics are capped in number;
+probe values are not (a probe gives a fixed few), and each run's replace the last (no stale status_code).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class CheckMetrics(Collector):
         self._now = clock_now
         self._limit = limit
         self.custom: dict[tuple[str, CheckKey], CustomValue] = {}
+        self.probe_values: dict[CheckKey, dict[str, CustomValue]] = {}
         self.custom_dropped = 0
         self._warned: set[CheckKey] = set()  # one log line per check, not one per run
         registry.register(self)
@@ -67,8 +69,15 @@ class CheckMetrics(Collector):
             self.custom[slot] = CustomValue(str(m.get("help") or f"Custom metric {raw_name} of a HealthCheck"),
                                             float(value))
 
+    def set_probe_values(self, key: CheckKey, values: Mapping[str, float]) -> None:
+        """A built-in probe run's values (latency_seconds, status_code …), replacing the last run's."""
+        self.probe_values[key] = {
+            _NAME.sub("_", f"{key.name}_{name}"): CustomValue(f"{name} reported by the probe", float(value))
+            for name, value in values.items()}
+
     def forget(self, key: CheckKey) -> None:
         self._warned.discard(key)
+        self.probe_values.pop(key, None)
         for slot in [s for s in self.custom if s[1] == key]:
             del self.custom[slot]
 
@@ -92,7 +101,8 @@ class CheckMetrics(Collector):
 
     def _custom_families(self) -> Iterator[Metric]:
         families: dict[str, GaugeMetricFamily] = {}
-        for (name, key), cv in sorted(self.custom.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        probes = [((name, key), cv) for key, values in self.probe_values.items() for name, cv in values.items()]
+        for (name, key), cv in sorted([*self.custom.items(), *probes], key=lambda kv: (kv[0][0], str(kv[0][1]))):
             fam = families.get(name)
             if fam is None:
                 fam = families[name] = GaugeMetricFamily(name, cv.help, labels=["healthcheck_name", "namespace"])
