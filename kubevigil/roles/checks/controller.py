@@ -444,9 +444,10 @@ class ChecksRole(Role):
                                                      check.deadline), check.deadline + 1.0)
         except TimeoutError:
             return Outcome(False, f"timed out after {check.deadline:g}s"), started, self.clock.now(), {}
-        except Exception as exc:  # a probe bug is a failed run with its reason, not a dead worker
+        except Exception as exc:  # a probe bug is a failed run, not a dead worker; its text may hold a URL's query
             log.exception("probe %s of %s raised", check.runner.name, check.key)
-            return Outcome(False, f"probe error: {type(exc).__name__}: {exc}"), started, self.clock.now(), {}
+            return Outcome(False, f"{spec.target()}: probe error: {type(exc).__name__} (see kubevigil's log)"), \
+                started, self.clock.now(), {}
         finished = started + float(result.duration)
         return Outcome(bool(result.ok), str(result.message)), started, finished, result.values
 
