@@ -45,8 +45,9 @@ class Place:
 
 def dashboard(settings: Any, default_region: str | None) -> dict[str, Any]:
     """The dashboard body (`{"widgets": [...]}`) for the roles and CloudWatch metric sinks `settings` enables."""
-    widgets = [*_status(settings, default_region), *_scrape(settings, default_region),
-               *_nurse(settings, default_region), *_checks(settings, default_region)]
+    widgets = [*_status(settings, default_region), *_events(settings, default_region),
+               *_scrape(settings, default_region), *_nurse(settings, default_region),
+               *_checks(settings, default_region)]
     logs = list(_events_logs(settings, default_region))
     if not widgets and not logs:
         raise DashboardError(
@@ -103,6 +104,26 @@ def _status(settings: Any, region: str | None) -> Iterator[dict[str, Any]]:
             expr = search(place, m.name, [*dims, m.target_dimension], dims, "Minimum", period)
             yield _graph("Heartbeat per target (0 = unhealthy)", place, period, [_expression(expr, "")],
                          y_range=(0, 1))
+
+
+def _events(settings: Any, region: str | None) -> Iterator[dict[str, Any]]:
+    section = settings.events
+    if section is None:
+        return
+    base = {"Cluster": settings.cluster.name}
+    receivers = section.receivers()
+    for place in places(settings, section.metrics.sinks, region):
+        period = alarm_period(section.metrics.seconds, place.resolution)
+        yield _graph("Events seen per period", place, period,
+                     [_metric(place, name, base, stat="Sum", label=label)
+                      for name, label in (("EventsReceived", "all"), ("EventsWarnings", "Warnings"))])
+        for metric, stat, title in (
+                ("EventsExported", "Sum", "Events exported per receiver"),
+                ("DeliveryQueueDepth", "Maximum", "Receivers' queues: items not yet delivered"),
+                ("DeliveryOldestUnsentAge", "Maximum", "Receivers' oldest undelivered item (s)"),
+                ("DeliveryDeadLettered", "Sum", "Receivers' dead letters (never delivered)")):
+            yield _graph(title, place, period, [_metric(place, metric, {**base, "Receiver": r}, stat=stat, label=r)
+                                                for r in receivers])
 
 
 def _scrape(settings: Any, region: str | None) -> Iterator[dict[str, Any]]:
@@ -200,16 +221,14 @@ def _checks(settings: Any, region: str | None) -> Iterator[dict[str, Any]]:
 
 
 def _events_logs(settings: Any, region: str | None) -> Iterator[dict[str, Any]]:
-    """Events written to CloudWatch Logs: kubevigil publishes no event metrics, the log group is where they land."""
+    """Events written to CloudWatch Logs: what arrived there, read from the log group."""
     section = settings.events
     if section is None:
         return
-    seen: set[str] = set()
-    for _, name, _ in section.sink_refs():
+    for name in section.receivers():
         entry = settings.sinks[name]
-        if entry.type != "cloudwatch_logs" or name in seen:
+        if entry.type != "cloudwatch_logs":
             continue
-        seen.add(name)
         group = entry.params.log_group_name
         where = entry.params.region or region
         if not where:

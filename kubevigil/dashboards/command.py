@@ -16,18 +16,24 @@ def add_commands(subparsers: Any, load: Load, format_option: Callable[[argparse.
     """Add `dashboards cloudwatch` to the command line; `load` reads the config as every command does."""
     group = subparsers.add_parser("dashboards", help="dashboards for what a config publishes",
                                   description="Dashboards built from a config: only what its roles and sinks publish.")
+    group.set_defaults(func=lambda _: _help(group))
     commands = group.add_subparsers(metavar="COMMAND")
     cw = commands.add_parser(
         "cloudwatch", help="print (or --apply) the CloudWatch dashboard for a config",
-        description="Build the CloudWatch dashboard for the config's cluster: heartbeat, scrape capacity and "
-        "completeness, nurse latencies and error rates, health check failures, events in CloudWatch Logs — each "
-        "only when a role sends it to a `cloudwatch`/`emf` (or `cloudwatch_logs`) sink. Prints the dashboard "
-        "body as JSON; --apply creates or replaces it with PutDashboard.")
+        description="Build the CloudWatch dashboard for the config's cluster: heartbeat, events delivery, scrape "
+        "capacity and completeness, nurse latencies and error rates, health check failures — each only when a role "
+        "sends it to a `cloudwatch`/`emf` sink (events also from a `cloudwatch_logs` receiver). Prints the "
+        "dashboard body as JSON; --apply creates or replaces it with PutDashboard.")
     cw.add_argument("--config", "-c", help="config file (default: as for run)")
     cw.add_argument("--apply", action="store_true", help="create or replace the dashboard (PutDashboard)")
     cw.add_argument("--name", help="dashboard name (default kubevigil-<cluster name>)")
     format_option(cw)
     cw.set_defaults(func=lambda args: _cloudwatch(args, load))
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
 
 
 def _cloudwatch(args: argparse.Namespace, load: Load) -> int:

@@ -60,6 +60,7 @@ def cloudwatch_config(tmp_path: Path, kubeconfig: Path, endpoint: str, namespace
     config["sinks"]["event-logs"] = {"cloudwatch_logs": {"log_group_name": log_group, **aws}}
     config["events"]["route"]["routes"].append({"match": [{"receiver": "event-logs"}]})
     config["nurse"]["metrics"] = {"sinks": ["metrics-file"], "seconds": 5}
+    config["events"]["metrics"] = {"sinks": ["metrics-file"], "seconds": 5}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -79,7 +80,10 @@ async def test_dashboard_names_only_what_the_roles_published(demo_cluster: Path,
     body = dashboard(settings, REGION)
     named = list(named_metrics(body))
     assert {n.name for n in named} >= {"ClusterHealthy", "totalIPAddresses", "scrapeTargetsScraped",
-                                       "NurseCheckLatencyP99", "NurseCheckErrorRate", "HealthCheckSucceeded"}
+                                       "NurseCheckLatencyP99", "NurseCheckErrorRate", "HealthCheckSucceeded",
+                                       "EventsWarnings", "EventsExported", "DeliveryOldestUnsentAge"}
+    receivers = {dict(n.values).get("Receiver") for n in named if n.name == "DeliveryQueueDepth"}
+    assert receivers == {"events-file", "stdout", "event-logs"}
     aws: Any = boto3.client("cloudwatch", endpoint_url=aws_env, region_name=REGION)
     logs: Any = boto3.client("logs", endpoint_url=aws_env, region_name=REGION)
 
