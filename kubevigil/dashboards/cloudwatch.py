@@ -158,7 +158,8 @@ def _scrape(settings: Any, region: str | None) -> Iterator[dict[str, Any]]:
                 broken = job.breakdown.rules or shown
                 for name in [n for n in shown if n in broken]:
                     dims = [*base, *rules[name].group_by, job.breakdown.dimension_name]
-                    expr = search(place, name, dims, base, "Maximum", period)
+                    stat = "Sum" if rules[name].aggregate == "delta" else "Maximum"
+                    expr = search(place, name, dims, base, stat, period)
                     yield _graph(f"{name} per {job.breakdown.dimension_name} ({job.name})", place, period,
                                  [_expression(expr, "")])
 
