@@ -205,7 +205,8 @@ def _panel(panel: Panel, pid: int, x: int, y: int) -> dict[str, Any]:
         "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": []},
         "targets": [{"refId": chr(ord("A") + i), "datasource": DATASOURCE, "expr": t.expr,
                      "legendFormat": t.legend or "__auto", "range": panel.kind != "table",
-                     "instant": panel.kind == "table"} for i, t in enumerate(panel.queries)],
+                     "instant": panel.kind == "table", "format": "table" if panel.kind == "table" else "time_series"}
+                    for i, t in enumerate(panel.queries)],
     }
     if "mappings" in panel.options:
         out["fieldConfig"]["defaults"]["mappings"] = panel.options["mappings"]
