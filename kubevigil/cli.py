@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from kubevigil import __version__
+from kubevigil.dashboards.command import add_commands as add_dashboard_commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     version.set_defaults(func=lambda _: print(f"kubevigil {__version__}"))
 
     _add_optional_groups(sub)
+    add_dashboard_commands(sub, _load, _format_option)
     return p
 
 

@@ -14,7 +14,7 @@ import yaml
 from tests.anchors import ANCHORS
 
 COMMANDS = [[], ["run"], ["demo"], ["check-config"], ["schema"], ["version"], ["sim"], ["sim", "serve"],
-            ["status"], ["status", "create-alarm"], ["status", "rbac"]]
+            ["status"], ["status", "create-alarm"], ["status", "rbac"], ["dashboards"], ["dashboards", "cloudwatch"]]
 
 
 def kubevigil(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -96,6 +96,14 @@ class Enrichment(Model):
     fetch_timeout_seconds: float = Field(5, gt=0)
 
 
+class MetricsOut(Model):
+    """Per period, to metric sinks: events seen, Warnings among them, and per receiver what was exported and how its
+    delivery stands, so a CloudWatch dashboard shows where events went when the cluster's Prometheus is gone."""
+
+    sinks: list[str] = Field(default_factory=list, description="Metric sinks (cloudwatch, emf …) that get them")
+    seconds: float = Field(60.0, ge=1, le=86_400, description="Period")
+
+
 class EventsConfig(Model):
     api: Literal["core", "events.k8s.io"] = "core"
     namespace: str | None = None  # None: all namespaces
@@ -106,6 +114,7 @@ class EventsConfig(Model):
     route: Route = Route()
     leader_election: LeaderElection = LeaderElection()
     enrichment: Enrichment = Enrichment()
+    metrics: MetricsOut = MetricsOut()
     stale_after_seconds: float = Field(
         120, gt=0, le=86400,
         description="/readyz fails once the watch has not heard from the API server for this long")
@@ -115,8 +124,14 @@ class EventsConfig(Model):
     def _namespace(cls, value: str | None) -> str | None:
         return value or None
 
+    def receivers(self) -> list[str]:
+        """The sinks the route tree sends records to, in order of first mention."""
+        return list(dict.fromkeys(name for _, name, _ in _route_refs(self.route, ("route",))))
+
     def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
         yield from _route_refs(self.route, ("route",))
+        for i, name in enumerate(self.metrics.sinks):
+            yield ("metrics", "sinks", i), name, "metric"
 
 
 def _route_refs(route: Route, loc: tuple[str | int, ...]) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:

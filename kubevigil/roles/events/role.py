@@ -26,12 +26,14 @@ from kubevigil.roles.events.occurrences import (
     occurrence_time,
 )
 from kubevigil.roles.events.routing import Router
+from kubevigil.roles.events.summary import Summary
 from kubevigil.roles.role import Role, RoleContext
 
 log = structlog.get_logger("kubevigil.events")
 BATCH = 500
 QUEUE_SIZE = 5_000
 ENRICH_CONCURRENCY = 32
+SINK_PUT_TIMEOUT = 10.0  # a summary waits this long for a full metric sink queue, then that period is skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class EventsRole(Role):
         self.meta_cache = (MetaCache(ctx.api, ctx.clock, cfg.enrichment.cache_size, cfg.enrichment.ttl_seconds,
                                      cfg.enrichment.fetch_timeout_seconds) if cfg.enrichment.enabled else None)
         self.enricher = Enricher(self.meta_cache, ctx.cluster_name)
+        self.summary = Summary(ctx.cluster_name, cfg.receivers(), ctx.registry) if cfg.metrics.sinks else None
         self.informer: Informer | None = None
         self._newest = 0.0
         self._seen: dict[str, int] = {}
@@ -126,6 +129,8 @@ class EventsRole(Role):
         # The workers run until cancelled; readiness reports any that ended. Pruning ends after the first sync.
         self._tasks = [asyncio.create_task(self.informer.run(), name="events:informer"),
                        asyncio.create_task(self._pump(checkpoint), name="events:pump")]
+        if self.summary is not None:
+            self._tasks.append(asyncio.create_task(self._publish_summaries(self.summary), name="events:summary"))
         prune = asyncio.create_task(self._prune_after_sync(self.informer), name="events:prune")
         everything = [*self._tasks, prune]
         try:
@@ -179,6 +184,8 @@ class EventsRole(Role):
                 self.metrics.skipped.labels("already_exported").inc()
             return
         self.metrics.received.inc()
+        if self.summary is not None:
+            self.summary.seen(event.get("type") or "")
         now = self.ctx.clock.now()
         ts = occurrence_time(event, now)
         self._newest = max(self._newest, ts)
@@ -224,6 +231,8 @@ class EventsRole(Role):
         for receiver, records in groups.items():
             await self.ctx.outlets[receiver].put(records)
             self.metrics.exported.labels(receiver).inc(len(records))
+            if self.summary is not None:
+                self.summary.exported(receiver, len(records))
         marks: dict[str, int] = {}
         forgotten: set[str] = set()
         for item in batch:
@@ -237,6 +246,18 @@ class EventsRole(Role):
         await checkpoint.save(marks)
         if forgotten:
             await checkpoint.forget(forgotten)
+
+    async def _publish_summaries(self, summary: Summary) -> None:
+        """Every `metrics.seconds`: the period's summary to the metric sinks, never holding up the export."""
+        clock = self.ctx.clock
+        while True:
+            await clock.sleep(self.cfg.metrics.seconds)
+            values = summary.drain(clock.now())
+            for name in self.cfg.metrics.sinks:
+                try:
+                    await asyncio.wait_for(self.ctx.outlets[name].put(values), SINK_PUT_TIMEOUT)
+                except TimeoutError:
+                    log.warning("events: metric sink queue full; this period's summary is not queued", sink=name)
 
     def _route(self, occ: Occurrence, body: dict, groups: dict[str, list[Record]]) -> None:
         decision = self.router.route(body, occ.count)
