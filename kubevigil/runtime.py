@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector,
 
 from kubevigil import server
 from kubevigil.core import logs
+from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.readiness import Readiness
 from kubevigil.delivery.delivery import Delivery
@@ -25,7 +26,8 @@ from kubevigil.sinks.sink import Sink, SinkContext
 
 log = structlog.get_logger("kubevigil.runtime")
 
-_RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
+# A failing role is restarted after the process-wide backoff: 1 s ceiling first, doubling up to 30 s.
+_RESTART_BASE, _RESTART_CAP = 1.0, 30.0
 
 
 def new_registry() -> CollectorRegistry:
@@ -115,7 +117,7 @@ class Runtime:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a role bug must not take the other roles down
-                delay = _RESTART_BACKOFF[min(attempt, len(_RESTART_BACKOFF) - 1)]
+                delay = backoff_delay(attempt, _RESTART_BASE, _RESTART_CAP)
                 self._failed[name] = f"{type(exc).__name__}: {exc}"
                 log.exception("role failed; restarting", role=name, retry_in=delay)
                 attempt += 1

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from kubevigil.config.tables import Tables
+from kubevigil.core.hostport import split_host_port
 from kubevigil.core.model import Model
 from kubevigil.core.names import check_sink_name
 
@@ -34,36 +34,6 @@ class ServerSettings(Model):
     def _host_port(cls, value: str) -> str:
         split_host_port(value)
         return value
-
-    @property
-    def host(self) -> str:
-        return split_host_port(self.listen)[0]
-
-    @property
-    def port(self) -> int:
-        return split_host_port(self.listen)[1]
-
-
-def split_host_port(listen: str) -> tuple[str, int]:
-    """`0.0.0.0:8080` -> ("0.0.0.0", 8080); `[::]:8080` -> ("::", 8080); ValueError otherwise."""
-    expected = f"expected host:port such as 0.0.0.0:8080 or [::]:8080; got {listen!r}"
-    host, sep, port_text = listen.rpartition(":")
-    if not sep or not host or not port_text.isdigit():
-        raise ValueError(expected)
-    if host.startswith("["):
-        if not host.endswith("]"):
-            raise ValueError(expected)
-        host = host[1:-1]
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise ValueError(f"{host!r} is not an IPv6 address; {expected}") from None
-    elif ":" in host:
-        raise ValueError(f"an IPv6 host needs brackets, e.g. [::]:8080; got {listen!r}")
-    port = int(port_text)
-    if port > 65535:
-        raise ValueError(f"port must be 0-65535; got {port}")
-    return host, port
 
 
 class LoggingSettings(Model):

@@ -12,13 +12,13 @@ from typing import Any
 
 import structlog
 
+from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import Clock
 from kubevigil.core.signals import Metric, Record, Signal
 from kubevigil.delivery.codec import decode, encode
 from kubevigil.delivery.deadletter import DeadLetters
 from kubevigil.delivery.journal import Journal, Stored
 from kubevigil.delivery.metrics import SinkMetrics
-from kubevigil.delivery.retry import backoff_delay
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, SignalKind, Sink
 

@@ -24,6 +24,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.outage import Outage
 from kubevigil.core.readiness import Readiness
@@ -285,10 +286,10 @@ class Informer:
                      after_seconds=round(ended[0], 1), failed_attempts=ended[1])
 
     async def _backoff(self) -> None:
-        # Full jitter: uniform in [0, min(cap, base * 2^n)]; reset once a watch delivers an event.
-        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** min(self._failures, 30)))
+        # The failure count is reset once a watch delivers an event.
+        delay = backoff_delay(self._failures, self.backoff_base, self.backoff_cap, self._rng)
         self._failures += 1
-        await self.clock.sleep(self._rng.uniform(0, ceiling))
+        await self.clock.sleep(delay)
 
     async def _list(self) -> int:
         """List everything, replace the cache, hand the differences to the handlers; returns how many."""

@@ -10,12 +10,12 @@ from pathlib import Path
 import orjson
 from prometheus_client import CollectorRegistry
 
+from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import SystemClock
 from kubevigil.core.signals import Metric, Record
 from kubevigil.delivery.codec import decode, encode
 from kubevigil.delivery.delivery import Delivery, deadletter_path, journal_path
 from kubevigil.delivery.journal import MemoryJournal, SqliteJournal
-from kubevigil.delivery.retry import backoff_delay
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.sink import BatchLimits
 from tests.delivery.scripted import ScriptedSink, records, wait_until

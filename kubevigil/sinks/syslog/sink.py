@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from kubevigil.core.hostport import split_host_port
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.payloads import Payload, render
@@ -32,8 +33,7 @@ class SyslogSink(Sink[Record]):
 
     def __init__(self, params: Params, ctx: SinkContext) -> None:
         self.params = params
-        host, _, port = params.address.rpartition(":")
-        self._host, self._port = host.strip("[]"), int(port)
+        self._host, self._port = split_host_port(params.address)
         self._layout = compile_value(params.layout) if params.layout is not None else None
         self._facility = FACILITIES[params.facility]
         self._hostname = (params.hostname or ctx.cluster_name or "-").replace(" ", "_")
