@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import aiohttp
-import orjson
 from pydantic import Field
 
+from kubevigil.core.jsontext import to_json
 from kubevigil.core.model import Model
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import RenderError
@@ -96,9 +96,11 @@ def json_each(batch: Sequence[Record], build: Callable[[Record], Any]) -> tuple[
     payloads, failures = [], []
     for i, record in enumerate(batch):
         try:
-            payloads.append(Payload(i, record, orjson.dumps(build(record))))
+            payloads.append(Payload(i, record, to_json(build(record))))
         except RenderError as exc:
             failures.append(ItemFailure(i, f"record {record.id}: template failed: {exc}", retryable=False))
+        except TypeError as exc:  # a template produced a value JSON cannot hold
+            failures.append(ItemFailure(i, f"record {record.id}: not JSON-serialisable: {exc}", retryable=False))
     return payloads, failures
 
 

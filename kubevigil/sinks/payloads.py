@@ -8,9 +8,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import orjson
-from jinja2 import Undefined
-
+from kubevigil.core.jsontext import to_json
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import RenderError, Value, record_context
 from kubevigil.sinks.sink import ItemFailure, SinkError
@@ -35,17 +33,6 @@ def layout_document(record: Record, layout: Value | None) -> Any:
     if layout is None:
         return record.body
     return layout.render(record_context(record))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Undefined):  # a layout field whose source is missing from this record
-        return None
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def to_json(document: Any) -> bytes:
-    """Compact UTF-8 JSON; datetimes as RFC 3339, missing template values as null."""
-    return orjson.dumps(document, default=_json_default)
 
 
 def fifo_id(record_id: str) -> str:
