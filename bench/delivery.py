@@ -24,7 +24,7 @@ from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.file.params import Params
 from kubevigil.sinks.file.sink import FileSink
-from kubevigil.sinks.sink import ItemFailure, RetryableError, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, ItemFailure, RetryableError, SignalKind, Sink, SinkContext, no_ack
 
 BATCH = 500
 
@@ -34,7 +34,7 @@ class DownSink(Sink[Any]):
 
     kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
 
-    async def send(self, batch: Sequence[Signal]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Signal], ack: Ack = no_ack) -> list[ItemFailure]:
         raise RetryableError("down")
 
 

@@ -21,7 +21,7 @@ from kubevigil.core.templating import (
     record_context,
 )
 from kubevigil.sinks.payloads import Payload, de_dot, render
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, SignalKind, Sink, SinkContext, no_ack
 
 DEFAULT_INDEX = "kube-events-{{ event_time | strftime('%Y.%m.%d') }}"
 _MAX_DOC_BYTES = 100 * 1024 * 1024  # http.max_content_length: no single document can be larger
@@ -83,7 +83,7 @@ class BulkIndexSink(Sink[Record]):
         self.limits = BatchLimits(max_items=params.max_bulk_items, max_bytes=params.max_bulk_bytes, max_age=1.0)
         self._builder = BulkBuilder(params)
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         body, payloads, failures = self._builder.build(batch)
         if not payloads:
             return failures

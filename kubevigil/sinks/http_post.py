@@ -14,7 +14,7 @@ from kubevigil.core.model import Model
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import RenderError
 from kubevigil.sinks.payloads import Payload
-from kubevigil.sinks.sink import ItemFailure, PermanentError, RetryableError, SignalKind, Sink, SinkError
+from kubevigil.sinks.sink import Ack, ItemFailure, PermanentError, RetryableError, SignalKind, Sink, SinkError
 
 
 class TlsParams(Model):
@@ -105,14 +105,16 @@ def json_each(batch: Sequence[Record], build: Callable[[Record], Any]) -> tuple[
 
 
 async def send_each(
-    payloads: Sequence[Payload], send_one: Callable[[Payload], Awaitable[None]]
+    payloads: Sequence[Payload], send_one: Callable[[Payload], Awaitable[None]], ack: Ack
 ) -> list[ItemFailure]:
-    """One request per payload, in order. A rejected payload fails alone; an outage stops the batch, and the
-    payloads not yet sent are handed back for retry (or the whole batch is retried if nothing went out)."""
+    """One request per payload, in order, each acknowledged as it succeeds. A rejected payload fails alone; an outage
+    stops the batch, and the payloads not yet sent are handed back for retry (or the whole batch is retried if
+    nothing went out)."""
     failures: list[ItemFailure] = []
     for n, payload in enumerate(payloads):
         try:
             await send_one(payload)
+            await ack([payload.index])
         except PermanentError as exc:
             failures.append(ItemFailure(payload.index, str(exc), retryable=False))
         except RetryableError as exc:

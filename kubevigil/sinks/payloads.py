@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from kubevigil.core.jsontext import to_json
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import RenderError, Value, record_context
-from kubevigil.sinks.sink import ItemFailure, SinkError
+from kubevigil.sinks.sink import Ack, ItemFailure, SinkError
 
 T = TypeVar("T")
 
@@ -100,20 +100,23 @@ def failed_in_order(
 
 
 async def send_in_order(
-    runs: Sequence[Sequence[Payload]], put: Callable[[Sequence[Payload]], Awaitable[list[ItemFailure]]]
+    runs: Sequence[Sequence[Payload]], put: Callable[[Sequence[Payload]], Awaitable[list[ItemFailure]]], ack: Ack
 ) -> list[ItemFailure]:
-    """Send runs one after another. Once one has gone through, a later failure fails only the items not yet sent,
-    so a retry never sends an accepted item again."""
+    """Send runs one after another, acknowledging what each delivered. Once one has gone through, a later failure
+    fails only the items not yet sent, so a retry never sends an accepted item again."""
     failures: list[ItemFailure] = []
     for n, run in enumerate(runs):
         try:
-            failures += await put(run)
+            failed = await put(run)
         except SinkError as exc:
             if n == 0:
                 raise
             unsent = [p for later in runs[n:] for p in later]
             failures += [ItemFailure(p.index, str(exc), retryable=exc.retryable) for p in unsent]
             break
+        failures += failed
+        refused = {f.index for f in failed}
+        await ack([p.index for p in run if p.index not in refused])
     return failures
 
 

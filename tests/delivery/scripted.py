@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from kubevigil.core.signals import Record, Signal
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SignalKind, Sink
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, PermanentError, RetryableError, SignalKind, Sink, no_ack
 
 
 class ScriptedSink(Sink[Any]):
@@ -34,7 +34,7 @@ class ScriptedSink(Sink[Any]):
     async def close(self) -> None:
         self.closed = True
 
-    async def send(self, batch: Sequence[Signal]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Signal], ack: Ack = no_ack) -> list[ItemFailure]:
         self.attempts += 1
         if self.delay:
             await asyncio.sleep(self.delay)

@@ -292,10 +292,10 @@ async def test_a_sender_that_dies_on_a_bug_makes_delivery_unready(tmp_path, regi
     await delivery.start()
     queue = delivery.outlets["s"]
 
-    async def broken_remove(entries):
+    async def broken_delete(seqs):
         raise RuntimeError("disk I/O error")
 
-    queue._remove = broken_remove  # type: ignore[attr-defined, method-assign]
+    queue._journal.delete = broken_delete  # type: ignore[attr-defined]
     await queue.put(records(1))
     await wait_until(lambda: not delivery.readiness().ok)
     assert delivery.readiness().detail == "delivery sender stopped for sink s (RuntimeError: disk I/O error)"

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+import structlog
 
 from kubevigil.core.clock import Clock
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("kubevigil.events")
 MAX_OWNER_DEPTH = 5  # Pod -> ReplicaSet -> Deployment, Job -> CronJob; deeper chains are unusual
 
 
@@ -84,10 +85,10 @@ class MetaCache:
             obj = await asyncio.wait_for(self.api.get(res, namespace if res.namespaced else None, name), self.timeout)
         except (TimeoutError, ApiError, KeyError, OSError) as exc:
             # A deleted object (404) or an unknown kind: the event is exported without enrichment.
-            log.debug("enrichment: %s %s %s/%s: %s", api_version, kind, namespace, name, exc)
+            log.debug("enrichment: object not found", api_version=api_version, kind=kind, namespace=namespace, name=name, error=str(exc))
             return GONE if isinstance(exc, ApiError) and exc.status == 404 else MISSING
         except Exception as exc:  # transport errors of the HTTP client: same treatment, never block the export
-            log.info("enrichment: %s %s %s/%s failed: %s", api_version, kind, namespace, name, exc)
+            log.info("enrichment failed", api_version=api_version, kind=kind, namespace=namespace, name=name, error=str(exc))
             return MISSING
         return Meta.of(obj)
 

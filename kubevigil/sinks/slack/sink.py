@@ -11,7 +11,7 @@ from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_text, record_context
 from kubevigil.sinks.http_post import HttpSink, json_each, send_each
 from kubevigil.sinks.payloads import Payload
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, PermanentError, RetryableError, SinkContext, no_ack
 from kubevigil.sinks.slack.params import Params
 
 # Slack answers HTTP 200 with {"ok": false, "error": ...}; these codes clear up by themselves.
@@ -29,9 +29,9 @@ class SlackSink(HttpSink):
         self._attachment = {k: compile_text(v) for k, v in optional.items() if v is not None}
         self._fields = {k: compile_text(v) for k, v in params.fields.items()}
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         payloads, failures = json_each(batch, self.message)
-        return failures + await send_each(payloads, self._post)
+        return failures + await send_each(payloads, self._post, ack)
 
     def message(self, record: Record) -> dict[str, Any]:
         """The chat.postMessage body for one record."""

@@ -11,7 +11,7 @@ from kubevigil.core.hostport import split_host_port
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.payloads import Payload, render
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext, no_ack
 from kubevigil.sinks.syslog.params import FACILITIES, Params
 
 _WARNING, _INFO = 4, 6
@@ -40,7 +40,7 @@ class SyslogSink(Sink[Record]):
         self._writer: asyncio.StreamWriter | None = None
         self._udp: asyncio.DatagramTransport | None = None
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         limit = _MAX_UDP if self.params.network == "udp" else 1_000_000
         payloads, failures = render(batch, self._layout, limit, "syslog")
         messages = [frame(p, facility=self._facility, hostname=self._hostname, tag=self.params.tag) for p in payloads]
