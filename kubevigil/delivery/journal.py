@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +32,10 @@ class Journal(Protocol):
 
     async def open(self) -> None: ...
 
-    async def append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]: ...
+    async def append(self, rows: Sequence[tuple[float, bytes]], ids: Sequence[str | None] | None = None
+                     ) -> list[int | None]:
+        """Store rows in order; a row whose record id (`ids`, None for a metric) was stored by an earlier append and
+        is still there is skipped: its seq is None."""
 
     async def read_after(self, seq: int, limit: int) -> list[Stored]: ...
 
@@ -63,33 +68,54 @@ class SqliteJournal:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS items (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                " time REAL NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL)"
+                " time REAL NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL, rid TEXT)"
             )
+            if "rid" not in {row[1] for row in conn.execute("PRAGMA table_info(items)")}:
+                conn.execute("ALTER TABLE items ADD COLUMN rid TEXT")  # a journal written before record ids
+            conn.execute("CREATE INDEX IF NOT EXISTS items_rid ON items (rid) WHERE rid IS NOT NULL")
             count, size = conn.execute("SELECT count(*), coalesce(sum(size), 0) FROM items").fetchone()
         except sqlite3.DatabaseError as exc:
             raise RuntimeError(f"cannot open delivery journal {self.path}: {exc}") from exc
         self._conn = conn
         return int(count), int(size)
 
-    async def append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]:
-        seqs = await self._run(lambda: self._append(rows))
-        self.count += len(rows)
-        self.size += sum(len(data) for _, data in rows)
+    async def append(self, rows: Sequence[tuple[float, bytes]], ids: Sequence[str | None] | None = None
+                     ) -> list[int | None]:
+        rids: list[str | None] = list(ids) if ids is not None else [None] * len(rows)
+        seqs = await self._run(lambda: self._append(rows, rids))
+        kept = [data for (_, data), seq in zip(rows, seqs, strict=True) if seq is not None]
+        self.count += len(kept)
+        self.size += sum(len(data) for data in kept)
         return seqs
 
-    def _append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]:
+    def _append(self, rows: Sequence[tuple[float, bytes]], rids: list[str | None]) -> list[int | None]:
         conn = self._connection()
         with conn:
             conn.execute("BEGIN")
+            stored = self._stored_ids(conn, rids)
+            keep = [rid is None or rid not in stored for rid in rids]
             last = conn.execute("SELECT coalesce(max(seq), 0) FROM items").fetchone()[0]
             # AUTOINCREMENT never reuses a seq, so explicit seqs after max() keep order even after deletes.
-            first = max(last, self._high_water(conn)) + 1
-            seqs = list(range(first, first + len(rows)))
+            nxt = max(last, self._high_water(conn)) + 1
+            seqs: list[int | None] = []
+            for k in keep:
+                seqs.append(nxt if k else None)
+                nxt += k
             conn.executemany(
-                "INSERT INTO items (seq, time, size, data) VALUES (?, ?, ?, ?)",
-                ((seq, t, len(data), data) for seq, (t, data) in zip(seqs, rows, strict=True)),
+                "INSERT INTO items (seq, time, size, data, rid) VALUES (?, ?, ?, ?, ?)",
+                ((seq, t, len(data), data, rid)
+                 for seq, (t, data), rid in zip(seqs, rows, rids, strict=True) if seq is not None),
             )
         return seqs
+
+    @staticmethod
+    def _stored_ids(conn: sqlite3.Connection, rids: list[str | None]) -> set[str]:
+        wanted = sorted({r for r in rids if r is not None})
+        found: set[str] = set()
+        for chunk in _chunks(wanted, 500):
+            marks = ",".join("?" * len(chunk))
+            found.update(r for (r,) in conn.execute(f"SELECT rid FROM items WHERE rid IN ({marks})", chunk))
+        return found
 
     @staticmethod
     def _high_water(conn: sqlite3.Connection) -> int:
@@ -147,18 +173,31 @@ class MemoryJournal:
         self.count = 0
         self.size = 0
         self._rows: dict[int, Stored] = {}
+        self._ids: dict[int, str] = {}  # seq -> record id, for the rows that have one
+        self._queued_ids: Counter[str] = Counter()  # record id -> rows holding it
         self._next = 1
 
     async def open(self) -> None:
         return None
 
-    async def append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]:
-        seqs = list(range(self._next, self._next + len(rows)))
-        self._next += len(rows)
-        for seq, (t, data) in zip(seqs, rows, strict=True):
+    async def append(self, rows: Sequence[tuple[float, bytes]], ids: Sequence[str | None] | None = None
+                     ) -> list[int | None]:
+        rids: list[str | None] = list(ids) if ids is not None else [None] * len(rows)
+        keep = [rid is None or rid not in self._queued_ids for rid in rids]
+        seqs: list[int | None] = []
+        for k, (t, data), rid in zip(keep, rows, rids, strict=True):
+            if not k:
+                seqs.append(None)
+                continue
+            seq = self._next
+            self._next += 1
             self._rows[seq] = Stored(seq, t, data)
+            if rid is not None:
+                self._ids[seq] = rid
+                self._queued_ids[rid] += 1
             self.size += len(data)
-        self.count += len(rows)
+            self.count += 1
+            seqs.append(seq)
         return seqs
 
     async def read_after(self, seq: int, limit: int) -> list[Stored]:
@@ -173,6 +212,11 @@ class MemoryJournal:
 
     async def delete(self, seqs: Sequence[int]) -> None:
         for seq in seqs:
+            rid = self._ids.pop(seq, None)
+            if rid is not None:
+                self._queued_ids[rid] -= 1
+                if not self._queued_ids[rid]:
+                    del self._queued_ids[rid]
             stored = self._rows.pop(seq, None)
             if stored is not None:
                 self.count -= 1
@@ -182,8 +226,8 @@ class MemoryJournal:
         return None
 
 
-def _chunks(seqs: Iterable[int], n: int) -> Iterable[list[int]]:
-    chunk: list[int] = []
+def _chunks(seqs: Iterable[T], n: int) -> Iterable[list[T]]:
+    chunk: list[T] = []
     for seq in seqs:
         chunk.append(seq)
         if len(chunk) == n:

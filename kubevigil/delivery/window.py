@@ -52,10 +52,13 @@ class Window:
         """Accept time of the head entry, or None when the window is empty."""
         return self._entries[0].time if self._entries else None
 
-    def admit(self, seqs: list[int], rows: list[tuple[float, bytes]], items: list[Signal]) -> None:
-        """Take items just committed to the journal, unless the window is full or older items wait on disk."""
+    def admit(self, seqs: list[int | None], rows: list[tuple[float, bytes]], items: list[Signal]) -> None:
+        """Take items just committed to the journal (seq None: not stored), unless the window is full or older
+        items wait on disk."""
         mono = asyncio.get_running_loop().time()
         for seq, (t, data), item in zip(seqs, rows, items, strict=True):
+            if seq is None:
+                continue
             if self._spilled or len(self._entries) >= self._memory_items:
                 self._spilled = True
                 break

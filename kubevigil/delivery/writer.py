@@ -6,7 +6,7 @@ import asyncio
 
 import structlog
 
-from kubevigil.core.signals import Signal
+from kubevigil.core.signals import Record, Signal
 from kubevigil.delivery.backlog import Backlog
 from kubevigil.delivery.journal import Journal
 from kubevigil.delivery.window import Window
@@ -66,13 +66,16 @@ class JournalWriter:
         self._group = asyncio.get_running_loop().create_future()
         try:
             async with self._window.lock:
-                seqs = await self._journal.append(rows)
+                seqs = await self._journal.append(rows, [i.id if isinstance(i, Record) else None for i in items])
                 self._window.admit(seqs, rows, items)
         except Exception as exc:
             self._backlog.remove(len(rows), sum(len(data) for _, data in rows))
             log.error("journal write failed", sink=self.name, error=str(exc))
             _fail_future(group, exc)
             return
+        queued = [data for (_, data), seq in zip(rows, seqs, strict=True) if seq is None]
+        if queued:  # records whose id is still queued (a role re-exporting after a crash): the queued copy is sent
+            self._backlog.remove(len(queued), sum(len(data) for data in queued))
         group.set_result(None)
 
 
