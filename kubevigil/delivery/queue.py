@@ -86,6 +86,14 @@ class SinkQueue:
         return max(0.0, self._clock.now() - min(times)) if times else 0.0
 
     @property
+    def access_denied(self) -> str:
+        """Why the sink refuses kubevigil (credentials or destination), "" while it does not."""
+        return self._sender.access_denied
+
+    def access_denied_value(self) -> float:
+        return 1.0 if self._sender.access_denied else 0.0
+
+    @property
     def failure(self) -> str | None:
         """Why the sender stopped on its own (a bug), or None while it runs or after a normal shutdown."""
         return self._sender.crash

@@ -12,15 +12,18 @@ import structlog
 
 from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import Clock
+from kubevigil.core.outage import Outage
 from kubevigil.delivery.backlog import Backlog
 from kubevigil.delivery.deadletter import DeadLetters
 from kubevigil.delivery.journal import Journal, Stored
 from kubevigil.delivery.metrics import SinkMetrics
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.delivery.window import Entry, Window
-from kubevigil.sinks.sink import ItemFailure, PermanentError, Sink
+from kubevigil.sinks.sink import AccessError, ItemFailure, PermanentError, Sink
 
 log = structlog.get_logger("kubevigil.delivery")
+
+ACCESS_SUMMARY_EVERY = 300.0  # seconds between two log lines while a sink keeps refusing access
 
 
 class Sender:
@@ -35,6 +38,7 @@ class Sender:
         self.params = params
         self.inflight: list[Entry] = []
         self.crash: str | None = None  # why the sender stopped on its own (a bug)
+        self.access_denied = ""  # the sink's last refusal of credentials or destination, while it lasts
         self._journal = journal
         self._window = window
         self._backlog = backlog
@@ -44,6 +48,7 @@ class Sender:
         self._rng = rng or random.Random()
         self._failing = False
         self._last_error = ""
+        self._access = Outage(summary_every=ACCESS_SUMMARY_EVERY)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -95,7 +100,7 @@ class Sender:
                 batch = receipts.unacknowledged()
                 self._note_failure(exc)
                 self._m.retried.inc(len(batch))
-                await self._clock.sleep(self._backoff(attempt))
+                await self._clock.sleep(self._delay(exc, attempt))
                 attempt += 1
                 continue
             await receipts.settled()
@@ -170,13 +175,37 @@ class Sender:
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(attempt, self.params.retry_base, self.params.retry_cap, self._rng)
 
+    def _delay(self, exc: Exception, attempt: int) -> float:
+        """The backoff after a failed send: long while the sink refuses access, since only an operator fixes that."""
+        if isinstance(exc, AccessError):
+            return backoff_delay(attempt, self.params.access_retry_base,
+                                 max(self.params.access_retry_base, self.params.access_retry_cap), self._rng)
+        return self._backoff(attempt)
+
     def _note_failure(self, exc: Exception) -> None:
         self._last_error = f"{type(exc).__name__}: {exc}"
-        if not self._failing:
+        if isinstance(exc, AccessError):
+            self._note_access_denied(str(exc))
+        elif not self._failing:
             self._failing = True
             log.warning("sink failing, retrying", sink=self.name, error=self._last_error)
 
+    def _note_access_denied(self, reason: str) -> None:
+        self.access_denied = reason
+        report = self._access.failed(self._clock.monotonic())
+        if report == "first":
+            log.error("sink refuses kubevigil's credentials or destination; items are kept and retried",
+                      sink=self.name, error=reason, retry_base=self.params.access_retry_base)
+        elif report == "summary":
+            log.error("sink still refuses access", sink=self.name, error=reason,
+                      for_seconds=round(self._access.duration(self._clock.monotonic())), attempts=self._access.failures)
+
     def _note_recovery(self) -> None:
+        self.access_denied = ""
+        ended = self._access.recovered(self._clock.monotonic())
+        if ended is not None:
+            log.info("sink accepts access again", sink=self.name, after_seconds=round(ended[0], 1),
+                     failed_attempts=ended[1])
         if self._failing:
             self._failing = False
             log.info("sink recovered", sink=self.name)

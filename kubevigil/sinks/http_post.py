@@ -14,7 +14,16 @@ from kubevigil.core.model import Model
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import RenderError
 from kubevigil.sinks.payloads import Payload
-from kubevigil.sinks.sink import Ack, ItemFailure, PermanentError, RetryableError, SignalKind, Sink, SinkError
+from kubevigil.sinks.sink import (
+    Ack,
+    ItemFailure,
+    PermanentError,
+    RetryableError,
+    SignalKind,
+    Sink,
+    SinkError,
+    error_for_status,
+)
 
 
 class TlsParams(Model):
@@ -42,10 +51,9 @@ def ssl_context(tls: TlsParams | None) -> ssl.SSLContext | bool:
 
 
 def status_error(service: str, status: int, body: bytes) -> SinkError:
-    """429, 408 and 5xx are worth retrying; other 4xx mean this request will never be accepted as it is."""
+    """The error for a non-2xx answer, classified by `error_for_status`, with the start of the body."""
     text = body[:300].decode("utf-8", "replace").strip()
-    error = RetryableError if status in (408, 429) or status >= 500 else PermanentError
-    return error(f"{service} answered {status}: {text}")
+    return error_for_status(status, f"{service} answered {status}: {text}")
 
 
 class Poster:

@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry
 from kubevigil.core.signals import Metric, Record, SignalKind
 
 __all__ = [
-    "Ack", "BatchLimits", "ItemFailure", "PermanentError", "RetryableError", "SignalKind", "Sink", "SinkContext", "SinkError",
-    "no_ack",
+    "AccessError", "Ack", "BatchLimits", "ItemFailure", "PermanentError", "RetryableError", "SignalKind", "Sink", "SinkContext", "SinkError",
+    "error_for_status", "no_ack",
 ]
 T = TypeVar("T", Metric, Record)
 
@@ -44,6 +44,21 @@ class PermanentError(SinkError):
     """The sink rejected the batch for a reason a retry cannot fix (4xx validation)."""
 
     retryable = False
+
+
+class AccessError(RetryableError):
+    """The sink refused kubevigil's credentials (401, 403) or does not know the destination (404): an operator fixes
+    it, so delivery keeps the items and retries with a long backoff while it reports the sink on /readyz."""
+
+
+def error_for_status(status: int | None, message: str) -> SinkError:
+    """The one classification of an HTTP status for every sink (docs/delivery.md, "Failures"): 401, 403 and 404 are
+    access errors; 408, 429 and 5xx (and no status: the connection failed) are retried; other 4xx are permanent."""
+    if status in (401, 403, 404):
+        return AccessError(message)
+    if status is None or status in (408, 429) or status >= 500:
+        return RetryableError(message)
+    return PermanentError(message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,17 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from kubevigil.core.signals import Record, Signal
-from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, PermanentError, RetryableError, SignalKind, Sink, no_ack
+from kubevigil.sinks.sink import (
+    AccessError,
+    Ack,
+    BatchLimits,
+    ItemFailure,
+    PermanentError,
+    RetryableError,
+    SignalKind,
+    Sink,
+    no_ack,
+)
 
 
 class ScriptedSink(Sink[Any]):
@@ -22,6 +32,7 @@ class ScriptedSink(Sink[Any]):
         self.batches: list[list[Signal]] = []
         self.attempts = 0
         self.down = False
+        self.refuse = ""  # an access error (401, 403, 404) with this text while set
         self.delay = 0.0
         self.reject: Callable[[Signal], bool] = lambda item: False
         self.item_failures: Callable[[Sequence[Signal]], list[ItemFailure]] = lambda batch: []
@@ -40,6 +51,8 @@ class ScriptedSink(Sink[Any]):
             await asyncio.sleep(self.delay)
         if self.down:
             raise RetryableError("503 Service Unavailable")
+        if self.refuse:
+            raise AccessError(self.refuse)
         if any(self.reject(item) for item in batch):
             raise PermanentError("400 mapper_parsing_exception")
         failures = self.item_failures(batch)

@@ -130,12 +130,14 @@ async def test_retry_delays_are_bounded_by_cap_on_a_manual_clock(tmp_path, regis
     await delivery.start()
     await delivery.outlets["s"].put(records(3))
     await clock.advance(0.001)
-    await wait_until(lambda: sink.attempts == 1)
+    # The clock is advanced only once the sender sleeps on it: a send that failed is some loop turns away from
+    # its backoff sleep, and an advance in between would move time past a sleeper that is not there yet.
+    await wait_until(lambda: sink.attempts == 1 and clock.sleepers == 1)
     # Full jitter means any delay in [0, min(cap, base * 2**n)]: each cap-long step must bring a retry.
     for _ in range(1, 10):
         before = sink.attempts
         await clock.advance(8.0)
-        await wait_until(lambda before=before: sink.attempts > before)
+        await wait_until(lambda before=before: sink.attempts > before and clock.sleepers == 1)
     assert sample(registry, "kubevigil_delivery_failed_total") == sink.attempts
     assert sink.delivered == []
 
@@ -143,7 +145,8 @@ async def test_retry_delays_are_bounded_by_cap_on_a_manual_clock(tmp_path, regis
     for _ in range(10):
         before = sink.attempts
         await clock.advance(8.0)
-        await wait_until(lambda before=before: sink.attempts > before or journal_rows(tmp_path) == 0)
+        await wait_until(lambda before=before: (sink.attempts > before and clock.sleepers == 1)
+                         or journal_rows(tmp_path) == 0)
     assert clock.now() - 1_700_000_000.0 < 200.0
     assert sample(registry, "kubevigil_delivery_dead_lettered_total") == 3
     dead = [orjson.loads(line) for line in deadletter_path(tmp_path, "s").read_bytes().splitlines()]
@@ -309,4 +312,32 @@ async def test_batches_go_out_on_real_time_even_with_a_manual_clock(tmp_path, re
     await delivery.start()
     await delivery.outlets["s"].put(records(3))
     await wait_until(lambda: len(sink.delivered) == 3)  # the clock never moved
+    await delivery.shutdown(1.0)
+
+
+async def test_refused_access_keeps_items_backs_off_long_and_fails_readiness_until_fixed(tmp_path, registry):
+    clock = ManualClock()
+    sink = ScriptedSink(BatchLimits(max_items=10, max_age=0.001))
+    sink.refuse = "401 Unauthorized"
+    delivery = make(tmp_path, sink, registry, clock=clock, access_retry_base=30.0, access_retry_cap=300.0)
+    await delivery.start()
+    with structlog.testing.capture_logs() as logs:
+        await delivery.outlets["s"].put(records(3))
+        await wait_until(lambda: sink.attempts == 1 and clock.sleepers == 1)
+        readiness = delivery.readiness()
+        assert not readiness.ok and "s (401 Unauthorized)" in readiness.detail
+        assert sample(registry, "kubevigil_delivery_access_denied") == 1
+        for _ in range(3):  # each retry waits on the long backoff: uniform in [0, 30 * 2**n], at most 300 s
+            before = sink.attempts
+            await clock.advance(300.0)
+            await wait_until(lambda before=before: sink.attempts > before and clock.sleepers == 1)
+        sink.refuse = ""
+        await clock.advance(300.0)
+        await wait_until(lambda: len(sink.delivered) == 3)
+    assert delivery.readiness().ok
+    assert sample(registry, "kubevigil_delivery_access_denied") == 0
+    assert sample(registry, "kubevigil_delivery_dead_lettered_total") == 0
+    errors = [e for e in logs if e["event"].startswith("sink refuses")]
+    assert len(errors) == 1 and errors[0]["log_level"] == "error" and errors[0]["error"] == "401 Unauthorized"
+    assert any(e["event"] == "sink accepts access again" for e in logs)
     await delivery.shutdown(1.0)

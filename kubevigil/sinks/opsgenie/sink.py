@@ -10,7 +10,7 @@ from kubevigil.core.templating import compile_text, record_context
 from kubevigil.sinks.http_post import HttpSink, json_each, send_each
 from kubevigil.sinks.opsgenie.params import Params
 from kubevigil.sinks.payloads import Payload
-from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, PermanentError, SinkContext, no_ack
+from kubevigil.sinks.sink import AccessError, Ack, BatchLimits, ItemFailure, SinkContext, no_ack
 
 # Opsgenie's own field limits; longer values are cut, as its API would reject them.
 _LIMITS = {"message": 130, "alias": 512, "description": 15_000, "entity": 512}
@@ -45,6 +45,6 @@ class OpsgenieSink(HttpSink):
     async def _post(self, payload: Payload) -> None:
         key = self.params.api_key.get_secret_value()
         if not key:
-            raise PermanentError("opsgenie: no API key configured")
+            raise AccessError("opsgenie: no API key configured")
         headers = {"Authorization": f"GenieKey {key}", "Content-Type": "application/json"}
         await self._poster.post(f"{self.params.api_url}/v2/alerts", payload.data, headers)
