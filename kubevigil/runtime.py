@@ -129,7 +129,7 @@ async def run_until_signal(
     settings: Any, roles: Sequence[str], duration: float | None = None, on_started: Callable[[int], None] | None = None
 ) -> int:
     """Run a Runtime until SIGTERM/SIGINT (or `duration`), then shut it down in order; returns the exit code."""
-    from kubevigil.kube.client import KubeConnectError
+    from kubevigil.kube.errors import KubeConnectError
 
     logs.configure(settings.logging.level, settings.logging.format)
     runtime = Runtime(settings, roles)

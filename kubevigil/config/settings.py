@@ -129,7 +129,7 @@ def _build(tables: Tables) -> type[Settings]:
         for name, spec in tables.sinks.items()
     }
     entry_fields["delivery"] = (delivery, Field(default_factory=lambda: delivery.model_validate({})))
-    entry: type[SinkEntry] = create_model(  # type: ignore[call-overload]
+    entry: type[SinkEntry] = create_model(
         "SinkEntry",
         __base__=SinkEntry,
         __module__=__name__,
@@ -138,11 +138,11 @@ def _build(tables: Tables) -> type[Settings]:
     role_fields: dict[str, Any] = {
         name: (spec.config_model | None, Field(None, description=spec.summary)) for name, spec in tables.roles.items()
     }
-    model: type[Settings] = create_model(  # type: ignore[call-overload]
+    model: type[Settings] = create_model(
         "Settings",
         __base__=Settings,
         __module__=__name__,
-        sinks=(dict[SinkName, entry], Field(default_factory=dict, description="Named outputs; roles refer to them by name")),  # type: ignore[valid-type]
+        sinks=(dict[SinkName, entry], Field(default_factory=dict, description="Named outputs; roles refer to them by name")),
         **role_fields,
     )
     model.role_names = tuple(tables.roles)

@@ -111,7 +111,9 @@ class Sender:
     async def _send(self, batch: list[Entry], receipts: Receipts) -> list[ItemFailure]:
         started = time.perf_counter()
         try:
-            return await asyncio.wait_for(self.sink.send([e.item for e in batch], receipts), self.params.timeout)
+            # asyncio.timeout, not wait_for: see window.wait_real.
+            async with asyncio.timeout(self.params.timeout):
+                return await self.sink.send([e.item for e in batch], receipts)
         except TimeoutError:
             self._m.failed.inc()
             raise TimeoutError(f"send timed out after {self.params.timeout}s") from None

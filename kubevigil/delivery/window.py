@@ -138,7 +138,10 @@ async def wait_real(event: asyncio.Event, timeout: float) -> None:
     """Wait for `event` or `timeout` real seconds, whichever comes first."""
     # Batch age and shutdown grace are I/O pacing, not logic: they run on real time, so a test driving
     # a ManualClock still sees items delivered without advancing it. Retry backoff uses the Clock.
+    # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as the event is set
+    # (shutdown sets it and cancels the sender in one step), and the sender would then never stop.
     try:
-        await asyncio.wait_for(event.wait(), max(0.0, timeout))
+        async with asyncio.timeout(max(0.0, timeout)):
+            await event.wait()
     except TimeoutError:
         pass

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -136,7 +136,7 @@ class ConfigMapCheckpoint:
             self._dirty = True
             log.warning("events checkpoint: writing the ConfigMap failed", namespace=self.namespace, name=self.name, error=str(exc))
 
-    def _body(self) -> dict:
+    def _body(self) -> dict[str, Any]:
         return {"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": self.name, "namespace": self.namespace},
                 "data": {"marks": json.dumps(self._marks, separators=(",", ":"))}}
