@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -67,11 +66,3 @@ class ScriptedSink(Sink[Any]):
 def records(n: int, start: int = 0) -> list[Record]:
     return [Record(id=f"r{i}", timestamp=1_700_000_000.0 + i, body={"i": i}) for i in range(start, start + n)]
 
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll `condition` until true, failing the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.005)

@@ -11,7 +11,7 @@ import pytest
 from kubevigil.sinks.kinesis.params import Params
 from kubevigil.sinks.kinesis.sink import KinesisSink
 from kubevigil.sinks.sink import AccessError, PermanentError, RetryableError, SinkContext
-from tests.conditions import wait_for
+from tests.conditions import eventually
 from tests.sinks_aws.conftest import calls_of, event_record
 from tests.sinks_aws.fake_aws import FakeAws
 
@@ -28,7 +28,7 @@ async def test_records_read_back_with_keys(
     kinesis = aws("kinesis")
     kinesis.create_stream(StreamName=name, ShardCount=1)
     summary = kinesis.describe_stream_summary
-    wait_for(lambda: summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
+    await eventually(lambda: summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
     key = "{{ involvedObject.namespace }}/{{ involvedObject.name }}"
     params = Params(stream_name=name, endpoint_url=aws_env, partition_key=key)
     sink = KinesisSink(params, ctx)

@@ -17,8 +17,9 @@ from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sinks.aws import AwsParams, make_client
 from tests.anchors import ANCHORS as ANCHOR_DIR
+from tests.conditions import eventually
 
-from .harness import namespace, seed, wait_for
+from .harness import namespace, seed
 
 ANCHORS = ANCHOR_DIR / "kubestatus2cloudwatch"
 
@@ -44,7 +45,7 @@ async def test_anchor_config_runs_and_publishes(sim_cluster: Cluster, sim_kubeco
     seed(sim_cluster.store, namespace("observability"))
     sts = by_kind("StatefulSet")
     sim_cluster.store.create(sts, statefulset("prometheus", "observability", 2))
-    await wait_for(lambda: (sim_cluster.store.get(sts, "observability", "prometheus").get("status") or {}).get(
+    await eventually(lambda: (sim_cluster.store.get(sts, "observability", "prometheus").get("status") or {}).get(
         "readyReplicas") == 2, what="prometheus ready in the emulator")
     started = datetime.now(UTC)
     # Found the way kubestatus2cloudwatch finds it; the endpoint and cluster come from the standard environment.
@@ -63,7 +64,7 @@ async def test_anchor_config_runs_and_publishes(sim_cluster: Cluster, sim_kubeco
                 async with http.get(f"http://127.0.0.1:{runtime.port}/status") as resp:
                     return await resp.json()
 
-            body = await wait_for(lambda: _healthy(status()), what="/status healthy")
+            body = await eventually(lambda: _healthy(status()), what="/status healthy")
             assert body["targets"][0]["id"] == "StatefulSet/observability/prometheus"
         cw = make_client("cloudwatch", AwsParams())
         def points() -> list[dict]:
@@ -72,7 +73,7 @@ async def test_anchor_config_runs_and_publishes(sim_cluster: Cluster, sim_kubeco
                 Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()], StartTime=started - timedelta(seconds=1),
                 EndTime=started + timedelta(minutes=5), Period=60, Statistics=["Maximum"])["Datapoints"]
 
-        assert (await wait_for(points, what="MyNamespace/MyMetric with the file's dimensions"))[0]["Maximum"] == 1.0
+        assert (await eventually(points, what="MyNamespace/MyMetric with the file's dimensions"))[0]["Maximum"] == 1.0
     finally:
         await runtime.stop()
 
