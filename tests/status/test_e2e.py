@@ -129,22 +129,6 @@ async def test_namespace_selector_follows_namespace_labels(sim_cluster: Cluster,
         assert "team-b/broken" in target_of(hb.role, "team-a")["reason"]
 
 
-async def test_dry_run_logs_and_sends_nothing(sim_cluster: Cluster, sim_kubeconfig: Path, aws_env: str,
-                                              tmp_path: Path) -> None:
-    from structlog.testing import capture_logs
-
-    seed(sim_cluster.store, namespace("shop"))
-    section = {"seconds": 1, "dry_run": True, "metric": {"name": "DryRun"},
-               "targets": [{"kind": "Deployment", "namespace": "shop", "name": "web"}]}
-    with capture_logs() as logs:
-        async with heartbeat(sim_kubeconfig, section, aws_env, tmp_path) as hb:
-            await eventually(lambda: hb.role.publishes >= 2, what="two dry-run publishes")
-    dry = [e for e in logs if e["event"] == "dry run: would publish"]
-    assert dry and dry[0]["metrics"][0]["name"] == "DryRun" and dry[0]["metrics"][0]["value"] == 0.0
-    assert dry[0]["unhealthy"] == {"Deployment/shop/web": "not found"}
-    assert datapoints(aws_env, "DryRun", {"Cluster": "test"}) == []
-
-
 async def test_interval_runs_on_the_clock(sim_cluster: Cluster, sim_kubeconfig: Path, aws_env: str,
                                           tmp_path: Path) -> None:
     from kubevigil.core.clock import ManualClock
