@@ -66,7 +66,6 @@ class LeaderElector:
         self._leading = False
         self._observed_spec: dict[str, Any] | None = None
         self._observed_at = 0.0
-        self._lease_rv = ""
 
     @property
     def is_leader(self) -> bool:

@@ -48,8 +48,6 @@ class MetaCache:
         self.size = size
         self.ttl = ttl
         self.timeout = timeout
-        self.hits = 0
-        self.misses = 0
         self._entries: OrderedDict[tuple[str, str, str, str], tuple[float, Meta]] = OrderedDict()
         self._inflight: dict[tuple[str, str, str, str], asyncio.Future[Meta]] = {}
 
@@ -58,13 +56,10 @@ class MetaCache:
         entry = self._entries.get(key)
         if entry is not None and self.clock.monotonic() - entry[0] < self.ttl:
             self._entries.move_to_end(key)
-            self.hits += 1
             return entry[1]
         pending = self._inflight.get(key)
         if pending is not None:  # concurrent lookups of one object share one GET
-            self.hits += 1
             return await asyncio.shield(pending)
-        self.misses += 1
         future: asyncio.Future[Meta] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
