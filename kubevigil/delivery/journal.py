@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,8 +33,8 @@ class Journal(Protocol):
 
     async def append(self, rows: Sequence[tuple[float, bytes]], ids: Sequence[str | None] | None = None
                      ) -> list[int | None]:
-        """Store rows in order; a row whose record id (`ids`, None for a metric) was stored by an earlier append and
-        is still there is skipped: its seq is None."""
+        """Store rows in order. `ids` are their record ids (None for a metric): a row whose id the journal held when
+        it was opened (a replay after a crash or restart) is skipped, its seq None."""
 
     async def read_after(self, seq: int, limit: int) -> list[Stored]: ...
 
@@ -52,6 +51,7 @@ class SqliteJournal:
         self.count = 0
         self.size = 0
         self._conn: sqlite3.Connection | None = None
+        self._replayed = False  # the journal held records when opened: appends skip their ids
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"journal-{path.stem}")
 
     async def _run(self, fn: Callable[[], R]) -> R:
@@ -72,7 +72,10 @@ class SqliteJournal:
             )
             if "rid" not in {row[1] for row in conn.execute("PRAGMA table_info(items)")}:
                 conn.execute("ALTER TABLE items ADD COLUMN rid TEXT")  # a journal written before record ids
-            conn.execute("CREATE INDEX IF NOT EXISTS items_rid ON items (rid) WHERE rid IS NOT NULL")
+            # The ids of what is replayed, looked up by every append of this run; nothing is indexed in steady state.
+            conn.execute("CREATE TEMP TABLE replayed (rid TEXT PRIMARY KEY) WITHOUT ROWID")
+            conn.execute("INSERT OR IGNORE INTO temp.replayed SELECT rid FROM items WHERE rid IS NOT NULL")
+            self._replayed = conn.execute("SELECT count(*) FROM temp.replayed").fetchone()[0] > 0
             count, size = conn.execute("SELECT count(*), coalesce(sum(size), 0) FROM items").fetchone()
         except sqlite3.DatabaseError as exc:
             raise RuntimeError(f"cannot open delivery journal {self.path}: {exc}") from exc
@@ -92,8 +95,8 @@ class SqliteJournal:
         conn = self._connection()
         with conn:
             conn.execute("BEGIN")
-            stored = self._stored_ids(conn, rids)
-            keep = [rid is None or rid not in stored for rid in rids]
+            replayed = self._replayed_ids(conn, rids) if self._replayed else set()
+            keep = [rid is None or rid not in replayed for rid in rids]
             last = conn.execute("SELECT coalesce(max(seq), 0) FROM items").fetchone()[0]
             # AUTOINCREMENT never reuses a seq, so explicit seqs after max() keep order even after deletes.
             nxt = max(last, self._high_water(conn)) + 1
@@ -109,12 +112,12 @@ class SqliteJournal:
         return seqs
 
     @staticmethod
-    def _stored_ids(conn: sqlite3.Connection, rids: list[str | None]) -> set[str]:
+    def _replayed_ids(conn: sqlite3.Connection, rids: list[str | None]) -> set[str]:
         wanted = sorted({r for r in rids if r is not None})
         found: set[str] = set()
         for chunk in _chunks(wanted, 500):
             marks = ",".join("?" * len(chunk))
-            found.update(r for (r,) in conn.execute(f"SELECT rid FROM items WHERE rid IN ({marks})", chunk))
+            found.update(r for (r,) in conn.execute(f"SELECT rid FROM temp.replayed WHERE rid IN ({marks})", chunk))
         return found
 
     @staticmethod
@@ -173,8 +176,6 @@ class MemoryJournal:
         self.count = 0
         self.size = 0
         self._rows: dict[int, Stored] = {}
-        self._ids: dict[int, str] = {}  # seq -> record id, for the rows that have one
-        self._queued_ids: Counter[str] = Counter()  # record id -> rows holding it
         self._next = 1
 
     async def open(self) -> None:
@@ -182,19 +183,12 @@ class MemoryJournal:
 
     async def append(self, rows: Sequence[tuple[float, bytes]], ids: Sequence[str | None] | None = None
                      ) -> list[int | None]:
-        rids: list[str | None] = list(ids) if ids is not None else [None] * len(rows)
-        keep = [rid is None or rid not in self._queued_ids for rid in rids]
+        # Nothing survives a restart here, so nothing is ever replayed and no id is skipped.
         seqs: list[int | None] = []
-        for k, (t, data), rid in zip(keep, rows, rids, strict=True):
-            if not k:
-                seqs.append(None)
-                continue
+        for t, data in rows:
             seq = self._next
             self._next += 1
             self._rows[seq] = Stored(seq, t, data)
-            if rid is not None:
-                self._ids[seq] = rid
-                self._queued_ids[rid] += 1
             self.size += len(data)
             self.count += 1
             seqs.append(seq)
@@ -212,11 +206,6 @@ class MemoryJournal:
 
     async def delete(self, seqs: Sequence[int]) -> None:
         for seq in seqs:
-            rid = self._ids.pop(seq, None)
-            if rid is not None:
-                self._queued_ids[rid] -= 1
-                if not self._queued_ids[rid]:
-                    del self._queued_ids[rid]
             stored = self._rows.pop(seq, None)
             if stored is not None:
                 self.count -= 1

@@ -74,7 +74,7 @@ class JournalWriter:
             _fail_future(group, exc)
             return
         queued = [data for (_, data), seq in zip(rows, seqs, strict=True) if seq is None]
-        if queued:  # records whose id is still queued (a role re-exporting after a crash): the queued copy is sent
+        if queued:  # records replayed from the journal, handed over again by a role re-exporting after a crash
             self._backlog.remove(len(queued), sum(len(data) for data in queued))
         group.set_result(None)
 

@@ -100,31 +100,43 @@ async def test_a_timeout_after_acknowledgements_resends_only_the_rest(tmp_path: 
     assert sink.requests == [f"r{i}" for i in range(10)]
 
 
-async def test_a_record_still_queued_is_not_queued_again(tmp_path: Path) -> None:
+async def test_a_replayed_record_is_not_queued_again(tmp_path: Path) -> None:
+    down = ScriptedSink(BatchLimits(max_items=100, max_age=0.01))
+    down.down = True
+    first = make(tmp_path, down)
+    await first.start()
+    await first.outlets["s"].put(records(10))
+    await first.shutdown(0.0)  # as a crash would: the ten stay in the journal
     sink = ScriptedSink(BatchLimits(max_items=100, max_age=0.01))
     sink.down = True
-    delivery = make(tmp_path, sink)
-    await delivery.start()
-    await delivery.outlets["s"].put(records(10))
-    # A role re-exporting after a crash hands over the same records again: they are queued once.
-    await delivery.outlets["s"].put(records(15))
+    second = make(tmp_path, sink)
+    await second.start()
+    # The role re-exports what it had not checkpointed: the replayed ten again, and five new ones.
+    await second.outlets["s"].put(records(15))
     assert journal_rows(tmp_path) == 15
-    assert delivery.outlets["s"].depth == 15  # type: ignore[attr-defined]
+    assert second.outlets["s"].depth == 15  # type: ignore[attr-defined]
     sink.down = False
     await eventually(lambda: journal_rows(tmp_path) == 0)
-    await delivery.shutdown(1.0)
+    await second.outlets["s"].put(records(1))  # delivered after the replay, handed over once more: still skipped
+    await second.shutdown(1.0)
     assert [r.id for r in sink.delivered] == [f"r{i}" for i in range(15)]
 
 
-async def test_both_journals_skip_a_record_id_stored_by_an_earlier_append(tmp_path: Path) -> None:
-    for journal in (SqliteJournal(tmp_path / "j.db"), MemoryJournal()):
-        await journal.open()
-        assert await journal.append([(1.0, b"a"), (1.0, b"m")], ["x", None]) == [1, 2]
-        assert await journal.append([(2.0, b"a"), (2.0, b"m"), (2.0, b"y")], ["x", None, "y"]) == [None, 3, 4]
-        assert (journal.count, journal.size) == (4, 4)
-        await journal.delete([1])
-        assert await journal.append([(3.0, b"a")], ["x"]) == [5]  # delivered, then produced again: queued again
-        await journal.close()
+async def test_the_sqlite_journal_skips_ids_it_held_when_opened(tmp_path: Path) -> None:
+    journal = SqliteJournal(tmp_path / "j.db")
+    await journal.open()
+    assert await journal.append([(1.0, b"a"), (1.0, b"m")], ["x", None]) == [1, 2]
+    assert await journal.append([(1.0, b"a")], ["x"]) == [3]  # nothing was replayed: an id is not looked up
+    await journal.close()
+    reopened = SqliteJournal(tmp_path / "j.db")
+    await reopened.open()
+    assert await reopened.append([(2.0, b"a"), (2.0, b"m"), (2.0, b"y")], ["x", None, "y"]) == [None, 4, 5]
+    assert (reopened.count, reopened.size) == (5, 5)
+    await reopened.delete([1, 3])
+    assert await reopened.append([(3.0, b"a")], ["x"]) == [None]  # replayed and delivered: still not again
+    await reopened.close()
+    memory = MemoryJournal()
+    assert await memory.append([(1.0, b"a"), (1.0, b"a")], ["x", "x"]) == [1, 2]
 
 
 async def test_a_journal_from_before_record_ids_opens_and_keeps_its_rows(tmp_path: Path) -> None:
