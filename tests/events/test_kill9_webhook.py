@@ -20,6 +20,7 @@ from kubevigil.sim.eventrecorder import EventRecorder, kubelet
 from tests.conditions import eventually
 from tests.events.endpoints import FAST_DELIVERY, child
 from tests.events.workload import shop_objects
+from tests.loopback import serving
 
 EVENTS = 1200
 KILL_AFTER = 250  # requests received before the kill: it lands mid-batch (a webhook batch is up to 50 records)
@@ -30,23 +31,12 @@ class CountingReceiver:
 
     def __init__(self) -> None:
         self.received: Counter[str] = Counter()
-        self.url = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         await request.read()
         self.received[request.headers["X-Record-Id"]] += 1
         await asyncio.sleep(0.003)
         return web.json_response({"ok": True})
-
-    async def start(self) -> web.AppRunner:
-        app = web.Application()
-        app.router.add_post("/hook", self.handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"  # type: ignore[union-attr]
-        return runner
 
 
 def write_config(tmp_path: Path, kubeconfig: Path, url: str) -> Path:
@@ -66,16 +56,16 @@ def write_config(tmp_path: Path, kubeconfig: Path, url: str) -> Path:
 
 
 async def test_kill9_resends_at_most_the_request_in_flight(cluster: Cluster, kubeconfig: Path, tmp_path: Path) -> None:
-    hook = CountingReceiver()
-    runner = await hook.start()
-    config, log = write_config(tmp_path, kubeconfig, hook.url), tmp_path / "child.log"
     objs = shop_objects(cluster)
     rec = EventRecorder(cluster.store, cluster.clock)
     expected = set()
     for i in range(EVENTS):
         ev = rec.record(objs["pod"], kubelet("node-1"), "Warning", "BackOff", f"m{i}")
         expected.add(f"{ev['metadata']['uid']}-{ev['count']}")
-    try:
+    hook = CountingReceiver()
+    log = tmp_path / "child.log"
+    async with serving(hook.handle) as url:
+        config = write_config(tmp_path, kubeconfig, f"{url}/hook")
         async with child(config, log) as first:
             await eventually(lambda: sum(hook.received.values()) >= KILL_AFTER or first.returncode is not None,
                              timeout=90)
@@ -90,8 +80,6 @@ async def test_kill9_resends_at_most_the_request_in_flight(cluster: Cluster, kub
             assert second.returncode is None, log.read_text()[-3000:]
             second.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(second.wait(), 20) == 0
-    finally:
-        await runner.cleanup()
 
     assert set(hook.received) == expected
     duplicates = {rid: n for rid, n in hook.received.items() if n > 1}

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from kubevigil.core.signals import Metric, Record
 from kubevigil.sinks.registry import SINKS
 from kubevigil.sinks.sink import AccessError, PermanentError, RetryableError, Sink, SinkContext
+from tests.loopback import serving
 
 # The table: what each answer means for the items of the request.
 TABLE: dict[int | str, str] = {
@@ -59,15 +60,9 @@ class Answering:
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[Answering]:
     answering = Answering()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answering.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    answering.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield answering
-    await runner.cleanup()
+    async with serving(answering.handle) as url:
+        answering.url = url
+        yield answering
 
 
 def closed_port_url() -> str:
