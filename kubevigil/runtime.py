@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector,
 
 from kubevigil import server
 from kubevigil.core import logs
+from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.readiness import Readiness
 from kubevigil.delivery.delivery import Delivery
@@ -25,7 +26,8 @@ from kubevigil.sinks.sink import Sink, SinkContext
 
 log = structlog.get_logger("kubevigil.runtime")
 
-_RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
+# A failing role is restarted after the process-wide backoff: 1 s ceiling first, doubling up to 30 s.
+_RESTART_BASE, _RESTART_CAP = 1.0, 30.0
 
 
 def new_registry() -> CollectorRegistry:
@@ -115,7 +117,7 @@ class Runtime:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a role bug must not take the other roles down
-                delay = _RESTART_BACKOFF[min(attempt, len(_RESTART_BACKOFF) - 1)]
+                delay = backoff_delay(attempt, _RESTART_BASE, _RESTART_CAP)
                 self._failed[name] = f"{type(exc).__name__}: {exc}"
                 log.exception("role failed; restarting", role=name, retry_in=delay)
                 attempt += 1
@@ -127,7 +129,7 @@ async def run_until_signal(
     settings: Any, roles: Sequence[str], duration: float | None = None, on_started: Callable[[int], None] | None = None
 ) -> int:
     """Run a Runtime until SIGTERM/SIGINT (or `duration`), then shut it down in order; returns the exit code."""
-    from kubevigil.kube.client import KubeConnectError
+    from kubevigil.kube.errors import KubeConnectError
 
     logs.configure(settings.logging.level, settings.logging.format)
     runtime = Runtime(settings, roles)
@@ -144,7 +146,8 @@ async def run_until_signal(
     if on_started is not None:
         on_started(runtime.port)
     try:
-        await asyncio.wait_for(stop.wait(), timeout=duration)
+        async with asyncio.timeout(duration):
+            await stop.wait()
     except TimeoutError:
         pass
     await runtime.stop()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from kubevigil.config.tables import Tables
+from kubevigil.core.hostport import split_host_port
 from kubevigil.core.model import Model
 from kubevigil.core.names import check_sink_name
 
@@ -34,36 +34,6 @@ class ServerSettings(Model):
     def _host_port(cls, value: str) -> str:
         split_host_port(value)
         return value
-
-    @property
-    def host(self) -> str:
-        return split_host_port(self.listen)[0]
-
-    @property
-    def port(self) -> int:
-        return split_host_port(self.listen)[1]
-
-
-def split_host_port(listen: str) -> tuple[str, int]:
-    """`0.0.0.0:8080` -> ("0.0.0.0", 8080); `[::]:8080` -> ("::", 8080); ValueError otherwise."""
-    expected = f"expected host:port such as 0.0.0.0:8080 or [::]:8080; got {listen!r}"
-    host, sep, port_text = listen.rpartition(":")
-    if not sep or not host or not port_text.isdigit():
-        raise ValueError(expected)
-    if host.startswith("["):
-        if not host.endswith("]"):
-            raise ValueError(expected)
-        host = host[1:-1]
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise ValueError(f"{host!r} is not an IPv6 address; {expected}") from None
-    elif ":" in host:
-        raise ValueError(f"an IPv6 host needs brackets, e.g. [::]:8080; got {listen!r}")
-    port = int(port_text)
-    if port > 65535:
-        raise ValueError(f"port must be 0-65535; got {port}")
-    return host, port
 
 
 class LoggingSettings(Model):
@@ -159,7 +129,7 @@ def _build(tables: Tables) -> type[Settings]:
         for name, spec in tables.sinks.items()
     }
     entry_fields["delivery"] = (delivery, Field(default_factory=lambda: delivery.model_validate({})))
-    entry: type[SinkEntry] = create_model(  # type: ignore[call-overload]
+    entry: type[SinkEntry] = create_model(
         "SinkEntry",
         __base__=SinkEntry,
         __module__=__name__,
@@ -168,11 +138,11 @@ def _build(tables: Tables) -> type[Settings]:
     role_fields: dict[str, Any] = {
         name: (spec.config_model | None, Field(None, description=spec.summary)) for name, spec in tables.roles.items()
     }
-    model: type[Settings] = create_model(  # type: ignore[call-overload]
+    model: type[Settings] = create_model(
         "Settings",
         __base__=Settings,
         __module__=__name__,
-        sinks=(dict[SinkName, entry], Field(default_factory=dict, description="Named outputs; roles refer to them by name")),  # type: ignore[valid-type]
+        sinks=(dict[SinkName, entry], Field(default_factory=dict, description="Named outputs; roles refer to them by name")),
         **role_fields,
     )
     model.role_names = tuple(tables.roles)

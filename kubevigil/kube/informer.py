@@ -15,7 +15,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx2 as httpx
 import orjson
@@ -24,6 +24,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.outage import Outage
 from kubevigil.core.readiness import Readiness
@@ -42,8 +43,8 @@ class Change:
     """One change to the cache; `old` is the object it replaced (None for ADDED)."""
 
     type: ChangeType
-    obj: dict
-    old: dict | None
+    obj: dict[str, Any]
+    old: dict[str, Any] | None
 
 
 Handler = Callable[[Change], Awaitable[None]]
@@ -146,7 +147,7 @@ class Informer:
                  clock: Clock | None = None, registry: CollectorRegistry = REGISTRY,
                  watch_timeout: int = 300, page_size: int | None = 500,
                  backoff_base: float = 0.2, backoff_cap: float = 30.0, rng: random.Random | None = None,
-                 cache_view: Callable[[dict], dict] | None = None, contact_every: float = 30.0,
+                 cache_view: Callable[[dict[str, Any]], dict[str, Any]] | None = None, contact_every: float = 30.0,
                  relist_after_silence: float = RELIST_AFTER_SILENCE, summary_every: float = 60.0) -> None:
         self.api = api
         self.res = res
@@ -285,14 +286,14 @@ class Informer:
                      after_seconds=round(ended[0], 1), failed_attempts=ended[1])
 
     async def _backoff(self) -> None:
-        # Full jitter: uniform in [0, min(cap, base * 2^n)]; reset once a watch delivers an event.
-        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** min(self._failures, 30)))
+        # The failure count is reset once a watch delivers an event.
+        delay = backoff_delay(self._failures, self.backoff_base, self.backoff_cap, self._rng)
         self._failures += 1
-        await self.clock.sleep(self._rng.uniform(0, ceiling))
+        await self.clock.sleep(delay)
 
     async def _list(self) -> int:
         """List everything, replace the cache, hand the differences to the handlers; returns how many."""
-        fresh: dict[tuple[str, str], dict] = {}
+        fresh: dict[tuple[str, str], dict[str, Any]] = {}
         strings: dict[str, str] = {}
         rv = ""
         pages = self.api.list_pages(self.res, self.namespace, label_selector=self.label_selector,
@@ -356,7 +357,7 @@ class Informer:
             return "progress"
         return "quick"
 
-    def _apply(self, etype: str, obj: dict) -> Sequence[Change]:
+    def _apply(self, etype: str, obj: dict[str, Any]) -> Sequence[Change]:
         """Apply one watch event to the cache; return the changes to hand to the handlers."""
         counts = self.stats.events
         if etype not in counts:
@@ -376,13 +377,13 @@ class Informer:
             self.resource_version = rv
         return changes
 
-    def _apply_delete(self, key: tuple[str, str], obj: dict, old: dict | None) -> Sequence[Change]:
+    def _apply_delete(self, key: tuple[str, str], obj: dict[str, Any], old: dict[str, Any] | None) -> Sequence[Change]:
         if old is None:
             return _NO_CHANGES  # already gone: a replayed DELETED
         self._cache.remove(key)
         return [Change("DELETED", obj, old)] if self._handlers else _NO_CHANGES
 
-    def _apply_upsert(self, key: tuple[str, str], obj: dict, old: dict | None) -> Sequence[Change]:
+    def _apply_upsert(self, key: tuple[str, str], obj: dict[str, Any], old: dict[str, Any] | None) -> Sequence[Change]:
         if old is not None and _same_version(old, obj):
             return _NO_CHANGES  # a replayed event after a resume
         self._cache.put(key, self._view(obj))
@@ -405,11 +406,11 @@ class Informer:
                               getattr(handler, "__qualname__", handler), change.type, key_of(change.obj))
 
 
-def _whole(obj: dict) -> dict:
+def _whole(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def diff(cache: CacheView, fresh: dict[tuple[str, str], dict]) -> list[Change]:
+def diff(cache: CacheView, fresh: dict[tuple[str, str], dict[str, Any]]) -> list[Change]:
     """The changes that turn the cache into `fresh`: new, changed resourceVersion or uid, missing."""
     changes: list[Change] = []
     for key, obj in fresh.items():
@@ -429,13 +430,13 @@ def diff(cache: CacheView, fresh: dict[tuple[str, str], dict]) -> list[Change]:
     return changes
 
 
-def _uid(obj: dict) -> str:
+def _uid(obj: dict[str, Any]) -> str:
     return obj["metadata"].get("uid") or ""
 
 
-def _same_version(a: dict, b: dict) -> bool:
+def _same_version(a: dict[str, Any], b: dict[str, Any]) -> bool:
     ma, mb = a["metadata"], b["metadata"]
-    return ma.get("resourceVersion") == mb.get("resourceVersion") and ma.get("uid") == mb.get("uid")
+    return bool(ma.get("resourceVersion") == mb.get("resourceVersion") and ma.get("uid") == mb.get("uid"))
 
 
 def contact_interval(stale_after: float) -> float:

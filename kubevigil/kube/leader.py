@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 import weakref
 from collections.abc import Awaitable, Callable
@@ -12,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx2 as httpx
+import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge
 
 from kubevigil.core.clock import Clock, SystemClock
@@ -19,7 +19,7 @@ from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import by_kind
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("kubevigil.kube")
 
 LEASE = by_kind("Lease", "coordination.k8s.io/v1")
 # client-go waits retry_period * (1 + rand * JITTER) between acquisition attempts.
@@ -66,7 +66,6 @@ class LeaderElector:
         self._leading = False
         self._observed_spec: dict[str, Any] | None = None
         self._observed_at = 0.0
-        self._lease_rv = ""
 
     @property
     def is_leader(self) -> bool:
@@ -96,7 +95,7 @@ class LeaderElector:
     async def _acquire(self) -> None:
         while not await self._try_acquire_or_renew():
             await self.clock.sleep(self.retry_period * (1 + self._rng.random() * JITTER))
-        log.info("lease %s/%s: %s is now the leader", self.namespace, self.name, self.identity)
+        log.info("now the leader", lease=f"{self.namespace}/{self.name}", identity=self.identity)
         self._set_leading(True)
 
     async def _renew_while(self, task: asyncio.Future[None]) -> bool:
@@ -113,8 +112,8 @@ class LeaderElector:
             if await self._try_acquire_or_renew():
                 last_renew = self.clock.monotonic()
             elif self.clock.monotonic() - last_renew >= self.renew_deadline:
-                log.warning("lease %s/%s: %s could not renew within %ss; stepping down", self.namespace,
-                            self.name, self.identity, self.renew_deadline)
+                log.warning("could not renew the lease in time; stepping down", lease=f"{self.namespace}/{self.name}",
+                            identity=self.identity, renew_deadline=self.renew_deadline)
                 return False
 
     async def _stop(self, task: asyncio.Future[None]) -> None:
@@ -132,10 +131,10 @@ class LeaderElector:
             return await self._acquire_or_renew_once()
         except ApiError as exc:
             if exc.status != 409:
-                log.warning("lease %s/%s: %s", self.namespace, self.name, exc)
+                log.warning("lease request failed", lease=f"{self.namespace}/{self.name}", error=str(exc))
             return False
         except (TimeoutError, httpx.HTTPError, OSError) as exc:
-            log.warning("lease %s/%s: %s: %s", self.namespace, self.name, type(exc).__name__, exc)
+            log.warning("lease request failed", lease=f"{self.namespace}/{self.name}", error=f"{type(exc).__name__}: {exc}")
             return False
 
     async def _acquire_or_renew_once(self) -> bool:
@@ -178,7 +177,7 @@ class LeaderElector:
         created = await self.api.request("POST", LEASE.path(self.namespace), body=body, timeout=self.renew_deadline)
         self._observe_own(created)
 
-    def _observe_own(self, lease: dict) -> None:
+    def _observe_own(self, lease: dict[str, Any]) -> None:
         self._observed_spec = lease.get("spec") or {}
         self._observed_at = self.clock.monotonic()
 
@@ -195,10 +194,10 @@ class LeaderElector:
                              "renewTime": now}
             await self.api.request("PUT", LEASE.path(self.namespace, self.name), body=lease,
                                    timeout=self.renew_deadline)
-            log.info("lease %s/%s: %s released the lease", self.namespace, self.name, self.identity)
+            log.info("released the lease", lease=f"{self.namespace}/{self.name}", identity=self.identity)
         except (TimeoutError, ApiError, httpx.HTTPError, OSError, RuntimeError) as exc:
-            log.warning("lease %s/%s: release failed (%s); others wait for it to expire", self.namespace, self.name,
-                        exc)
+            log.warning("releasing the lease failed; others wait for it to expire", lease=f"{self.namespace}/{self.name}",
+                        error=str(exc))
 
 
 def _whole_seconds(seconds: float) -> int:

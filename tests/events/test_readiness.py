@@ -9,7 +9,8 @@ import yaml
 from kubevigil.catalog import load
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
-from tests.events.endpoints import local_runtime_settings, until
+from tests.conditions import eventually
+from tests.events.endpoints import local_runtime_settings
 from tests.kube.tcpproxy import TcpProxy
 
 
@@ -30,12 +31,12 @@ async def test_readiness_fails_while_the_watch_is_stale(tmp_path: Path) -> None:
         runtime = Runtime(settings, ["events"])
         await runtime.start()
         try:
-            await until(lambda: runtime.readiness()["role:events"].ok)
+            await eventually(lambda: runtime.readiness()["role:events"].ok)
             proxy.sever()
-            await until(lambda: not runtime.readiness()["role:events"].ok, timeout=20)
+            await eventually(lambda: not runtime.readiness()["role:events"].ok, timeout=20)
             assert "the watch has been failing for" in runtime.readiness()["role:events"].detail
             proxy.restore()
-            await until(lambda: runtime.readiness()["role:events"].ok, timeout=30)
+            await eventually(lambda: runtime.readiness()["role:events"].ok, timeout=30)
         finally:
             await runtime.stop()
             await proxy.stop()

@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import copy
 import importlib
-import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import structlog
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 
@@ -59,7 +59,7 @@ from kubevigil.roles.checks.status import (
 )
 from kubevigil.roles.role import Role, RoleContext
 
-log = logging.getLogger("kubevigil.checks")
+log = structlog.get_logger("kubevigil.checks")
 
 FINALIZER = "kubevigil.io/healthcheck-cleanup"
 HC_RESOURCES = {
@@ -176,7 +176,7 @@ class ChecksRole(Role):
         except KeyError:
             return False
         except (ApiError, OSError) as exc:
-            log.warning("discovery of %s failed: %s", res.api_version, exc)
+            log.warning("discovery failed", api_version=res.api_version, error=str(exc))
             return False
         return True
 
@@ -440,11 +440,12 @@ class ChecksRole(Role):
         started = self.clock.now()
         self.runs_started += 1
         try:
-            result = await asyncio.wait_for(spec.run(env, check.deadline), check.deadline + 1.0)
+            async with asyncio.timeout(check.deadline + 1.0):
+                result = await spec.run(env, check.deadline)
         except TimeoutError:
             return Outcome(False, f"timed out after {check.deadline:g}s"), started, self.clock.now()
         except Exception as exc:  # a probe bug is a failed run with its reason, not a dead worker
-            log.exception("probe %s of %s raised", getattr(check.runner, "name", "?"), check.key)
+            log.exception("probe raised", probe=getattr(check.runner, "name", "?"), check=check.key)
             return Outcome(False, f"probe error: {type(exc).__name__}: {exc}"), started, self.clock.now()
         values = [{"name": k, "value": v, "help": f"{k} reported by the probe"} for k, v in result.values.items()]
         return Outcome(bool(result.ok), str(result.message), values), started, started + float(result.duration)
@@ -590,7 +591,7 @@ class ChecksRole(Role):
                                     "deadline": _stamp(created + check.deadline), "uuid": uuid}
             if uuid:
                 self._uuids[uuid] = check.key
-            log.info("adopted %s %s/%s of %s", shown, ns, name, check.key)
+            log.info("adopted a run", kind=shown, namespace=ns, name=name, check=check.key)
             return
 
     async def _collect_garbage(self, check: Check, status: dict[str, Any], wake: list[float]) -> None:
@@ -622,7 +623,7 @@ class ChecksRole(Role):
             await self._delete_run(kind, ns, name)
         removed = await access.release(self.api, key)
         if removed:
-            log.info("released RBAC of %s: %d object(s) deleted", key, removed)
+            log.info("released RBAC", check=key, deleted=removed)
         finalizers = [f for f in obj["metadata"].get("finalizers") or [] if f != FINALIZER]
         with contextlib.suppress(ApiError):
             await self._patch(key, obj, {"metadata": {"finalizers": finalizers or None}})
@@ -665,9 +666,10 @@ class ChecksRole(Role):
         for names, item in ((sinks.records, record), (sinks.metrics, metric)):
             for name in names:
                 try:
-                    await asyncio.wait_for(self.ctx.outlets[name].put([item]), SINK_PUT_TIMEOUT)
+                    async with asyncio.timeout(SINK_PUT_TIMEOUT):
+                        await self.ctx.outlets[name].put([item])
                 except TimeoutError:
-                    log.warning("sink %s queue full; result of %s not queued", name, key)
+                    log.warning("sink queue full; result not queued", sink=name, check=key)
 
     # ---- runtime surface -------------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -145,7 +145,7 @@ def _route_refs(route: Route, loc: tuple[str | int, ...]) -> Iterable[tuple[tupl
         yield from _route_refs(sub, (*loc, "routes", i))
 
 
-def demo_section() -> dict:
+def demo_section() -> dict[str, Any]:
     """The `events:` section of `kubevigil demo`: everything to a file, Warnings also to stdout."""
     return {
         "leader_election": {"enabled": False},

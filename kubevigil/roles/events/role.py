@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Gauge
@@ -255,11 +256,12 @@ class EventsRole(Role):
             values = summary.drain(clock.now())
             for name in self.cfg.metrics.sinks:
                 try:
-                    await asyncio.wait_for(self.ctx.outlets[name].put(values), SINK_PUT_TIMEOUT)
+                    async with asyncio.timeout(SINK_PUT_TIMEOUT):  # not wait_for: it can swallow a cancellation
+                        await self.ctx.outlets[name].put(values)
                 except TimeoutError:
                     log.warning("events: metric sink queue full; this period's summary is not queued", sink=name)
 
-    def _route(self, occ: Occurrence, body: dict, groups: dict[str, list[Record]]) -> None:
+    def _route(self, occ: Occurrence, body: dict[str, Any], groups: dict[str, list[Record]]) -> None:
         decision = self.router.route(body, occ.count)
         for path in decision.dropped:
             self.metrics.dropped.labels(path).inc()
@@ -274,19 +276,19 @@ class EventsRole(Role):
         for receiver in decision.receivers:
             groups.setdefault(receiver, []).append(record)
 
-    async def _enrich_all(self, occurrences: list[Occurrence]) -> list[dict]:
+    async def _enrich_all(self, occurrences: list[Occurrence]) -> list[dict[str, Any]]:
         if len(occurrences) <= 1:
             return [await self.enricher.enrich(o.event) for o in occurrences]
         gate = asyncio.Semaphore(ENRICH_CONCURRENCY)
 
-        async def one(occ: Occurrence) -> dict:
+        async def one(occ: Occurrence) -> dict[str, Any]:
             async with gate:
                 return await self.enricher.enrich(occ.event)
 
         return list(await asyncio.gather(*(one(o) for o in occurrences)))
 
 
-def event_identity(event: dict) -> dict:
+def event_identity(event: dict[str, Any]) -> dict[str, Any]:
     """What the watch cache keeps of an Event: its identity, enough to diff a relist and to prune the checkpoint.
     The role works on each Event as it arrives, so a busy cluster's live Events need not all be held whole."""
     meta = event.get("metadata") or {}

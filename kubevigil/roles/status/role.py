@@ -29,7 +29,7 @@ class StatusRole(Role):
         if ctx.api is None:
             raise RuntimeError("the status role needs a Kubernetes API client (cluster.kubeconfig / in-cluster)")
         missing = [s for s in section.sinks if s not in ctx.outlets]
-        if missing and not section.dry_run:
+        if missing:
             raise RuntimeError(f"status.sinks: no outlet for {missing}; defined: {sorted(ctx.outlets)}")
         self.section = section
         self.ctx = ctx
@@ -214,10 +214,6 @@ class StatusRole(Role):
         value = self.value
         metrics = self._metrics(now, value, trackers if self.section.per_target else [])
         self._record(now, value, trackers)
-        if self.section.dry_run:
-            log.info("dry run: would publish", why=why, metrics=[x.to_dict() for x in metrics],
-                     unhealthy=self._unhealthy(), withheld=self.withheld or None)
-            return
         if self._zero:
             log.info("publish", why=why, value=value, unhealthy=self._unhealthy())
         else:
@@ -246,7 +242,8 @@ class StatusRole(Role):
     async def _put(self, sink: str, metrics: list[Metric]) -> None:
         """Hand values to delivery; a full queue must not stall the heartbeat past one interval."""
         try:
-            await asyncio.wait_for(self.ctx.outlets[sink].put(metrics), timeout=self.section.seconds)
+            async with asyncio.timeout(self.section.seconds):
+                await self.ctx.outlets[sink].put(metrics)
         except TimeoutError:
             log.warning("sink queue full; heartbeat not queued", sink=sink)
         except Exception as exc:
