@@ -15,7 +15,7 @@ def values(metrics: list) -> dict[tuple[str, str], float]:
 def test_a_period_counts_events_warnings_exports_and_delivery_state() -> None:
     registry = CollectorRegistry()
     delivery = DeliveryMetrics(registry)
-    delivery.watch("search", lambda: 7.0, lambda: 42.0)
+    delivery.watch("search", lambda: 7.0, lambda: 42.0, lambda: 0.0)
     dead = delivery.for_sink("search").dead_lettered
     dead.inc(3)  # before the role started: not this period's
     summary = Summary("prod", ["search", "page"], registry)
