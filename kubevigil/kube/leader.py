@@ -64,6 +64,7 @@ class LeaderElector:
         self._gauge = _leader_gauge(registry).labels(f"{namespace}/{name}")
         self._gauge.set(0)
         self._leading = False
+        self.last_error = ""  # why the lease could not be read or written, one line; "" once it can
         self._observed_spec: dict[str, Any] | None = None
         self._observed_at = 0.0
         self._lease_rv = ""
@@ -71,6 +72,15 @@ class LeaderElector:
     @property
     def is_leader(self) -> bool:
         return self._leading
+
+    @property
+    def lease(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def holder(self) -> str:
+        """Who holds the lease as last seen ("" when nobody does or it was not read yet)."""
+        return str((self._observed_spec or {}).get("holderIdentity") or "")
 
     async def run(self, fn: Callable[[], Awaitable[None]]) -> None:
         """Campaign, run fn while leading, repeat when the lease is lost; release the lease when cancelled.
@@ -132,9 +142,11 @@ class LeaderElector:
             return await self._acquire_or_renew_once()
         except ApiError as exc:
             if exc.status != 409:
+                self.last_error = str(exc)
                 log.warning("lease %s/%s: %s", self.namespace, self.name, exc)
             return False
         except (TimeoutError, httpx.HTTPError, OSError) as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
             log.warning("lease %s/%s: %s: %s", self.namespace, self.name, type(exc).__name__, exc)
             return False
 
@@ -146,7 +158,9 @@ class LeaderElector:
             if exc.status != 404:
                 raise
             await self._create(now)
+            self.last_error = ""
             return True
+        self.last_error = ""
         spec = lease.get("spec") or {}
         if spec != self._observed_spec:
             # client-go judges expiry by when it saw the record change, not by the remote timestamps.
@@ -199,6 +213,14 @@ class LeaderElector:
         except (TimeoutError, ApiError, httpx.HTTPError, OSError, RuntimeError) as exc:
             log.warning("lease %s/%s: release failed (%s); others wait for it to expire", self.namespace, self.name,
                         exc)
+
+
+def rules(name: str) -> list[dict[str, Any]]:
+    """The RBAC rules an elector on the Lease `name` uses, for a Role in the Lease's namespace (`create` cannot be
+    limited to a name)."""
+    group = [LEASE.group]
+    return [{"apiGroups": group, "resources": [LEASE.plural], "verbs": ["create"]},
+            {"apiGroups": group, "resources": [LEASE.plural], "resourceNames": [name], "verbs": ["get", "update"]}]
 
 
 def _whole_seconds(seconds: float) -> int:
