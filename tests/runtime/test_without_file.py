@@ -44,10 +44,31 @@ CNI_ENV = manifest_env(ANCHORS / "cni-metrics-helper" / "cni-metrics-helper.yaml
 NURSE_ENV = manifest_env(ANCHORS / "kubenurse" / "daemonset.yaml", "DaemonSet")
 
 
-def kubevigil(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def pod_environ(env: dict[str, str]) -> dict[str, str]:
+    """`env` as a container sees it: this machine's variables without any the test did not mean to set, and the
+    image's KUBEVIGIL_CONFIG naming a file that is not there."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("KUBENURSE_", "AWS_", "KUBEVIGIL_"))}
+    return {**clean, "KUBEVIGIL_CONFIG": MISSING, "PYTHONUNBUFFERED": "1", **env}
+
+
+def kubevigil(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "kubevigil.cli", *args], capture_output=True, text=True,
-                          timeout=60, cwd=cwd, env={**clean, "KUBEVIGIL_CONFIG": MISSING, **env})
+                          timeout=60, cwd=cwd, env=pod_environ(env))
+
+
+@contextlib.asynccontextmanager
+async def running(role: str, env: dict[str, str], log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`kubevigil run --role <role>` with no config file, stopped with SIGTERM at the end: it must exit 0."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "kubevigil.cli", "run", "--role", role,
+                                                cwd=log.parent, env=pod_environ(env), stdout=log.open("wb"),
+                                                stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+    assert proc.returncode == 0, log.read_text()[-3000:]
 
 
 def test_check_config_role_scrape_translates_the_cni_metrics_helper_manifest(tmp_path: Path) -> None:
@@ -174,19 +195,14 @@ async def test_run_role_scrape_with_the_cni_metrics_helper_manifest_publishes_to
            # and, for a test on one machine: a loopback listener, a scratch state, a short interval
            "KUBEVIGIL_LISTEN": f"127.0.0.1:{port}", "KUBEVIGIL_STATE_DIR": str(tmp_path / "state"),
            "METRIC_UPDATE_INTERVAL": "2"}
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("KUBENURSE_", "AWS_", "KUBEVIGIL_"))}
     log = tmp_path / "scrape.log"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kubevigil.cli", "run", "--role", "scrape", cwd=tmp_path,
-        env={**clean, "KUBEVIGIL_CONFIG": MISSING, "PYTHONUNBUFFERED": "1", **env},
-        stdout=log.open("wb"), stderr=subprocess.STDOUT)
     cloudwatch = make_client("cloudwatch", AwsParams(endpoint_url=aws_env))
 
     def published() -> list[dict[str, Any]]:
         listed = cloudwatch.list_metrics(Namespace="Kubernetes", MetricName="assignIPAddresses")["Metrics"]
         return [m for m in listed if {"Name": "CLUSTER_ID", "Value": "e2e"} in m["Dimensions"]]
 
-    try:
+    async with running("scrape", env, log) as proc:
         await until(lambda: proc.returncode is None and http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200, log)
         _, body = http_get(f"http://127.0.0.1:{port}/api/process")
         process = json.loads(body)
@@ -196,12 +212,7 @@ async def test_run_role_scrape_with_the_cni_metrics_helper_manifest_publishes_to
         assert scrape["cluster_id"] == "e2e" and scrape["cluster_id_source"].startswith("instance tag")
         await until(published, log)
         await until(lambda: sum(exporters.hits.values()) >= 2, log)
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        await asyncio.wait_for(proc.wait(), 30)
-        await exporters.stop()
-    assert proc.returncode == 0, log.read_text()[-3000:]
+    await exporters.stop()
     text = log.read_text()
     assert "no config file" in text and "scrape configured from cni-metrics-helper" in text
 
@@ -220,26 +231,16 @@ async def test_run_role_nurse_with_the_kubenurse_daemonset_serves_its_endpoints(
            "KUBENURSE_INGRESS_URL": f"http://127.0.0.1:{port}", "KUBENURSE_SERVICE_URL": f"http://127.0.0.1:{port}",
            "KUBEVIGIL_LISTEN": f"127.0.0.1:{port}", "KUBEVIGIL_STATE_DIR": str(tmp_path / "state"),
            "KUBENURSE_CHECK_INTERVAL": "1s"}
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("KUBENURSE_", "AWS_", "KUBEVIGIL_"))}
     log = tmp_path / "nurse.log"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kubevigil.cli", "run", "--role", "nurse", cwd=tmp_path,
-        env={**clean, "KUBEVIGIL_CONFIG": MISSING, "PYTHONUNBUFFERED": "1", **env},
-        stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
     def metrics() -> str:
         status, body = http_get(f"http://127.0.0.1:{port}/metrics")
         return body.decode() if status == 200 else ""
 
-    try:
+    async with running("nurse", env, log) as proc:
         await until(lambda: proc.returncode is None and http_get(f"http://127.0.0.1:{port}/alive")[0] == 200, log)
         text = await until(lambda: (m := metrics()) and 'type="api_server_direct"' in m and 'type="me_ingress"' in m
                            and m, log)
         assert "kubenurse_httpclient_requests_total" in str(text)
         _, body = http_get(f"http://127.0.0.1:{port}/api/process")
         assert json.loads(body)["roles"]["nurse"]["state"] == "running"
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        await asyncio.wait_for(proc.wait(), 30)
-    assert proc.returncode == 0, log.read_text()[-3000:]
