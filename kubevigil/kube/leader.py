@@ -192,7 +192,7 @@ class LeaderElector:
         created = await self.api.request("POST", LEASE.path(self.namespace), body=body, timeout=self.renew_deadline)
         self._observe_own(created)
 
-    def _observe_own(self, lease: dict) -> None:
+    def _observe_own(self, lease: dict[str, Any]) -> None:
         self._observed_spec = lease.get("spec") or {}
         self._observed_at = self.clock.monotonic()
 
