@@ -207,7 +207,7 @@ class Informer:
                 await self._call(fn, Change("ADDED", obj, None))
 
     def unsubscribe(self, fn: Handler) -> None:
-        """Stop calling fn; it gets no change after this returns."""
+        """Stop calling fn: no change dispatched after this returns reaches it (one being dispatched may)."""
         self._handlers = [h for h in self._handlers if h is not fn]
 
     def stale_for(self) -> float:

@@ -15,6 +15,7 @@ import httpx2 as httpx
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge
 
 from kubevigil.core.clock import Clock, SystemClock
+from kubevigil.core.outage import Outage
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import by_kind
@@ -65,6 +66,7 @@ class LeaderElector:
         self._gauge.set(0)
         self._leading = False
         self.last_error = ""  # why the lease could not be read or written, one line; "" once it can
+        self._outage = Outage()
         self._observed_spec: dict[str, Any] | None = None
         self._observed_at = 0.0
         self._lease_rv = ""
@@ -139,16 +141,30 @@ class LeaderElector:
 
     async def _try_acquire_or_renew(self) -> bool:
         try:
-            return await self._acquire_or_renew_once()
+            done = await self._acquire_or_renew_once()
         except ApiError as exc:
-            if exc.status != 409:
-                self.last_error = str(exc)
-                log.warning("lease %s/%s: %s", self.namespace, self.name, exc)
+            if exc.status != 409:  # another candidate won the race: not a fault
+                self._failed(str(exc))
             return False
         except (TimeoutError, httpx.HTTPError, OSError) as exc:
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.warning("lease %s/%s: %s: %s", self.namespace, self.name, type(exc).__name__, exc)
+            self._failed(f"{type(exc).__name__}: {exc}")
             return False
+        ended = self._outage.recovered(self.clock.monotonic())
+        if ended is not None:
+            log.info("lease %s/%s: reachable again after %.0fs (%d failed tries)", self.namespace, self.name,
+                     ended[0], ended[1])
+        return done
+
+    def _failed(self, error: str) -> None:
+        """A try that could not read or write the lease: the first logged, then a summary a minute (a standby
+        retries every retry_period for as long as it lasts)."""
+        self.last_error = error
+        report = self._outage.failed(self.clock.monotonic())
+        if report == "first":
+            log.warning("lease %s/%s: %s", self.namespace, self.name, error)
+        elif report == "summary":
+            log.warning("lease %s/%s: still failing for %.0fs (%d tries): %s", self.namespace, self.name,
+                        self._outage.duration(self.clock.monotonic()), self._outage.failures, error)
 
     async def _acquire_or_renew_once(self) -> bool:
         now = self.clock.now()

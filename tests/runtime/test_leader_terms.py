@@ -82,3 +82,27 @@ async def test_leader_roles_stop_when_the_lease_is_lost_and_start_again_when_it_
             assert described["leader_election"]["leading"] and described["leader_election"]["holder"] == "replica-a"
         finally:
             await runtime.stop()
+
+
+async def test_a_standby_that_cannot_read_the_lease_is_not_ready(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """It could not take over: /readyz says so (here the Lease's namespace does not exist; RBAC is the usual case)."""
+    async with Cluster(workloads=False) as cluster:
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump({
+            "cluster": {"kubeconfig": str(cluster.write_kubeconfig(tmp_path / "kubeconfig"))},
+            "server": {"listen": "127.0.0.1:0"}, "state_dir": str(tmp_path / "state"), "shutdown_grace": 1,
+            "leader_election": {"namespace": "nowhere", "lease_duration": 2, "renew_deadline": 1.5,
+                                "retry_period": 0.2},
+            "sinks": {"out": {"file": {"path": str(tmp_path / "events.jsonl")}}},
+            "events": {"route": {"routes": [{"match": [{"receiver": "out"}]}]}},
+        }))
+        monkeypatch.setenv("POD_NAME", "replica-a")
+        runtime = Runtime(load(tmp_path / "config.yaml", environ={}).settings, ["events"])
+        await runtime.start()
+        try:
+            await eventually(lambda: not runtime.readiness()["leader_election"].ok)
+            detail = runtime.readiness()["leader_election"].detail
+            assert detail.startswith("cannot read or write the lease nowhere/kubevigil: "), detail
+            assert runtime.describe()["leader_election"]["error"] and states(runtime) == {"events": "standby"}
+        finally:
+            await runtime.stop()
