@@ -8,6 +8,7 @@ leader roles' own routes answer 503 with who leads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -36,6 +37,11 @@ from kubevigil.sinks.sink import Sink, SinkContext
 log = structlog.get_logger("kubevigil.runtime")
 
 RESTART_BASE, RESTART_CAP = 1.0, 30.0  # a failed role is restarted after up to 1, 2, 4 … at most 30 s (jittered)
+
+
+# Roles and the runtime bound their waits with `asyncio.timeout`, never `asyncio.wait_for`: in Python 3.11 a
+# wait_for whose awaitable finishes just as the task is cancelled returns its result and drops the cancellation, so a
+# role would go on after a lost lease or SIGTERM and the runtime would wait for it forever.
 
 
 class StartupError(Exception):
@@ -274,9 +280,8 @@ async def run_until_signal(
         return 1
     if on_started is not None:
         on_started(runtime.port)
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=duration)
-    except TimeoutError:
-        pass
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(duration):
+            await stop.wait()
     await runtime.stop()
     return 0

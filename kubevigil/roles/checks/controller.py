@@ -453,7 +453,8 @@ class ChecksRole(Role):
         started = self.clock.now()
         self.runs_started += 1
         try:
-            result = await asyncio.wait_for(spec.run(env, check.deadline), check.deadline + 1.0)
+            async with asyncio.timeout(check.deadline + 1.0):  # not wait_for: see runtime.py
+                result = await spec.run(env, check.deadline)
         except TimeoutError:
             return Outcome(False, f"timed out after {check.deadline:g}s"), started, self.clock.now()
         except Exception as exc:  # a probe bug is a failed run with its reason, not a dead worker
@@ -678,7 +679,8 @@ class ChecksRole(Role):
         for names, item in ((sinks.records, record), (sinks.metrics, metric)):
             for name in names:
                 try:
-                    await asyncio.wait_for(self.ctx.outlets[name].put([item]), SINK_PUT_TIMEOUT)
+                    async with asyncio.timeout(SINK_PUT_TIMEOUT):  # not wait_for: see runtime.py
+                        await self.ctx.outlets[name].put([item])
                 except TimeoutError:
                     log.warning("sink %s queue full; result of %s not queued", name, key)
 

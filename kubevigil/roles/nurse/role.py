@@ -212,7 +212,8 @@ class NurseRole(Role):
             return
         for name in sinks:
             try:
-                await asyncio.wait_for(self.ctx.outlets[name].put(items), timeout=self.section.interval_seconds)
+                async with asyncio.timeout(self.section.interval_seconds):  # not wait_for: see runtime.py
+                    await self.ctx.outlets[name].put(items)
             except TimeoutError:
                 log.warning("sink queue full; nurse results not queued", sink=name, items=len(items))
             except Exception as exc:

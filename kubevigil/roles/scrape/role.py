@@ -100,7 +100,8 @@ class ScrapeRole(Role):
         clock, interval = self.ctx.clock, runner.job.interval
         if runner.informer is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(runner.informer.synced.wait(), timeout=interval)
+                async with asyncio.timeout(interval):
+                    await runner.informer.synced.wait()
         next_at = clock.monotonic()
         while True:
             await clock.sleep(next_at - clock.monotonic())
@@ -144,7 +145,8 @@ class ScrapeRole(Role):
     async def _put(self, sink: str, metrics: Sequence[Metric], interval: float) -> None:
         """Hand a cycle to delivery; a full queue must not hold the next cycle back."""
         try:
-            await asyncio.wait_for(self.ctx.outlets[sink].put(metrics), timeout=interval)
+            async with asyncio.timeout(interval):  # not wait_for: 3.11's can swallow a cancellation
+                await self.ctx.outlets[sink].put(metrics)
         except TimeoutError:
             log.warning("sink queue full; cycle not queued", sink=sink)
         except Exception as exc:

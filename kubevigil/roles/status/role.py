@@ -241,7 +241,8 @@ class StatusRole(Role):
     async def _put(self, sink: str, metrics: list[Metric]) -> None:
         """Hand values to delivery; a full queue must not stall the heartbeat past one interval."""
         try:
-            await asyncio.wait_for(self.ctx.outlets[sink].put(metrics), timeout=self.section.seconds)
+            async with asyncio.timeout(self.section.seconds):  # not wait_for: 3.11's can swallow a cancellation
+                await self.ctx.outlets[sink].put(metrics)
         except TimeoutError:
             log.warning("sink queue full; heartbeat not queued", sink=sink)
         except Exception as exc:
