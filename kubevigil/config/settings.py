@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -34,6 +35,47 @@ class ServerSettings(Model):
     def _host_port(cls, value: str) -> str:
         split_host_port(value)
         return value
+
+
+# kube/leader.py's JITTER: a candidate waits retry_period * (1 + up to 0.2) between tries (a test keeps them equal)
+ELECTION_JITTER = 0.2
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+class LeaderElectionSettings(Model):
+    """One Lease per process: the roles that need a single writer (events, checks, scrape) run only while this
+    process holds it; the others (status, nurse) run on every replica."""
+
+    enabled: bool = Field(default=True, description="Elect a leader among replicas (off: every replica runs every role)")
+    namespace: str | None = Field(default=None, description="Namespace of the Lease (default: the pod's, $POD_NAMESPACE, else default)")
+    lease_name: str = Field(default="kubevigil", description="Name of the coordination.k8s.io Lease")
+    lease_duration: float = Field(default=15.0, gt=0, le=3600, description="Seconds a leader holds the lease without renewing")
+    renew_deadline: float = Field(default=10.0, gt=0, le=3600, description="Seconds the leader keeps trying to renew before it steps down")
+    retry_period: float = Field(default=2.0, gt=0, le=3600, description="Seconds between renewals and between candidates' tries")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        if value and not _DNS_LABEL.match(value):
+            raise ValueError(f"{value!r} is not a namespace name (lowercase letters, digits and '-', at most 63)")
+        return value or None
+
+    @field_validator("lease_name")
+    @classmethod
+    def _lease_name(cls, value: str) -> str:
+        if not _DNS_SUBDOMAIN.match(value):
+            raise ValueError(f"{value!r} is not an object name (lowercase letters, digits, '-' and '.')")
+        return value
+
+    @model_validator(mode="after")
+    def _durations(self) -> LeaderElectionSettings:
+        # client-go's rule: a leader must give up before its lease can expire under it, and retry within the deadline.
+        if not self.lease_duration > self.renew_deadline > self.retry_period * (1 + ELECTION_JITTER):
+            raise ValueError(
+                f"need lease_duration ({self.lease_duration:g}) > renew_deadline ({self.renew_deadline:g}) > "
+                f"retry_period * {1 + ELECTION_JITTER:g} ({self.retry_period * (1 + ELECTION_JITTER):g})")
+        return self
 
 
 class LoggingSettings(Model):
@@ -94,6 +136,7 @@ class Settings(Model):
     cluster: ClusterSettings = Field(default_factory=lambda: ClusterSettings.model_validate({}))
     server: ServerSettings = Field(default_factory=lambda: ServerSettings.model_validate({}))
     logging: LoggingSettings = Field(default_factory=lambda: LoggingSettings.model_validate({}))
+    leader_election: LeaderElectionSettings = Field(default_factory=lambda: LeaderElectionSettings.model_validate({}))
     state_dir: Path = Field(default=Path(DEFAULT_STATE_DIR), description="Delivery journals and checkpoints (default: $KUBEVIGIL_STATE_DIR, else ./kubevigil-state)")
     shutdown_grace: float = Field(default=10.0, ge=0, le=3600, description="Seconds SIGTERM waits for queues to flush")
     sinks: dict[SinkName, SinkEntry] = Field(default_factory=dict, description="Named outputs; roles refer to them by name")
@@ -136,7 +179,7 @@ def _build(tables: Tables) -> type[Settings]:
         **entry_fields,
     )
     role_fields: dict[str, Any] = {
-        name: (spec.config_model | None, Field(None, description=spec.summary)) for name, spec in tables.roles.items()
+        name: (spec.config | None, Field(None, description=spec.summary)) for name, spec in tables.roles.items()
     }
     model: type[Settings] = create_model(
         "Settings",

@@ -74,6 +74,7 @@ class InformerStats:
 
     relists: int = 0
     watch_restarts: int = 0
+    handler_errors: int = 0
     events: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EVENT_TYPES, 0))
     last_event: float = 0.0  # time the last watch event (incl. bookmarks) arrived; 0 = none yet
 
@@ -102,7 +103,7 @@ class InformerCollector(Collector):
         return list(self._families())
 
     def collect(self) -> Iterator[Metric]:
-        relists, restarts, events, last, objects, stale, failing = self._families()
+        relists, restarts, events, last, objects, stale, failing, handler_errors = self._families()
         by_name: dict[str, list[Informer]] = {}
         for inf in list(self._informers):
             by_name.setdefault(inf.name, []).append(inf)
@@ -116,11 +117,12 @@ class InformerCollector(Collector):
             objects.add_metric([name], sum(len(i.cache) for i in infs))
             stale.add_metric([name], max(i.stale_for() for i in infs))
             failing.add_metric([name], 1.0 if any(i.failing for i in infs) else 0.0)
-        yield from (relists, restarts, events, last, objects, stale, failing)
+            handler_errors.add_metric([name], sum(s.handler_errors for s in stats))
+        yield from (relists, restarts, events, last, objects, stale, failing, handler_errors)
 
     @staticmethod
     def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily,
-                             GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+                             GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily, CounterMetricFamily]:
         return (
             CounterMetricFamily("kubevigil_informer_relists", "Relists after the watch could not resume (410 Gone)",
                                 labels=["informer"]),
@@ -136,6 +138,9 @@ class InformerCollector(Collector):
                               "event, bookmark)", labels=["informer"]),
             GaugeMetricFamily("kubevigil_informer_failing",
                               "1 while the informer's list/watch requests are failing", labels=["informer"]),
+            CounterMetricFamily("kubevigil_informer_handler_errors",
+                                "Changes a handler raised on (the role's view of that object may be wrong)",
+                                labels=["informer"]),
         )
 
 
@@ -170,6 +175,11 @@ class Informer:
         self.resource_version = ""
         self._cache = Cache()
         self._handlers: list[Handler] = []
+        # Held while the cache changes and its changes reach the handlers, so a handler that subscribes late gets
+        # the cache as it is between two changes: each object exactly once, then every later change.
+        self._dispatch = asyncio.Lock()
+        self._handler_outage = Outage(summary_every)
+        self._handler_failed_at = 0.0
         self._failures = 0
         self._outage = Outage(summary_every)
         self.last_error = ""  # why the last attempt failed, one line; "" once it works again
@@ -185,8 +195,21 @@ class Informer:
         return self._cache
 
     def add_handler(self, fn: Handler) -> None:
-        """Call fn for every change, in order; the initial list arrives as ADDED changes."""
+        """Call fn for every change, in order; the initial list arrives as ADDED changes. Before `run` only: a
+        running informer takes handlers through `subscribe`."""
         self._handlers.append(fn)
+
+    async def subscribe(self, fn: Handler) -> None:
+        """Add a handler to a running informer: it gets each cached object as ADDED (client-go's replay), then every
+        later change. The replay hands over what the cache keeps (the `cache_view`, when one is set)."""
+        async with self._dispatch:
+            self._handlers.append(fn)
+            for obj in self._cache.list():
+                await self._call(fn, Change("ADDED", obj, None))
+
+    def unsubscribe(self, fn: Handler) -> None:
+        """Stop calling fn: no change dispatched after this returns reaches it (one being dispatched may)."""
+        self._handlers = [h for h in self._handlers if h is not fn]
 
     def stale_for(self) -> float:
         """Seconds since the server was last heard from: how old the cache's view may be."""
@@ -305,19 +328,20 @@ class Informer:
                     # Per page, so the duplicates are freed before the next page is decoded into their memory.
                     share_strings(obj, strings)
                     fresh[key_of(obj)] = obj
-        if self.synced.is_set():
-            self.stats.relists += 1
-            changes = diff(self._cache, fresh) if self._handlers else []
-        else:
-            changes = [Change("ADDED", o, None) for o in fresh.values()] if self._handlers else []
-        self._cache.replace_all({k: self._view(o) for k, o in fresh.items()})
-        self.resource_version = rv
-        self._unreachable = False
-        self._touch()
-        self._heard = self._contact
-        self._progress()
-        for change in changes:
-            await self._emit(change)
+        async with self._dispatch:
+            if self.synced.is_set():
+                self.stats.relists += 1
+                changes = diff(self._cache, fresh) if self._handlers else []
+            else:
+                changes = [Change("ADDED", o, None) for o in fresh.values()] if self._handlers else []
+            self._cache.replace_all({k: self._view(o) for k, o in fresh.items()})
+            self.resource_version = rv
+            self._unreachable = False
+            self._touch()
+            self._heard = self._contact
+            self._progress()
+            for change in changes:
+                await self._emit(change)
         self.synced.set()
         return len(changes)
 
@@ -342,9 +366,10 @@ class Informer:
                         self.stats.last_event = self.clock.now()
                         if self._failures or self._outage.ongoing:
                             self._progress()
-                    for etype, obj in batch:
-                        for change in self._apply(etype, obj):
-                            await self._emit(change)
+                    async with self._dispatch:
+                        for etype, obj in batch:
+                            for change in self._apply(etype, obj):
+                                await self._emit(change)
                     idle.reschedule(asyncio.get_running_loop().time() + self.contact_every)
         except TimeoutError:
             if not idle.expired():
@@ -397,13 +422,35 @@ class Informer:
 
     async def _emit(self, change: Change) -> None:
         for handler in self._handlers:
-            try:
-                await handler(change)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("informer %s: handler %s failed on %s %s", self.name,
-                              getattr(handler, "__qualname__", handler), change.type, key_of(change.obj))
+            await self._call(handler, change)
+
+    async def _call(self, handler: Handler, change: Change) -> None:
+        """Run one handler; one that raises is counted (`kubevigil_informer_handler_errors_total`) and logged — in
+        full at the first failure, then one summary a minute while failures go on — and never stops the informer
+        or the other handlers."""
+        try:
+            await handler(change)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._handler_failed(handler, change, exc)
+
+    def _handler_failed(self, handler: Handler, change: Change, exc: Exception) -> None:
+        self.stats.handler_errors += 1
+        now = self.clock.monotonic()
+        outage = self._handler_outage
+        if outage.ongoing and now - self._handler_failed_at >= outage.summary_every:
+            outage.recovered(now)  # quiet for a while: this failure starts a new episode, logged in full
+        self._handler_failed_at = now
+        report = outage.failed(now)
+        where = {"informer": self.name, "handler": getattr(handler, "__qualname__", repr(handler)),
+                 "change": change.type, "object": "/".join(filter(None, key_of(change.obj)))}
+        if report == "first":
+            log.error("informer handler failed; the role's view of this object may be wrong", **where,
+                      exc_info=exc)
+        elif report == "summary":
+            log.error("informer handlers still failing", **where, error=f"{type(exc).__name__}: {exc}",
+                      failed_changes=self._handler_outage.failures)
 
 
 def _whole(obj: dict[str, Any]) -> dict[str, Any]:

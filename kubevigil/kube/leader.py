@@ -15,6 +15,7 @@ import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge
 
 from kubevigil.core.clock import Clock, SystemClock
+from kubevigil.core.outage import Outage
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import by_kind
@@ -64,12 +65,23 @@ class LeaderElector:
         self._gauge = _leader_gauge(registry).labels(f"{namespace}/{name}")
         self._gauge.set(0)
         self._leading = False
+        self.last_error = ""  # why the lease could not be read or written, one line; "" once it can
+        self._outage = Outage()
         self._observed_spec: dict[str, Any] | None = None
         self._observed_at = 0.0
 
     @property
     def is_leader(self) -> bool:
         return self._leading
+
+    @property
+    def lease(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def holder(self) -> str:
+        """Who holds the lease as last seen ("" when nobody does or it was not read yet)."""
+        return str((self._observed_spec or {}).get("holderIdentity") or "")
 
     async def run(self, fn: Callable[[], Awaitable[None]]) -> None:
         """Campaign, run fn while leading, repeat when the lease is lost; release the lease when cancelled.
@@ -128,14 +140,30 @@ class LeaderElector:
 
     async def _try_acquire_or_renew(self) -> bool:
         try:
-            return await self._acquire_or_renew_once()
+            done = await self._acquire_or_renew_once()
         except ApiError as exc:
-            if exc.status != 409:
-                log.warning("lease request failed", lease=f"{self.namespace}/{self.name}", error=str(exc))
+            if exc.status != 409:  # another candidate won the race: not a fault
+                self._failed(str(exc))
             return False
         except (TimeoutError, httpx.HTTPError, OSError) as exc:
-            log.warning("lease request failed", lease=f"{self.namespace}/{self.name}", error=f"{type(exc).__name__}: {exc}")
+            self._failed(f"{type(exc).__name__}: {exc}")
             return False
+        ended = self._outage.recovered(self.clock.monotonic())
+        if ended is not None:
+            log.info("lease %s/%s: reachable again after %.0fs (%d failed tries)", self.namespace, self.name,
+                     ended[0], ended[1])
+        return done
+
+    def _failed(self, error: str) -> None:
+        """A try that could not read or write the lease: the first logged, then a summary a minute (a standby
+        retries every retry_period for as long as it lasts)."""
+        self.last_error = error
+        report = self._outage.failed(self.clock.monotonic())
+        if report == "first":
+            log.warning("lease %s/%s: %s", self.namespace, self.name, error)
+        elif report == "summary":
+            log.warning("lease %s/%s: still failing for %.0fs (%d tries): %s", self.namespace, self.name,
+                        self._outage.duration(self.clock.monotonic()), self._outage.failures, error)
 
     async def _acquire_or_renew_once(self) -> bool:
         now = self.clock.now()
@@ -145,7 +173,9 @@ class LeaderElector:
             if exc.status != 404:
                 raise
             await self._create(now)
+            self.last_error = ""
             return True
+        self.last_error = ""
         spec = lease.get("spec") or {}
         if spec != self._observed_spec:
             # client-go judges expiry by when it saw the record change, not by the remote timestamps.
@@ -198,6 +228,14 @@ class LeaderElector:
         except (TimeoutError, ApiError, httpx.HTTPError, OSError, RuntimeError) as exc:
             log.warning("releasing the lease failed; others wait for it to expire", lease=f"{self.namespace}/{self.name}",
                         error=str(exc))
+
+
+def rules(name: str) -> list[dict[str, Any]]:
+    """The RBAC rules an elector on the Lease `name` uses, for a Role in the Lease's namespace (`create` cannot be
+    limited to a name)."""
+    group = [LEASE.group]
+    return [{"apiGroups": group, "resources": [LEASE.plural], "verbs": ["create"]},
+            {"apiGroups": group, "resources": [LEASE.plural], "resourceNames": [name], "verbs": ["get", "update"]}]
 
 
 def _whole_seconds(seconds: float) -> int:

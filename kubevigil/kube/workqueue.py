@@ -110,6 +110,15 @@ class WorkQueue(Generic[K]):
         self._waiting.pop(key, None)
         self.forget(key)
 
+    def clear(self) -> None:
+        """Forget every key: queued, delayed and failure counts (a controller that stops leading starts over from
+        its informers when it leads again). Only while `run` is not running."""
+        self._queue.clear()
+        self._dirty.clear()
+        self._waiting.clear()
+        self._heap.clear()
+        self._failures.clear()
+
     # ---- state
 
     def __len__(self) -> int:

@@ -143,7 +143,8 @@ async def test_search_outage_then_back_every_event_once(cluster: Cluster, kubeco
     settings = native_settings(tmp_path, {
         "sinks": {"search": {"opensearch": {"hosts": [opensearch.url]},
                              "delivery": FAST_DELIVERY.model_dump()}},
-        "events": {"leader_election": {"enabled": False}, "route": {"routes": [{"match": [{"receiver": "search"}]}]}},
+        "leader_election": {"enabled": False},
+        "events": {"route": {"routes": [{"match": [{"receiver": "search"}]}]}},
     })
     settings = local_runtime_settings(settings, kubeconfig, tmp_path / "state")
     objs = shop_objects(cluster)
@@ -174,8 +175,8 @@ async def test_bad_template_dead_letters_that_event_only(cluster: Cluster, kubec
                                                   "seen_ms": "{{ lastTimestamp | timestamp_ms }}"}},
                            "delivery": FAST_DELIVERY.model_dump()},
                   "all": {"file": {"path": str(out)}, "delivery": FAST_DELIVERY.model_dump()}},
-        "events": {"leader_election": {"enabled": False},
-                   "route": {"routes": [{"match": [{"receiver": "hook"}, {"receiver": "all"}]}]}},
+        "leader_election": {"enabled": False},
+        "events": {"route": {"routes": [{"match": [{"receiver": "hook"}, {"receiver": "all"}]}]}},
     })
     state = tmp_path / "state"
     settings = local_runtime_settings(settings, kubeconfig, state)

@@ -23,7 +23,7 @@ from tests.events.workload import shop_objects
 from tests.fakes.search_server import FakeSearchServer
 
 LEASE_DURATION = 2.0
-LEASE = {"lease": "default/kubevigil-events"}
+LEASE = {"lease": "default/kubevigil"}  # the process's Lease (leader_election.lease_name's default)
 
 
 def replica_config(tmp_path: Path, name: str, kubeconfig: Path, search_url: str) -> Path:
@@ -39,9 +39,9 @@ def replica_config(tmp_path: Path, name: str, kubeconfig: Path, search_url: str)
         "shutdown_grace": 2.0,
         "sinks": {"mine": {"file": {"path": str(root / "events.jsonl")}, "delivery": delivery},
                   "search": {"opensearch": {"hosts": [search_url]}, "delivery": delivery}},
+        "leader_election": {"namespace": "default", "lease_duration": LEASE_DURATION, "renew_deadline": 1.5,
+                            "retry_period": 0.2},
         "events": {"checkpoint": "configmap", "max_event_age_seconds": 0,
-                   "leader_election": {"namespace": "default", "lease_duration": LEASE_DURATION,
-                                       "renew_deadline": 1.5, "retry_period": 0.2},
                    "route": {"routes": [{"match": [{"receiver": "mine"}, {"receiver": "search"}]}]}},
     }
     (root / "config.yaml").write_text(yaml.safe_dump(doc))
@@ -137,7 +137,7 @@ async def test_leader_killed_the_other_takes_over_after_the_lease_expires(
             expected.add(f"{ev['metadata']['uid']}-1")
 
     def holder() -> str:
-        lease = cluster.store.try_get(by_kind("Lease", "coordination.k8s.io/v1"), "default", "kubevigil-events")
+        lease = cluster.store.try_get(by_kind("Lease", "coordination.k8s.io/v1"), "default", "kubevigil")
         return ((lease or {}).get("spec") or {}).get("holderIdentity") or ""
 
     b: Runtime | None = None

@@ -39,7 +39,8 @@ def write_config(tmp_path: Path, kubeconfig: Path, search_url: str) -> Path:
         "state_dir": str(tmp_path / "state"),
         "sinks": {"out": {"file": {"path": str(tmp_path / "out" / "events.jsonl")}, "delivery": delivery},
                   "search": {"opensearch": {"hosts": [search_url]}, "delivery": delivery}},
-        "events": {"leader_election": {"enabled": False}, "max_event_age_seconds": 0,
+        "leader_election": {"enabled": False},
+        "events": {"max_event_age_seconds": 0,
                    "route": {"routes": [{"match": [{"receiver": "out"}, {"receiver": "search"}]}]}},
     }
     path = tmp_path / "config.yaml"

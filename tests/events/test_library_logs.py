@@ -30,7 +30,8 @@ async def test_search_client_warnings_are_json_lines_and_rate_limited(cluster: C
         "logging": {"level": "info", "format": "json"},
         "state_dir": str(tmp_path / "state"),
         "sinks": {"search": {"opensearch": {"hosts": [nowhere]}, "delivery": FAST_DELIVERY.model_dump()}},
-        "events": {"leader_election": {"enabled": False}, "max_event_age_seconds": 0,
+        "leader_election": {"enabled": False},
+        "events": {"max_event_age_seconds": 0,
                    "route": {"routes": [{"match": [{"receiver": "search"}]}]}},
     }))
     recorder = EventRecorder(cluster.store, cluster.clock)

@@ -23,7 +23,8 @@ async def test_readiness_fails_while_the_watch_is_stale(tmp_path: Path) -> None:
         (tmp_path / "kubeconfig").write_text(yaml.safe_dump(doc))
         (tmp_path / "config.yaml").write_text(yaml.safe_dump({
             "sinks": {"out": {"file": {"path": str(tmp_path / "events.jsonl")}}},
-            "events": {"leader_election": {"enabled": False}, "stale_after_seconds": 0.5,
+            "leader_election": {"enabled": False},
+            "events": {"stale_after_seconds": 0.5,
                        "route": {"routes": [{"match": [{"receiver": "out"}]}]}},
         }))
         settings = local_runtime_settings(load(tmp_path / "config.yaml").settings, tmp_path / "kubeconfig",

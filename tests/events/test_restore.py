@@ -45,7 +45,8 @@ async def test_events_and_status_follow_a_restored_store(tmp_path: Path) -> None
         out = tmp_path / "events.jsonl"
         (tmp_path / "config.yaml").write_text(yaml.safe_dump({
             "sinks": {"out": {"file": {"path": str(out)}}, "hb": {"file": {"path": str(tmp_path / "heartbeat.jsonl")}}},
-            "events": {"leader_election": {"enabled": False}, "max_event_age_seconds": 0,
+            "leader_election": {"enabled": False},
+            "events": {"max_event_age_seconds": 0,
                        "route": {"routes": [{"match": [{"receiver": "out"}]}]}},
             "status": {"sinks": ["hb"], "metric": {"name": "Heartbeat"}, "seconds": 0.5,
                        "targets": [{"kind": "Pod", "namespace": "shop", "selector": "app=web"}]},

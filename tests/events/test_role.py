@@ -82,7 +82,7 @@ def objects(cluster: Cluster) -> dict[str, dict]:
 
 
 def make_role(api: KubeApi, state: Path, outlets: dict[str, Collect], **cfg: Any) -> EventsRole:
-    config = EventsConfig.model_validate({"route": ROUTE, "leader_election": {"enabled": False}, **cfg})
+    config = EventsConfig.model_validate({"route": ROUTE, **cfg})
     ctx = RoleContext(cluster_name="test-cluster", api=api, outlets=outlets, clock=SystemClock(),
                       registry=CollectorRegistry(), state_dir=state, pod=PodIdentity("t"))
     return EventsRole(config, ctx)

@@ -77,7 +77,7 @@ class MetaCache:
     async def _fetch(self, api_version: str, kind: str, namespace: str, name: str) -> Meta:
         try:
             res = await self.api.resource_for(api_version, kind)
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.timeout):  # not wait_for: see runtime.py
                 obj = await self.api.get(res, namespace if res.namespaced else None, name)
         except (TimeoutError, ApiError, KeyError, OSError) as exc:
             # A deleted object (404) or an unknown kind: the event is exported without enrichment.

@@ -13,8 +13,8 @@ from prometheus_client import Counter, Gauge
 
 from kubevigil.core.readiness import Readiness
 from kubevigil.core.signals import Record
+from kubevigil.kube.factory import Subscription
 from kubevigil.kube.informer import Change, Informer, contact_interval
-from kubevigil.kube.leader import LeaderElector
 from kubevigil.kube.resources import by_kind
 from kubevigil.roles.events.checkpoint import Checkpoint, ConfigMapCheckpoint, FileCheckpoint
 from kubevigil.roles.events.config import EventsConfig
@@ -77,12 +77,6 @@ class EventsRole(Role):
     name = "events"
 
     def __init__(self, cfg: EventsConfig, ctx: RoleContext) -> None:
-        if ctx.api is None:
-            raise RuntimeError("the events role needs a Kubernetes API client (cluster.kubeconfig / in-cluster)")
-        receivers = {ref[1] for ref in cfg.sink_refs()}
-        missing = sorted(receivers - set(ctx.outlets))
-        if missing:
-            raise RuntimeError(f"events.route: no sink named {missing}; defined: {sorted(ctx.outlets)}")
         self.cfg = cfg
         self.ctx = ctx
         self.api = ctx.api
@@ -103,42 +97,36 @@ class EventsRole(Role):
     # -- lifecycle ----------------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        election = self.cfg.leader_election
-        if not election.enabled:
-            await self.export()
-            return
-        namespace = election.namespace or self.ctx.pod.namespace
-        elector = LeaderElector(self.api, namespace, election.lease_name, self.ctx.pod.name,
-                                lease_duration=election.lease_duration, renew_deadline=election.renew_deadline,
-                                retry_period=election.retry_period, clock=self.ctx.clock, registry=self.ctx.registry)
-        await elector.run(self.export)
-
-    async def export(self) -> None:
-        """Watch and export until cancelled (while holding the lease when leader election is on)."""
+        """Watch and export until cancelled (the runtime runs it while the process holds the lease, with leader
+        election on): every start resumes from the checkpoint."""
         checkpoint = self._checkpoint()
         loaded = await checkpoint.load()
         self._first_start = loaded is None
         self._seen = dict(loaded or {})
         self._queue = asyncio.Queue(QUEUE_SIZE)
         res = by_kind("Event", "v1" if self.cfg.api == "core" else "events.k8s.io/v1")
-        self.informer = Informer(self.api, res, namespace=self.cfg.namespace, name="events", clock=self.ctx.clock,
-                                 registry=self.ctx.registry, cache_view=event_identity,
-                                 contact_every=contact_interval(self.cfg.stale_after_seconds))
-        self.informer.add_handler(self._on_change)
-        log.info("events: watching", api=self.cfg.api, namespace=self.cfg.namespace or "(all)",
-                 first_start=self._first_start, checkpointed=len(self._seen))
-        # The workers run until cancelled; readiness reports any that ended. Pruning ends after the first sync.
-        self._tasks = [asyncio.create_task(self.informer.run(), name="events:informer"),
-                       asyncio.create_task(self._pump(checkpoint), name="events:pump")]
+        # The pump runs before the watch starts: the handler feeds it. It runs until cancelled; readiness reports
+        # it if it ended. Pruning ends after the first sync.
+        self._tasks = [asyncio.create_task(self._pump(checkpoint), name="events:pump")]
         if self.summary is not None:
             self._tasks.append(asyncio.create_task(self._publish_summaries(self.summary), name="events:summary"))
-        prune = asyncio.create_task(self._prune_after_sync(self.informer), name="events:prune")
-        everything = [*self._tasks, prune]
+        subscription: Subscription | None = None
+        prune: asyncio.Task[None] | None = None
         try:
+            subscription = await self.ctx.informers.subscribe(
+                res, self._on_change, namespace=self.cfg.namespace, name="events", view=event_identity,
+                contact_every=contact_interval(self.cfg.stale_after_seconds))
+            self.informer = subscription.informer
+            log.info("events: watching", api=self.cfg.api, namespace=self.cfg.namespace or "(all)",
+                     first_start=self._first_start, checkpointed=len(self._seen))
+            prune = asyncio.create_task(self._prune_after_sync(self.informer), name="events:prune")
             done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()
         finally:
+            if subscription is not None:
+                await subscription.close()
+            everything = [*self._tasks, *([prune] if prune else [])]
             for task in everything:
                 task.cancel()
             for task in everything:
@@ -149,8 +137,7 @@ class EventsRole(Role):
     def _checkpoint(self) -> Checkpoint:
         if self.cfg.checkpoint == "file":
             return FileCheckpoint(self.ctx.state_dir)
-        namespace = (self.cfg.leader_election.namespace or self.ctx.pod.namespace)
-        return ConfigMapCheckpoint(self.api, namespace, self.cfg.checkpoint_configmap, self.ctx.clock)
+        return ConfigMapCheckpoint(self.api, self.ctx.pod.namespace, self.cfg.checkpoint_configmap, self.ctx.clock)
 
     def informers(self) -> Sequence[Informer]:
         return () if self.informer is None else (self.informer,)
@@ -161,7 +148,7 @@ class EventsRole(Role):
 
     def readiness(self) -> Readiness:
         if self.informer is None:
-            return Readiness(False, "events: watch not started (not leading yet)")
+            return Readiness(False, "events: the watch has not started")
         dead = [t.get_name() for t in self._tasks if t.done()]
         if dead:
             return Readiness(False, f"events: {', '.join(dead)} stopped")

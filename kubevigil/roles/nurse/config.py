@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from kubevigil.core.hostport import split_host_optional_port
-from kubevigil.core.model import Model
-from kubevigil.core.signals import SignalKind
+from kubevigil.core.model import Model, Section, SinkRef
 
 BUILTIN_CHECKS = ("api_server_direct", "api_server_dns", "me_ingress", "me_service")
 DEFAULT_DNS_NAME = "kubernetes.default.svc.cluster.local"
@@ -169,7 +168,7 @@ class RecordsOut(Model):
     recover_after: int = Field(2, ge=1, le=1000, description="Consecutive good rounds before it is ok again")
 
 
-class NurseSection(Model):
+class NurseSection(Section):
     """In-cluster network probing on every node (replaces kubenurse)."""
 
     interval_seconds: float = Field(5.0, gt=0, le=86_400, description="Time between rounds of checks")
@@ -200,7 +199,7 @@ class NurseSection(Model):
             check_http_url(url, f"extra check {name!r}: URL")
         return checks
 
-    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+    def sink_refs(self) -> Iterable[SinkRef]:
         for i, name in enumerate(self.metrics.sinks):
             yield ("metrics", "sinks", i), name, "metric"
         for i, name in enumerate(self.records.sinks):

@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kubevigil.core.model import Model
-from kubevigil.core.signals import SignalKind, Unit
+from kubevigil.core.model import Model, Section, SinkRef
+from kubevigil.core.signals import Unit
 
 KINDS = (
     "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "Node", "PersistentVolumeClaim",
@@ -157,7 +157,7 @@ class MetricSpec(Model):
         return v
 
 
-class StatusSection(Model):
+class StatusSection(Section):
     """The `status` role: a heartbeat that is 1 when every target is healthy."""
 
     targets: list[Target] = Field(min_length=1, description="What to watch")
@@ -213,6 +213,6 @@ class StatusSection(Model):
             return self.stale_after_seconds
         return min(600.0, max(30.0, 3 * self.seconds))
 
-    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+    def sink_refs(self) -> Iterable[SinkRef]:
         for i, name in enumerate(self.sinks):
             yield ("sinks", i), name, "metric"
