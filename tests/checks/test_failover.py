@@ -14,8 +14,9 @@ from kubevigil.catalog import load
 from kubevigil.roles.checks.check import LABEL_CHECK_UID
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 
-from .harness import create_hc, hc, hc_status, install_crds, namespace, wait_for
+from .harness import create_hc, hc, hc_status, install_crds, namespace
 from .specs import kv_check
 
 KV = "kubevigil.io"
@@ -63,19 +64,19 @@ async def test_the_new_leader_adopts_the_run_in_flight_and_resumes_the_schedule(
     a = await start(replica_settings(tmp_path, "a", sim_kubeconfig), "replica-a", monkeypatch)
     b: Runtime | None = None
     try:
-        await wait_for(lambda: leading(a), what="a leads")
+        await eventually(lambda: leading(a), what="a leads")
         b = await start(replica_settings(tmp_path, "b", sim_kubeconfig), "replica-b", monkeypatch)
-        await wait_for(lambda: hc_status(sim_cluster, KV, "team", "wf").get("successCount", 0) >= 2, what="2 runs")
-        in_flight = await wait_for(lambda: hc_status(sim_cluster, KV, "team", "wf").get("currentRun"),
+        await eventually(lambda: hc_status(sim_cluster, KV, "team", "wf").get("successCount", 0) >= 2, what="2 runs")
+        in_flight = await eventually(lambda: hc_status(sim_cluster, KV, "team", "wf").get("currentRun"),
                                    what="a run in flight")
         assert not leading(b) and b.standby("checks") and b.readiness()["role:checks"].ok
         await a.stop()  # a rolling update: the leader hands its lease back with a run in flight
 
-        await wait_for(lambda: leading(b), timeout=10, what="b leads")
+        await eventually(lambda: leading(b), timeout=10, what="b leads")
         def recorded(s: dict[str, Any]) -> bool:
             return in_flight["name"] in (s.get("lastSuccessfulWorkflow"), s.get("lastFailedWorkflow"))
 
-        status = await wait_for(lambda: recorded(s := hc_status(sim_cluster, KV, "team", "wf")) and s, timeout=30,
+        status = await eventually(lambda: recorded(s := hc_status(sim_cluster, KV, "team", "wf")) and s, timeout=30,
                                 what="the run a started, finished and recorded by b")
         done = status["successCount"] + status.get("failedCount", 0)
 
@@ -87,10 +88,10 @@ async def test_the_new_leader_adopts_the_run_in_flight_and_resumes_the_schedule(
             return len(workflows(sim_cluster, uid)) == runs
 
         # b adopted a's run instead of starting another for the same slot
-        await wait_for(one_workflow_per_run, timeout=10, what="one Workflow per run")
-        await wait_for(lambda: hc_status(sim_cluster, KV, "team", "wf").get("successCount", 0) >= done + 2,
+        await eventually(one_workflow_per_run, timeout=10, what="one Workflow per run")
+        await eventually(lambda: hc_status(sim_cluster, KV, "team", "wf").get("successCount", 0) >= done + 2,
                        timeout=30, what="b runs the schedule on")
-        await wait_for(one_workflow_per_run, timeout=10, what="still one Workflow per run")
+        await eventually(one_workflow_per_run, timeout=10, what="still one Workflow per run")
         assert hc(sim_cluster, KV, "team", "wf")["metadata"]["uid"] == uid
     finally:
         await a.stop()
