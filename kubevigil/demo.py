@@ -7,6 +7,7 @@ the emulator, lines of the banner); nothing here knows a role by name.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +65,12 @@ def _banner(out: Path, port: int, roles: list[str]) -> str:
     return "\n".join(lines)
 
 
-async def run_demo(out: Path, *, port: int, duration: float | None) -> int:
-    from kubevigil.catalog import load
+@contextlib.asynccontextmanager
+async def demo_world(out: Path) -> AsyncIterator[Path]:
+    """The demo's emulated cluster with every role's demo setup applied; yields its kubeconfig (in `out`)."""
     from kubevigil.kube.client import connect
-    from kubevigil.runtime import run_until_signal
     from kubevigil.sim.demo import demo_cluster
 
-    out = out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
     async with demo_cluster() as cluster, contextlib.AsyncExitStack() as setups:
         kubeconfig = cluster.write_kubeconfig(out / "kubeconfig")
         api = await connect(str(kubeconfig))
@@ -80,6 +79,16 @@ async def run_demo(out: Path, *, port: int, duration: float | None) -> int:
         for spec in ROLES.values():
             if spec.demo is not None and spec.demo.setup is not None:
                 await setups.enter_async_context(spec.demo.setup(env))
+        yield kubeconfig
+
+
+async def run_demo(out: Path, *, port: int, duration: float | None) -> int:
+    from kubevigil.catalog import load
+    from kubevigil.runtime import run_until_signal
+
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    async with demo_world(out) as kubeconfig:
         config_path = out / "config.yaml"
         config_path.write_text(yaml.safe_dump(demo_config(out, kubeconfig, port), sort_keys=False))
         settings = load(config_path).settings

@@ -21,7 +21,6 @@ import yaml
 from kubevigil.catalog import load
 from kubevigil.dashboards.cloudwatch import dashboard
 from kubevigil.runtime import Runtime
-from kubevigil.sim.cluster import Cluster
 from tests.conditions import eventually
 from tests.dashboards.published import list_metrics, named_metrics, unpublished
 
@@ -30,24 +29,11 @@ REGION = "eu-west-1"
 
 @pytest_asyncio.fixture
 async def demo_cluster(tmp_path: Path) -> AsyncIterator[Path]:
-    """The demo's cluster, its ipamd exporters, HealthChecks and nurse DaemonSet; yields its kubeconfig."""
-    from kubevigil.kube.client import connect
-    from kubevigil.roles.checks.demo import setup as seed_checks
-    from kubevigil.roles.nurse.demo import start_demo_nurses
-    from kubevigil.sim.ipamd import demo_ipamd
-    from kubevigil.sim.workloads import seed_demo_cluster
+    """The demo's cluster with every role's demo setup (ipamd exporters, HealthChecks, nurses); yields its kubeconfig."""
+    from kubevigil.demo import demo_world
 
-    async with Cluster(workloads=True) as cluster, demo_ipamd(cluster):
-        await seed_demo_cluster(cluster.store, cluster.clock)
-        seed_checks(cluster.store)
-        kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
-        api = await connect(str(kubeconfig))
-        nurses = await start_demo_nurses(api, cluster_name="demo", state_dir=tmp_path / "nurses")
-        try:
-            yield kubeconfig
-        finally:
-            await nurses.stop()
-            await api.aclose()
+    async with demo_world(tmp_path) as kubeconfig:
+        yield kubeconfig
 
 
 def cloudwatch_config(tmp_path: Path, kubeconfig: Path, endpoint: str, namespace: str, log_group: str) -> Path:

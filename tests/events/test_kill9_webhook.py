@@ -47,7 +47,8 @@ def write_config(tmp_path: Path, kubeconfig: Path, url: str) -> Path:
         "state_dir": str(tmp_path / "state"),
         "sinks": {"hook": {"webhook": {"endpoint": url, "headers": {"X-Record-Id": "{{ record_id }}"}},
                            "delivery": FAST_DELIVERY.model_dump()}},
-        "events": {"leader_election": {"enabled": False}, "max_event_age_seconds": 0,
+        "leader_election": {"enabled": False},
+        "events": {"max_event_age_seconds": 0,
                    "route": {"routes": [{"match": [{"receiver": "hook"}]}]}},
     }
     path = tmp_path / "config.yaml"
