@@ -3,25 +3,32 @@
 The loader is given the role and sink tables (`Tables`); it never imports a role, a sink or delivery.
 """
 
+from kubevigil.config.defaults import load_defaults
 from kubevigil.config.issues import ConfigError, ConfigIssue
-from kubevigil.config.loader import Loaded, find_config_path, load
+from kubevigil.config.loader import Loaded, MissingConfig, find_config_path, load
 from kubevigil.config.settings import (
     ClusterSettings,
+    LeaderElectionSettings,
     LoggingSettings,
     ServerSettings,
     Settings,
     SinkEntry,
     settings_model,
 )
-from kubevigil.config.tables import RoleType, SinkType, Tables
+from kubevigil.config.tables import Defaults, DefaultSection, FromEnvironment, RoleType, SinkType, Tables
 from kubevigil.config.views import json_schema, normalized
 
 __all__ = [
     "ClusterSettings",
     "ConfigError",
     "ConfigIssue",
+    "DefaultSection",
+    "Defaults",
+    "FromEnvironment",
+    "LeaderElectionSettings",
     "Loaded",
     "LoggingSettings",
+    "MissingConfig",
     "RoleType",
     "ServerSettings",
     "Settings",
@@ -31,6 +38,7 @@ __all__ = [
     "find_config_path",
     "json_schema",
     "load",
+    "load_defaults",
     "normalized",
     "settings_model",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,15 +28,6 @@ from tests.sim.conftest import Kubectl
 
 CRD = by_kind("CustomResourceDefinition")
 NAMESPACE = by_kind("Namespace")
-
-
-async def wait_for(check: Callable[[], Any], timeout: float = 30.0,
-                   what: str | Callable[[], str] = "condition") -> Any:
-    """`eventually` naming what was awaited (`what` may be a function, called at the timeout to say what is left)."""
-    try:
-        return await eventually(check, timeout=timeout)
-    except AssertionError as exc:
-        raise AssertionError(f"waiting for {what() if callable(what) else what}: {exc}") from None
 
 
 def install_crds(cluster: Cluster, argo: bool = True) -> None:
@@ -92,7 +83,7 @@ async def checks_role(kubeconfig: Path, section: dict[str, Any], state_dir: Path
     role = ChecksRole(ChecksSection.model_validate(section), ctx, http=loopback_session)
     task = asyncio.create_task(role.run())
     try:
-        await wait_for(lambda: role.readiness().ok or task.done(), what="checks role ready")
+        await eventually(lambda: role.readiness().ok or task.done(), what="checks role ready")
         if task.done():
             task.result()
         yield Running(role, api, task, registry)

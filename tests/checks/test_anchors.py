@@ -12,8 +12,9 @@ from kubevigil.kube.resources import by_kind
 from kubevigil.roles.checks.check import InvalidSpec, StoppedSpec, from_object
 from kubevigil.sim.cluster import Cluster
 from tests.anchors import ANCHORS
+from tests.conditions import eventually
 
-from .harness import Requests, checks_role, kubectl, namespace, service_account_kubeconfig, wait_for
+from .harness import Requests, checks_role, kubectl, namespace, service_account_kubeconfig
 
 AM = ANCHORS / "active-monitor"
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +74,7 @@ async def test_every_anchor_applied_with_kubectl_runs_and_updates_status(
                     or (i.get("status") or {}).get("status") in ("Stopped", "Invalid")]
             return len(done) == len(items)
 
-        await wait_for(settled, timeout=90, what="every anchor HealthCheck run or reported")
+        await eventually(settled, timeout=90, what="every anchor HealthCheck run or reported")
         items = yaml.safe_load(await kubectl(sim_kubeconfig, "get", "hc.activemonitor.keikoproj.io", "-A",
                                              "-o", "yaml"))["items"]
         table = await kubectl(sim_kubeconfig, "get", "hc.activemonitor.keikoproj.io", "-A")

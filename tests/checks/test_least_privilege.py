@@ -28,6 +28,7 @@ from kubevigil.roles.checks.runs import Outcome
 from kubevigil.sim.cluster import Cluster
 from tests.anchors import ANCHORS
 from tests.checks_probes.servers import serve
+from tests.conditions import eventually
 
 from .harness import (
     Requests,
@@ -38,7 +39,6 @@ from .harness import (
     kubectl,
     namespace,
     service_account_kubeconfig,
-    wait_for,
 )
 from .specs import am_check, kv_check, workflow_source
 
@@ -162,13 +162,13 @@ async def test_every_runner_and_remedy_runs_with_the_deployed_cluster_role(
         conditions = (store.get(by_kind("Deployment"), "team", name).get("status") or {}).get("conditions") or []
         return any(c["type"] == "Available" and c["status"] == "True" for c in conditions)
 
-    await wait_for(lambda: available("web") and available("flaky"), what="web and flaky available")
+    await eventually(lambda: available("web") and available("flaky"), what="web and flaky available")
     seen = Requests(sim_cluster, KUBEVIGIL)
     kubeconfig = service_account_kubeconfig(sim_cluster, tmp_path / "kubevigil.kubeconfig", "kubevigil", "kubevigil")
     flaky_pods = {p["metadata"]["name"] for p in sim_cluster.store.list(by_kind("Pod"), "team")
                   if p["metadata"]["labels"].get("app") == "flaky"}
     async with checks_role(kubeconfig, {"jitter": 0, "run_ttl": "2s"}, tmp_path) as running:
-        kh_run = await wait_for(lambda: result(sim_cluster, KV, "kh").get("currentRun"), what="the kuberhealthy run")
+        kh_run = await eventually(lambda: result(sim_cluster, KV, "kh").get("currentRun"), what="the kuberhealthy run")
         running.role.accept_report(CheckKey(KV, "team", "kh"), kh_run["uuid"], Outcome(True, ""))  # as POST /check
 
         def done(group: str, name: str, **want: Any) -> bool:
@@ -189,9 +189,9 @@ async def test_every_runner_and_remedy_runs_with_the_deployed_cluster_role(
             (KV, "scale-db", {"remedyStatus": "Succeeded"}),
             (KV, "dry", {"remedyStatus": "DryRun: would rollout-restart"}),
         ]
-        await wait_for(lambda: all(done(g, n, **w) for g, n, w in expected), timeout=120,
-                       what=lambda: "every runner and remedy: " + "; ".join(
-                           f"{n}={result(sim_cluster, g, n)}" for g, n, w in expected if not done(g, n, **w)))
+        await eventually(lambda: all(done(g, n, **w) for g, n, w in expected), timeout=120,
+                         what=lambda: "every runner and remedy: " + "; ".join(
+                             f"{n}={result(sim_cluster, g, n)}" for g, n, w in expected if not done(g, n, **w)))
 
         web_dep = store.get(by_kind("Deployment"), "team", "web")
         assert "kubectl.kubernetes.io/restartedAt" in web_dep["spec"]["template"]["metadata"]["annotations"]
@@ -203,7 +203,7 @@ async def test_every_runner_and_remedy_runs_with_the_deployed_cluster_role(
         # Run now by annotation: kubevigil patches it away and runs once more.
         store.patch(store.resource("kubevigil.io/v1", "HealthCheck"), "team", "web-up", "application/merge-patch+json",
                     {"metadata": {"annotations": {"kubevigil.io/run-now": "x"}}})
-        await wait_for(lambda: result(sim_cluster, KV, "web-up").get("successCount") == 2, what="run now")
+        await eventually(lambda: result(sim_cluster, KV, "web-up").get("successCount") == 2, what="run now")
 
         # Finished runs are deleted after run_ttl; the timed-out and the reported ones at once.
         def runs_left() -> list[str]:
@@ -211,7 +211,7 @@ async def test_every_runner_and_remedy_runs_with_the_deployed_cluster_role(
                 ("Workflow", store.resource("argoproj.io/v1alpha1", "Workflow")), ("Job", by_kind("Job")))
                 for o in store.list(res, label_selector=MANAGED)]
 
-        await wait_for(lambda: not runs_left(), what="finished runs deleted")
+        await eventually(lambda: not runs_left(), what="finished runs deleted")
 
         # The per-check RBAC: each rule is one kubevigil holds; a check's account can do exactly its rules.
         for kind, ns in (("Role", "team"), ("ClusterRole", None)):
@@ -244,7 +244,7 @@ async def test_every_runner_and_remedy_runs_with_the_deployed_cluster_role(
         for group, name, _ in expected:
             version = "v1alpha1" if group == AM else "v1"
             store.delete(store.resource(f"{group}/{version}", "HealthCheck"), "team", name)
-        await wait_for(lambda: not any(store.list(by_kind(k), label_selector=MANAGED) for k in (
+        await eventually(lambda: not any(store.list(by_kind(k), label_selector=MANAGED) for k in (
             "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")), what="RBAC released")
     assert seen.refused == []
     assert seen.of("create", "jobs") and seen.of("create", "workflows") and seen.of("patch", "deployments")
@@ -280,8 +280,8 @@ async def test_secret_headers_and_the_api_token_with_the_rules_their_config_prin
         create_hc(sim_cluster, probe_check("theirs", {"http": {"url": f"{url}/private", "headers": {"Authorization": {
             "secret": "theirs", "namespace": "other", "key": "token"}}}}))
         async with checks_role(kubeconfig, section, tmp_path) as running:
-            await wait_for(lambda: result(sim_cluster, KV, "own").get("status") == "Succeeded", what="own secret")
-            await wait_for(lambda: result(sim_cluster, KV, "theirs").get("status") == "Invalid", what="refused")
+            await eventually(lambda: result(sim_cluster, KV, "own").get("status") == "Succeeded", what="own secret")
+            await eventually(lambda: result(sim_cluster, KV, "theirs").get("status") == "Invalid", what="refused")
             assert await TokenSource(running.role).get() == "api-s3cret"
     assert "outside this HealthCheck's namespace team" in result(sim_cluster, KV, "theirs")["errorMessage"]
     assert seen.refused == []

@@ -24,9 +24,10 @@ from kubevigil.sim.cluster import Cluster
 from tests.checks_probes import peers
 from tests.checks_probes.certs import make_ca, make_leaf
 from tests.checks_probes.servers import SECRET_TOKEN, RawServer, http_app, pong, serve
+from tests.conditions import eventually
 from tests.loopback import free_port
 
-from .harness import hc_status, install_crds, kubectl, namespace, runtime_config, wait_for
+from .harness import hc_status, install_crds, kubectl, namespace, runtime_config
 
 KV = "kubevigil.io"
 LITERAL = "literal-s3cret-value"
@@ -81,7 +82,7 @@ def available(cluster: Cluster) -> bool:
 async def test_every_probe_kind_from_config_to_sinks(sim_cluster: Cluster, sim_kubeconfig: Path, tmp_path: Path,
                                                      dnsmasq: str, prometheus: str) -> None:
     seed(sim_cluster)
-    await wait_for(lambda: available(sim_cluster), what="Deployment web/site available")
+    await eventually(lambda: available(sim_cluster), what="Deployment web/site available")
     ca = make_ca()
     (tmp_path / "ca.crt").write_bytes(ca.cert_pem)
     leaf = make_leaf(ca, ["127.0.0.1"], days=3)
@@ -129,10 +130,11 @@ async def test_every_probe_kind_from_config_to_sinks(sim_cluster: Cluster, sim_k
                 return wrong + [f"{n}: {hc_status(sim_cluster, KV, 'web', n)}" for n in refused
                                 if hc_status(sim_cluster, KV, "web", n).get("status") != "Invalid"]
 
-            await wait_for(lambda: not settled(), timeout=60, what=lambda: "; ".join(settled()))
-            records = await wait_for(lambda: {r["body"]["name"]: r["body"] for r in lines(tmp_path / "results.jsonl")
-                                              if len(lines(tmp_path / "results.jsonl")) >= len(runnable)},
-                                     what="a record per run")
+            await eventually(lambda: not settled(), timeout=60, what="every probe check settled",
+                             state=lambda: "; ".join(settled()))
+            records = await eventually(lambda: {r["body"]["name"]: r["body"] for r in lines(tmp_path / "results.jsonl")
+                                                if len(lines(tmp_path / "results.jsonl")) >= len(runnable)},
+                                       what="a record per run")
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"{base}/metrics") as resp:
                     metrics = await resp.text()

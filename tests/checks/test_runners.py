@@ -16,9 +16,10 @@ from kubevigil.catalog import load
 from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 from tests.loopback import free_port
 
-from .harness import checks_role, create_hc, hc_status, install_crds, namespace, runtime_config, wait_for
+from .harness import checks_role, create_hc, hc_status, install_crds, namespace, runtime_config
 
 KV = "kubevigil.io"
 METRICS = {"metrics": [{"name": "rows_checked", "help": "Rows the check read", "metrictype": "gauge", "value": 1250}]}
@@ -53,10 +54,10 @@ async def test_a_failed_job_says_why_and_a_passing_one_reports_metrics(
         {"terminationMessagePolicy": "FallbackToLogsOnError"}))
     create_hc(sim_cluster, job_check("rows", {"sim.kubevigil.io/termination-message": json.dumps(METRICS)}))
     async with checks_role(sim_kubeconfig, {"jitter": 0, "log_tail_lines": 2}, tmp_path) as running:
-        await wait_for(lambda: hc_status(sim_cluster, KV, "team", "disk").get("status") == "Failed"
-                       and hc_status(sim_cluster, KV, "team", "fallback").get("status") == "Failed"
-                       and hc_status(sim_cluster, KV, "team", "rows").get("status") == "Succeeded",
-                       timeout=60, what="three Job runs")
+        await eventually(lambda: hc_status(sim_cluster, KV, "team", "disk").get("status") == "Failed"
+                         and hc_status(sim_cluster, KV, "team", "fallback").get("status") == "Failed"
+                         and hc_status(sim_cluster, KV, "team", "rows").get("status") == "Succeeded",
+                         timeout=60, what="three Job runs")
         rows = running.registry.get_sample_value("rows_rows_checked", {"healthcheck_name": "rows", "namespace": "team"})
     disk = hc_status(sim_cluster, KV, "team", "disk")["errorMessage"]
     assert disk == ("Job has reached the specified backoff limit: container probe: disk full on /data (exit code 3); "
@@ -93,13 +94,13 @@ async def test_a_kuberhealthy_pod_reports_from_its_own_address(
     runtime = Runtime(load(config).settings, ["checks"])
     await runtime.start()
     try:
-        run = await wait_for(lambda: hc_status(sim_cluster, KV, "team", "dns").get("currentRun"), what="the run")
+        run = await eventually(lambda: hc_status(sim_cluster, KV, "team", "dns").get("currentRun"), what="the run")
 
         def running_pod() -> dict[str, Any] | None:
             pods = sim_cluster.store.list(by_kind("Pod"), "team", label_selector=f"job-name={run['name']}")
             return next((p for p in pods if (p.get("status") or {}).get("phase") == "Running"), None)
 
-        pod = await wait_for(running_pod, what="the check pod running")
+        pod = await eventually(running_pod, what="the check pod running")
         assert pod["metadata"]["annotations"]["sim.kubevigil.io/duration"] == "2m"
         assert pod["metadata"]["labels"]["team"] == "dns"
         env = pod_env(pod)
@@ -112,12 +113,12 @@ async def test_a_kuberhealthy_pod_reports_from_its_own_address(
                 env["KH_REPORTING_URL"], json={"OK": True, "Errors": []},
                 headers={"kh-run-uuid": env["KH_RUN_UUID"]}) as resp:
             assert resp.status == 200, await resp.text()
-        await wait_for(lambda: hc_status(sim_cluster, KV, "team", "dns").get("status") == "Succeeded", what="pass")
+        await eventually(lambda: hc_status(sim_cluster, KV, "team", "dns").get("status") == "Succeeded", what="pass")
         # Reported before its pod ended: the Job is not needed any more.
-        await wait_for(lambda: sim_cluster.store.try_get(by_kind("Job"), "team", run["name"]) is None,
-                       what="the reported Job deleted")
-        await wait_for(lambda: hc_status(sim_cluster, KV, "team", "silent").get("status") == "Failed", timeout=60,
-                       what="the silent check failed")
+        await eventually(lambda: sim_cluster.store.try_get(by_kind("Job"), "team", run["name"]) is None,
+                         what="the reported Job deleted")
+        await eventually(lambda: hc_status(sim_cluster, KV, "team", "silent").get("status") == "Failed", timeout=60,
+                         what="the silent check failed")
     finally:
         await runtime.stop()
     assert hc_status(sim_cluster, KV, "team", "silent")["errorMessage"] == \

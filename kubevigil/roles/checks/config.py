@@ -7,8 +7,7 @@ from collections.abc import Iterable
 
 from pydantic import Field, field_validator
 
-from kubevigil.core.model import Model
-from kubevigil.core.signals import SignalKind
+from kubevigil.core.model import Model, Section, SinkRef
 from kubevigil.roles.checks.durations import Duration
 
 
@@ -60,7 +59,7 @@ class ProbeAccess(Model):
         return value
 
 
-class ChecksSection(Model):
+class ChecksSection(Section):
     """Runs HealthCheck objects of both kinds (activemonitor.keikoproj.io/v1alpha1 and kubevigil.io/v1)."""
 
     namespaces: list[str] = Field(default_factory=list, description="Namespaces to watch (default: all)")
@@ -81,7 +80,7 @@ class ChecksSection(Model):
     probes: ProbeAccess = Field(default_factory=lambda: ProbeAccess.model_validate({}),
                                 description="What built-in probes may read with kubevigil's credentials")
 
-    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+    def sink_refs(self) -> Iterable[SinkRef]:
         for i, name in enumerate(self.sinks.records):
             yield ("sinks", "records", i), name, "record"
         for i, name in enumerate(self.sinks.metrics):

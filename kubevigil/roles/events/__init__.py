@@ -1,13 +1,14 @@
-"""Role `events`: durable Kubernetes Event export with event-exporter's routing (kubernetes-event-exporter)."""
+"""Role `events`: durable Kubernetes Event export with event-exporter's routing (kubernetes-event-exporter).
+
+This module stays light (the config model and the role's table line): the role is imported when it is built.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from kubevigil.roles.events.config import EventsConfig, demo_section
-
-if TYPE_CHECKING:
-    from kubevigil.roles.role import Role, RoleContext
+from kubevigil.roles.events.config import EventsConfig
+from kubevigil.roles.events.demo import DEMO
+from kubevigil.roles.events.rbac import api_access
+from kubevigil.roles.role import Role, RoleContext, RoleSpec
 
 
 def build(section: EventsConfig, ctx: RoleContext) -> Role:
@@ -17,4 +18,14 @@ def build(section: EventsConfig, ctx: RoleContext) -> Role:
     return EventsRole(section, ctx)
 
 
-__all__ = ["EventsConfig", "build", "demo_section"]
+SPEC: RoleSpec[EventsConfig] = RoleSpec(
+    name="events",
+    summary="Kubernetes Events, routed to receivers (kubernetes-event-exporter)",
+    config=EventsConfig,
+    build=build,
+    leader=True,  # one exporter: two would send every Event twice
+    rbac=api_access,
+    demo=DEMO,
+)
+
+__all__ = ["SPEC", "EventsConfig", "build"]
