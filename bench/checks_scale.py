@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import multiprocessing as mp
 import resource
 import sys
@@ -88,8 +87,14 @@ async def _emulator(args: argparse.Namespace, kubeconfig: str, conn: Any) -> Non
     await runner.cleanup()
 
 
+def _quiet() -> None:
+    from kubevigil.core.logs import configure
+
+    configure("warning", "console")
+
+
 def _child(args: argparse.Namespace, kubeconfig: str, conn: Any) -> None:
-    logging.basicConfig(level=logging.WARNING)
+    _quiet()
     asyncio.run(_emulator(args, kubeconfig, conn))
 
 
@@ -161,7 +166,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=256)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    _quiet()
     kubeconfig = str(Path(tempfile.mkdtemp()) / "kubeconfig")
     parent, child = mp.get_context("spawn").Pipe()
     proc = mp.get_context("spawn").Process(target=_child, args=(args, kubeconfig, child), daemon=True)

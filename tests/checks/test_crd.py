@@ -18,11 +18,13 @@ import pytest
 import yaml
 
 from kubevigil.cli import _parser
+from kubevigil.roles.checks import api_access
 from kubevigil.roles.checks.access import rules
 from kubevigil.roles.checks.config import ApiToken, ChecksSection
 from kubevigil.roles.checks.crd import activemonitor_crd, crds, crds_yaml, kubevigil_crd
 from kubevigil.roles.checks.healthcheck import Probe
 from kubevigil.roles.checks.probes import PROBES
+from kubevigil.roles.rbac import OWN_NAMESPACE
 from tests.anchors import ANCHORS
 from tests.conditions import wait_for
 
@@ -44,9 +46,23 @@ def test_deploy_clusterrole_is_current_and_has_no_wildcard() -> None:
         assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
 
 
-def test_api_token_adds_get_on_that_secret_only() -> None:
-    extra = [r for r in rules(ChecksSection(api_token=ApiToken(secret="kv-api"))) if "secrets" in r["resources"]]
-    assert extra == [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["kv-api"], "verbs": ["get"]}]
+def _cluster_secret_rules(section: ChecksSection) -> list[dict[str, Any]]:
+    return [dict(r) for r in api_access(section).cluster if "secrets" in r["resources"]]
+
+
+def test_api_token_is_read_through_a_role_on_that_secret_only() -> None:
+    token = [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["kv-api"], "verbs": ["get"]}]
+    own = ChecksSection(api_token=ApiToken(secret="kv-api"))
+    assert _cluster_secret_rules(own) == []
+    assert api_access(own).namespaced == {OWN_NAMESPACE: token}
+    assert api_access(ChecksSection(api_token=ApiToken(secret="kv-api", namespace="ops"))).namespaced == {"ops": token}
+    assert api_access(ChecksSection()).namespaced == {}
+
+
+def test_get_secrets_only_with_probe_secrets_enabled() -> None:
+    assert _cluster_secret_rules(ChecksSection()) == []
+    assert _cluster_secret_rules(ChecksSection.model_validate({"probes": {"secrets": True}})) == [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]
 
 
 def test_checks_crd_command_prints_both() -> None:
@@ -187,7 +203,7 @@ def test_probe_access_shapes_kubevigils_own_rules() -> None:
     section = ChecksSection.model_validate({"probes": {"secrets": True, "resources": ["pods", "workflows.argoproj.io"]},
                                             "api_token": {"secret": "kv-api"}})
     out = rules(section)
-    assert {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]} in out  # covers the API token's too
+    assert {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]} in out  # the API token has its own Role
     assert not [r for r in out if r.get("resourceNames")]
     assert {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["get", "list"]} in out
     assert not [r for r in rules(ChecksSection()) if "secrets" in r["resources"]]

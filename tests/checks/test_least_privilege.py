@@ -14,17 +14,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from aiohttp import web
 
 from kubevigil.kube.client import KubeApi, connect
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import by_kind
+from kubevigil.roles.checks import api_access
 from kubevigil.roles.checks.access import rules
 from kubevigil.roles.checks.api import TokenSource
 from kubevigil.roles.checks.check import CheckKey
 from kubevigil.roles.checks.config import ChecksSection
 from kubevigil.roles.checks.runs import Outcome
+from kubevigil.roles.rbac import manifests
 from kubevigil.sim.cluster import Cluster
 from tests.anchors import ANCHORS
 from tests.checks_probes.servers import serve
@@ -190,7 +193,7 @@ async def test_every_runner_and_remedy_runs_with_the_deployed_cluster_role(
             (KV, "dry", {"remedyStatus": "DryRun: would rollout-restart"}),
         ]
         await eventually(lambda: all(done(g, n, **w) for g, n, w in expected), timeout=120,
-                         what=lambda: "every runner and remedy: " + "; ".join(
+                         what="every runner and remedy", state=lambda: "; ".join(
                              f"{n}={result(sim_cluster, g, n)}" for g, n, w in expected if not done(g, n, **w)))
 
         web_dep = store.get(by_kind("Deployment"), "team", "web")
@@ -250,18 +253,28 @@ async def test_every_runner_and_remedy_runs_with_the_deployed_cluster_role(
     assert seen.of("create", "jobs") and seen.of("create", "workflows") and seen.of("patch", "deployments")
 
 
+def grant(cluster: Cluster, section: ChecksSection) -> None:
+    """Bind kubevigil's ServiceAccount to what `kubevigil rbac` prints for `section`: the ClusterRole and any Role."""
+    store = cluster.store
+    for doc in manifests(api_access(section), "kubevigil-checks", namespace="kubevigil"):
+        store.create(by_kind(doc["kind"]), doc)
+        meta = doc["metadata"]
+        store.create(by_kind(f"{doc['kind']}Binding"), {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": f"{doc['kind']}Binding", "metadata": dict(meta),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": doc["kind"], "name": meta["name"]},
+            "subjects": [{"kind": "ServiceAccount", "name": "kubevigil", "namespace": "kubevigil"}]})
+
+
+@pytest.mark.parametrize("probe_secrets", [True, False], ids=["probe-secrets-on", "probe-secrets-off"])
 async def test_secret_headers_and_the_api_token_with_the_rules_their_config_prints(
-        sim_cluster: Cluster, tmp_path: Path) -> None:
-    section = {"jitter": 0, "probes": {"secrets": True}, "api_token": {"secret": "kv-api", "namespace": "kubevigil"}}
+        sim_cluster: Cluster, tmp_path: Path, probe_secrets: bool) -> None:
+    section = {"jitter": 0, "probes": {"secrets": probe_secrets},
+               "api_token": {"secret": "kv-api", "namespace": "kubevigil"}}
     install_crds(sim_cluster, argo=False)
     for ns in ("kubevigil", "team", "other"):
         namespace(sim_cluster, ns)
     store = sim_cluster.store
-    store.create(by_kind("ClusterRole"), {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                                          "metadata": {"name": "kubevigil-checks"},
-                                          "rules": rules(ChecksSection.model_validate(section))})
-    binding = yaml.safe_load((ROOT / "deploy/roles/checks/clusterrolebinding.yaml").read_text())
-    store.create(by_kind("ClusterRoleBinding"), binding)
+    grant(sim_cluster, ChecksSection.model_validate(section))
     for ns, name, key, value in (("team", "probe-token", "token", "t0ken"), ("other", "theirs", "token", "x"),
                                  ("kubevigil", "kv-api", "token", "api-s3cret")):
         store.create(by_kind("Secret"), {"apiVersion": "v1", "kind": "Secret", "metadata": {
@@ -274,16 +287,29 @@ async def test_secret_headers_and_the_api_token_with_the_rules_their_config_prin
     app.add_routes([web.get("/private", private)])
     seen = Requests(sim_cluster, KUBEVIGIL)
     kubeconfig = service_account_kubeconfig(sim_cluster, tmp_path / "kubevigil.kubeconfig", "kubevigil", "kubevigil")
+    own_status = "Succeeded" if probe_secrets else "Invalid"
     async with serve(app) as url:
         create_hc(sim_cluster, probe_check("own", {"http": {"url": f"{url}/private", "headers": {"Authorization": {
             "secret": "probe-token", "namespace": "team", "key": "token", "prefix": "Bearer "}}}}))
         create_hc(sim_cluster, probe_check("theirs", {"http": {"url": f"{url}/private", "headers": {"Authorization": {
             "secret": "theirs", "namespace": "other", "key": "token"}}}}))
         async with checks_role(kubeconfig, section, tmp_path) as running:
-            await eventually(lambda: result(sim_cluster, KV, "own").get("status") == "Succeeded", what="own secret")
+            await eventually(lambda: result(sim_cluster, KV, "own").get("status") == own_status, what="own secret")
             await eventually(lambda: result(sim_cluster, KV, "theirs").get("status") == "Invalid", what="refused")
             assert await TokenSource(running.role).get() == "api-s3cret"
-    assert "outside this HealthCheck's namespace team" in result(sim_cluster, KV, "theirs")["errorMessage"]
+            # Beyond the token's one name, kubevigil can read Secrets only when the config turned that on.
+            team = await review(running.api, "SelfSubjectAccessReview", {"resourceAttributes": {
+                "verb": "get", "resource": "secrets", "namespace": "team", "name": "probe-token"}})
+            assert bool(team.get("allowed")) is probe_secrets
+    refused = {"own": result(sim_cluster, KV, "own"), "theirs": result(sim_cluster, KV, "theirs")}
+    if probe_secrets:
+        assert "outside this HealthCheck's namespace team" in refused["theirs"]["errorMessage"]
+    else:
+        for status in refused.values():
+            assert "probes may not read Secrets here (checks.probes.secrets is off" in status["errorMessage"]
+    for name in [n for n, st in refused.items() if st["status"] == "Invalid"]:
+        reasons = [e["reason"] for e in store.list(by_kind("Event"), "team") if e["involvedObject"]["name"] == name]
+        assert "InvalidSpec" in reasons, (name, reasons)
     assert seen.refused == []
-    assert {(a.namespace, a.name) for a in seen.of("get", "secrets")} == {("team", "probe-token"),
-                                                                         ("kubevigil", "kv-api")}
+    read = {(a.namespace, a.name) for a in seen.of("get", "secrets")}
+    assert read == ({("team", "probe-token"), ("kubevigil", "kv-api")} if probe_secrets else {("kubevigil", "kv-api")})

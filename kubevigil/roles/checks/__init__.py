@@ -33,10 +33,11 @@ def build(section: ChecksSection, ctx: RoleContext) -> Role:
 
 
 def api_access(section: ChecksSection) -> Access:
-    """kubevigil's own ClusterRole for this section (no wildcard, no escalate or bind)."""
-    from kubevigil.roles.checks.access import rules
+    """kubevigil's own ClusterRole for this section (no wildcard, no escalate or bind), and a Role reading the API
+    token's Secret when one is configured."""
+    from kubevigil.roles.checks.access import rules, token_rules
 
-    return Access(cluster=rules(section))
+    return Access(cluster=rules(section), namespaced=token_rules(section))
 
 
 def add_commands(subcommands: Subcommands, tools: CommandTools) -> None:

@@ -16,6 +16,7 @@ from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import Resource, by_kind
 from kubevigil.roles.checks.check import LABEL_MANAGED, MANAGER, CheckKey, Rbac
 from kubevigil.roles.checks.config import ChecksSection
+from kubevigil.roles.rbac import OWN_NAMESPACE
 
 SA = by_kind("ServiceAccount")
 ROLE = by_kind("Role")
@@ -207,10 +208,16 @@ def rules(section: ChecksSection) -> list[dict[str, Any]]:
     out += _probe_rules(section)
     if section.probes.secrets:  # header values from Secrets (a probe may name only its own namespace's)
         out.append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
-    elif section.api_token is not None:
-        out.append({"apiGroups": [""], "resources": ["secrets"], "resourceNames": [section.api_token.secret],
-                    "verbs": ["get"]})
     return out
+
+
+def token_rules(section: ChecksSection) -> dict[str, list[dict[str, Any]]]:
+    """The Role that reads the run-now API token: `get` on that one Secret, in its namespace only."""
+    token = section.api_token
+    if token is None:
+        return {}
+    return {token.namespace or OWN_NAMESPACE: [{"apiGroups": [""], "resources": ["secrets"],
+                                               "resourceNames": [token.secret], "verbs": ["get"]}]}
 
 
 def _probe_rules(section: ChecksSection) -> list[dict[str, Any]]:
