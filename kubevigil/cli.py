@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
 from kubevigil import __version__
+from kubevigil.core.startup import StartupError
+
+_SIGPIPE_EXIT = 141  # what a shell reports for a program a closed pipe ended (128 + SIGPIPE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,11 +26,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except StartupError as exc:
+        print(f"kubevigil: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `kubevigil schema | head`: the reader has all it wants; nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the flush at exit must not fail again
+        return _SIGPIPE_EXIT
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a mistake told in one line (argparse's usage block buries it), commands named when missing."""
+
+    def error(self, message: str) -> NoReturn:
+        commands = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if commands is not None and f"required: {commands.metavar or commands.dest}" in message:
+            message = f"a command is required: {', '.join(commands.choices)}"
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _seconds(text: str) -> float:
+    """A duration on the command line: a finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 10**12 or math.isnan(value):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds (and at most 10^12); got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0-65535 (0: any free port); got {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kubevigil", description="Cluster health shipped to places that stay up when the cluster does not.")
+    p = _Parser(prog="kubevigil", description="Cluster health shipped to places that stay up when the cluster does not.")
+    p.add_argument("--version", action="version", version=f"kubevigil {__version__}")
     sub = p.add_subparsers(metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the roles a config file enables", description="Run the roles the config file enables until SIGTERM/SIGINT.")
@@ -35,8 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     demo = sub.add_parser("demo", help="run every role against a built-in simulated cluster", description="Start the Kubernetes API emulator with a small realistic cluster and run every role against it with local sinks.")
-    demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
-    demo.add_argument("--port", type=int, default=8080, help="HTTP port for /metrics, /readyz, /status (default 8080; 0 = any free port)")
+    demo.add_argument("--duration", type=_seconds, help="stop after this many seconds (default: until Ctrl-C)")
+    demo.add_argument("--port", type=_port, default=8080, help="HTTP port for /metrics, /readyz, /status (default 8080; 0 = any free port)")
     demo.add_argument("--out", default="demo-out", help="directory for the demo's files (default ./demo-out)")
     demo.set_defaults(func=_cmd_demo)
 
@@ -93,7 +137,7 @@ def _add_optional_groups(sub: Any) -> None:
 def _cmd_sim(args: argparse.Namespace) -> int:
     from kubevigil.sim.serve import add_sim_parser
 
-    parser = argparse.ArgumentParser(prog="kubevigil")
+    parser = _Parser(prog="kubevigil")
     add_sim_parser(parser.add_subparsers(metavar="COMMAND"))
     parsed = parser.parse_args(["sim", *(["--help"] if args.help else []), *args.rest])
     return int(parsed.func(parsed) or 0)
@@ -183,8 +227,12 @@ def _cmd_status_rbac(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from kubevigil.demo import run_demo
+    from kubevigil.server import ListenError
 
-    return asyncio.run(run_demo(Path(args.out), port=args.port, duration=args.duration))
+    try:
+        return asyncio.run(run_demo(Path(args.out), port=args.port, duration=args.duration))
+    except ListenError as exc:
+        raise StartupError(f"{exc} (--port chooses another; --port 0 takes any free one)") from None
 
 
 if __name__ == "__main__":

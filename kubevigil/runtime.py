@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,6 +18,7 @@ from kubevigil import server
 from kubevigil.core import logs
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.readiness import Readiness
+from kubevigil.core.startup import StartupError, prepare_directory
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.roles.registry import ROLES
 from kubevigil.roles.role import PodIdentity, Role, RoleContext, readiness_of
@@ -51,10 +53,14 @@ class Runtime:
         self._api: Any = None
         self._delivery: Delivery | None = None
         self._runner: web.AppRunner | None = None
+        self._socket: socket.socket | None = None
+        self._started = False
 
     async def start(self) -> None:
         s = self.settings
-        s.state_dir.mkdir(parents=True, exist_ok=True)
+        # What the user fixes on the machine is checked first, before anything connects or starts.
+        prepare_directory(s.state_dir, "state_dir")
+        self._socket = server.bind(s.server.listen)
         self._delivery = Delivery(self._build_sinks(), state_dir=s.state_dir, clock=self.clock, registry=self.registry)
         await self._delivery.start()
         if self.role_names:
@@ -67,9 +73,10 @@ class Runtime:
             self._roles[name] = ROLES[name].build(getattr(s, name), ctx)
         routes = [r for role in self._roles.values() for r in role.routes()]
         app = server.build_app(self.registry, self.readiness, routes)
-        self._runner, self.port = await server.start(app, s.server.listen)
+        self._runner, self.port = await server.start(app, self._socket)
         for name, role in self._roles.items():
             self._tasks.append(asyncio.create_task(self._supervise(name, role), name=f"role:{name}"))
+        self._started = True
         log.info("started", roles=self.role_names, sinks=sorted(s.sinks), listen=s.server.listen, port=self.port)
 
     def readiness(self) -> dict[str, Readiness]:
@@ -88,9 +95,12 @@ class Runtime:
             await self._delivery.shutdown(self.settings.shutdown_grace)
         if self._runner is not None:
             await self._runner.cleanup()
+        elif self._socket is not None:
+            self._socket.close()
         if self._api is not None:
             await self._api.aclose()
-        log.info("stopped")
+        if self._started:  # a start that failed says why in one line of its own
+            log.info("stopped")
 
     def _build_sinks(self) -> dict[str, tuple[Sink[Any], Any]]:
         s = self.settings
@@ -141,6 +151,9 @@ async def run_until_signal(
         print(f"kubevigil: cannot reach the cluster: {exc}", file=sys.stderr)
         await runtime.stop()
         return 1
+    except StartupError:
+        await runtime.stop()  # what did start (journals, the API client) closes; the caller prints the reason
+        raise
     if on_started is not None:
         on_started(runtime.port)
     try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections.abc import Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from kubevigil.core.readiness import Readiness
+from kubevigil.core.startup import StartupError, os_reason
 
 ReadinessProbe = Callable[[], dict[str, Readiness]]
 
@@ -40,14 +43,24 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-async def start(app: web.Application, listen: str) -> tuple[web.AppRunner, int]:
-    """Bind and serve; returns the runner (for cleanup) and the bound port (useful with port 0)."""
+class ListenError(StartupError):
+    """The server's address cannot be bound (in use, not on this machine, a privileged port)."""
+
+
+def bind(listen: str) -> socket.socket:
+    """A listening socket on "host:port", taken before anything else starts, so a port in use fails at once."""
     host, port = parse_listen(listen)
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else os_reason(exc)
+        raise ListenError(f"cannot listen on {listen}: {reason}") from None
+
+
+async def start(app: web.Application, sock: socket.socket) -> tuple[web.AppRunner, int]:
+    """Serve on a socket from `bind`; returns the runner (for cleanup) and the bound port (useful with port 0)."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    server = site._server  # aiohttp exposes the bound socket only here
-    sockets = getattr(server, "sockets", None) or ()
-    bound = int(sockets[0].getsockname()[1]) if sockets else port
-    return runner, bound
+    await web.SockSite(runner, sock).start()
+    return runner, int(sock.getsockname()[1])

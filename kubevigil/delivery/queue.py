@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ import structlog
 
 from kubevigil.core.clock import Clock
 from kubevigil.core.signals import Metric, Record, Signal
+from kubevigil.core.startup import StartupError
 from kubevigil.delivery.codec import decode, encode
 from kubevigil.delivery.deadletter import DeadLetters
 from kubevigil.delivery.journal import Journal, Stored
@@ -119,7 +121,10 @@ class SinkQueue:
 
     async def start(self) -> None:
         """Open the journal (its items are replayed first), start the sink, then the writer and sender."""
-        await self._journal.open()
+        try:
+            await self._journal.open()
+        except (OSError, sqlite3.Error) as exc:
+            raise StartupError(f"sink {self.name!r}: cannot open its journal: {exc}") from exc
         self._queued_items = self._journal.count
         self._queued_bytes = self._journal.size
         if self._queued_items:
@@ -128,7 +133,7 @@ class SinkQueue:
             await self.sink.start()
         except Exception as exc:
             await self._journal.close()
-            raise RuntimeError(f"sink {self.name!r} failed to start: {exc}") from exc
+            raise StartupError(f"sink {self.name!r} failed to start: {exc}") from exc
         self._running = True
         self._group = asyncio.get_running_loop().create_future()
         self._writer = asyncio.create_task(self._write_loop(), name=f"delivery-writer-{self.name}")

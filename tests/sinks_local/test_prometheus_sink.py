@@ -79,7 +79,7 @@ async def test_every_series_keeps_its_own_label_set(parts):
     ])
     text = generate_latest(registry).decode()
     assert text.count("# TYPE kubevigil_cluster_healthy gauge") == 1
-    kind, samples = exposition(registry)["kubevigil_cluster_healthy"]
+    _, samples = exposition(registry)["kubevigil_cluster_healthy"]
     assert sorted(samples, key=str) == sorted([
         ({"Cluster": "demo"}, 1.0), ({"Cluster": "demo", "target": "a"}, 0.0), ({"Cluster": "demo", "target": "b"}, 1.0),
     ], key=str)

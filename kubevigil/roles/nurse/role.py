@@ -138,10 +138,12 @@ class NurseRole(Role):
         """Give the informers up to one interval, so the first round (made at start) already has neighbours."""
         waits: asyncio.Future[Any] = asyncio.gather(self.peers.pods.synced.wait(), self.peers.nodes.synced.wait())
         timer: asyncio.Future[Any] = asyncio.ensure_future(self.ctx.clock.sleep(self.section.interval_seconds))
-        await asyncio.wait({waits, timer}, return_when=asyncio.FIRST_COMPLETED)
-        for fut in (waits, timer):
-            fut.cancel()
-        await asyncio.gather(waits, timer, return_exceptions=True)
+        try:
+            await asyncio.wait({waits, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when stopped while waiting: no orphan may report its cancellation as an error
+            for fut in (waits, timer):
+                fut.cancel()
+            await asyncio.gather(waits, timer, return_exceptions=True)
 
     async def _rounds_forever(self) -> None:
         clock, interval = self.ctx.clock, self.section.interval_seconds
