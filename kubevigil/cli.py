@@ -146,6 +146,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
 def _load(file: str | None, fmt: str | None) -> Any:
     from kubevigil.catalog import load
     from kubevigil.config import ConfigError, find_config_path
+    from kubevigil.core.secrets import scrub
 
     try:
         loaded = load(find_config_path(file), format=fmt)
@@ -153,7 +154,7 @@ def _load(file: str | None, fmt: str | None) -> Any:
         print(str(exc), file=sys.stderr)
         return None
     for warning in loaded.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {scrub(warning)}", file=sys.stderr)  # a warning may quote a value
     return loaded
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from kubevigil.core.readiness import Readiness
+from kubevigil.core.secrets import scrub
 from kubevigil.core.startup import StartupError, os_reason
 
 ReadinessProbe = Callable[[], dict[str, Readiness]]
@@ -31,10 +32,29 @@ def build_app(registry: CollectorRegistry, readiness: ReadinessProbe, routes: Se
         status = 200 if all(r.ok for r in parts.values()) else 503
         return web.json_response({"ready": status == 200, "parts": body}, status=status)
 
-    app = web.Application()
+    app = web.Application(middlewares=[_no_secrets])
     app.add_routes([web.get("/metrics", metrics), web.get("/healthz", healthz), web.get("/readyz", readyz)])
     app.add_routes(list(routes))
     return app
+
+
+@web.middleware
+async def _no_secrets(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                      ) -> web.StreamResponse:
+    """Every answer (/status, /metrics, /api/…, the web page) leaves scrubbed of secrets: roles build their views
+    from state that may quote an error text or a URL."""
+    response = await handler(request)
+    textual = response.content_type.startswith("text/") or response.content_type.endswith("json")
+    if not (textual and isinstance(response, web.Response) and isinstance(response.body, bytes)):
+        return response
+    try:
+        text = response.body.decode(response.charset or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        return response
+    scrubbed = scrub(text)
+    if scrubbed != text:
+        response.body = scrubbed.encode(response.charset or "utf-8")
+    return response
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
