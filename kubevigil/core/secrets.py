@@ -12,6 +12,7 @@ library) is covered as well.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import threading
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, SecretBytes, SecretStr
+from pydantic_core import to_jsonable_python
 
 MASK = "***"
 # A remembered value shorter than this is masked where it is a whole config value, never inside free text: three
@@ -174,26 +176,35 @@ def mask_url_path(url: str) -> str:
 
 def view(value: Any) -> Any:
     """A model (or what is inside one) as JSON-able plain values, every secret it marks or holds shown as ***."""
-    from pydantic_core import to_jsonable_python
-
+    if isinstance(value, str):
+        return MASK if value in _remembered.values else scrub(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, BaseModel):
+        return {key: mask_url_path(item) if secret_path and isinstance(item, str) else view(item)
+                for name, key, secret_path in _fields(type(value)) for item in (getattr(value, name),)}
     if isinstance(value, SecretStr | SecretBytes):
         return MASK
-    if isinstance(value, BaseModel):
-        fields = type(value).model_fields
-        return {(info.alias or name): _field_view(getattr(value, name), info.metadata)
-                for name, info in fields.items()}
     if isinstance(value, dict):
-        return {str(k): MASK if looks_secret(str(k)) and v not in (None, "") else view(v) for k, v in value.items()}
+        return {str(k): _entry_view(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [view(v) for v in value]
-    if isinstance(value, str):
-        return MASK if is_remembered(value) else scrub(value)
     return to_jsonable_python(value)
 
 
-def _field_view(value: Any, metadata: list[Any]) -> Any:
-    if isinstance(value, str) and any(isinstance(m, SecretPath) for m in metadata):
-        return mask_url_path(value)
+@functools.cache
+def _fields(model: type[BaseModel]) -> tuple[tuple[str, str, bool], ...]:
+    """Per model class: (attribute, key in the config, whether it is a `WebhookUrl`) of each field."""
+    return tuple((name, info.alias or name, any(isinstance(m, SecretPath) for m in info.metadata))
+                 for name, info in model.model_fields.items())
+
+
+def _entry_view(key: str, value: Any) -> Any:
+    """An entry of a free-form mapping (a layout, a resource's spec): named like a secret, or a header, is masked."""
+    if isinstance(value, str) and value and looks_secret(key):
+        return MASK
+    if key.lower() == "headers" and isinstance(value, dict):
+        return {str(k): MASK if isinstance(v, str) else view(v) for k, v in value.items()}
     return view(value)
 
 
@@ -206,10 +217,15 @@ def remember_model(model: BaseModel) -> None:
 
 
 def _collect(value: Any, values: set[str], origins: set[tuple[str, int | None]]) -> None:
-    if isinstance(value, SecretStr):
-        values |= _credential_forms(value.get_secret_value())
+    if isinstance(value, str):
+        if "://" in value:
+            _collect_urls(value, values)
+    elif value is None or isinstance(value, bool | int | float):
+        return
     elif isinstance(value, BaseModel):
         _collect_model(value, values, origins)
+    elif isinstance(value, SecretStr):
+        values |= _credential_forms(value.get_secret_value())
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if isinstance(item, str) and looks_secret(str(key)):
@@ -219,19 +235,22 @@ def _collect(value: Any, values: set[str], origins: set[tuple[str, int | None]])
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
             _collect(item, values, origins)
-    elif isinstance(value, str) and "://" in value:
-        for match in _URL.finditer(value):
-            if match["userinfo"]:
-                values |= _userinfo_forms(urllib.parse.unquote(match["userinfo"][:-1]))
-            _, _, query = match["rest"].partition("?")
-            values |= {urllib.parse.unquote(m["value"]) for m in _QUERY_PARAM.finditer(query)
-                       if m["value"] and looks_secret(urllib.parse.unquote(m["name"]))}
+
+
+def _collect_urls(text: str, values: set[str]) -> None:
+    """URL userinfo and the values of secret-named query parameters in `text`."""
+    for match in _URL.finditer(text):
+        if match["userinfo"]:
+            values |= _userinfo_forms(urllib.parse.unquote(match["userinfo"][:-1]))
+        _, _, query = match["rest"].partition("?")
+        values |= {urllib.parse.unquote(m["value"]) for m in _QUERY_PARAM.finditer(query)
+                   if m["value"] and looks_secret(urllib.parse.unquote(m["name"]))}
 
 
 def _collect_model(model: BaseModel, values: set[str], origins: set[tuple[str, int | None]]) -> None:
-    for name, info in type(model).model_fields.items():
+    for name, _, secret_path in _fields(type(model)):
         item = getattr(model, name)
-        if isinstance(item, str) and any(isinstance(m, SecretPath) for m in info.metadata):
+        if secret_path and isinstance(item, str):
             match = _URL.match(item)
             if match is not None:
                 origins.add(_origin(match["scheme"], match["host"], match["port"] or ""))

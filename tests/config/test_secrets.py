@@ -241,3 +241,15 @@ def test_remembered_values_are_bounded() -> None:
     remember(f"secret-value-{n:06d}" for n in range(secrets._MAX_REMEMBERED + 10))
     assert not secrets.is_remembered("secret-value-000000")
     assert secrets.is_remembered(f"secret-value-{secrets._MAX_REMEMBERED + 9:06d}")
+
+
+def test_a_resource_spec_is_shown_masked() -> None:
+    """/api/checks/<ns>/<name> shows a HealthCheck's spec as written: header values and URL credentials masked."""
+    spec = {"schedule": {"every": "1m"}, "probe": {"http": {
+        "url": "https://probe:url-pass-0a1b2c@shop.example/health?api_key=hdr-api-key-4d5e6f",
+        "headers": {"X-Team": "payments", "Authorization": {"secret": "api", "key": "token"}}}},
+        "job": {"template": {"spec": {"automountServiceAccountToken": False, "containers": [{"name": "c"}]}}}}
+    assert secrets.view(spec) == {"schedule": {"every": "1m"}, "probe": {"http": {
+        "url": "https://***@shop.example/health?api_key=***",
+        "headers": {"X-Team": "***", "Authorization": {"secret": "***", "key": "***"}}}},
+        "job": {"template": {"spec": {"automountServiceAccountToken": False, "containers": [{"name": "c"}]}}}}
