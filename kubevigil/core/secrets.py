@@ -25,7 +25,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_core import to_jsonable_python
 
 MASK = "***"
-# A remembered value shorter than this is masked where it is a whole config value, never inside free text: three
+# A remembered value shorter than this is masked where it is a whole config value, never inside free text: a few
 # letters of a log line are not worth guessing about, and no credential is that short.
 MIN_SCRUBBED = 6
 _MAX_REMEMBERED = 10_000  # values are remembered per loaded config; a reloading process must not grow without end
