@@ -114,7 +114,7 @@ def _add_optional_groups(sub: Any) -> None:
     sim.add_argument("rest", nargs=argparse.REMAINDER)
     sim.set_defaults(func=_cmd_sim)
     status = sub.add_parser("status", help="status role tools", description="Tools for the status role.")
-    status_sub = status.add_subparsers(metavar="COMMAND")
+    status_sub = status.add_subparsers(metavar="COMMAND", dest="status_command", required=True)
     alarm = status_sub.add_parser(
         "create-alarm", help="create the recommended CloudWatch alarm for the heartbeat",
         description="Create the recommended CloudWatch alarm on the status heartbeat: below 1 for N periods, "

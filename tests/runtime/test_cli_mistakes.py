@@ -114,10 +114,11 @@ def test_version_option() -> None:
     assert result.returncode == 0 and result.stdout == f"kubevigil {__version__}\n" and result.stderr == ""
 
 
-def test_sim_without_a_command_names_the_commands() -> None:
-    result = kubevigil("sim")
+@pytest.mark.parametrize(("group", "commands"), [("sim", "serve"), ("status", "create-alarm, rbac")])
+def test_a_command_group_without_a_command_names_the_commands(group: str, commands: str) -> None:
+    result = kubevigil(group)
     assert result.returncode == 2
-    assert one_line(result) == "kubevigil sim: a command is required: serve (see kubevigil sim --help)"
+    assert one_line(result) == f"kubevigil {group}: a command is required: {commands} (see kubevigil {group} --help)"
 
 
 def test_unknown_command_is_one_line() -> None:
