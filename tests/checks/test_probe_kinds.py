@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from kubevigil.catalog import load
+from kubevigil.core.secrets import MASK
 from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
@@ -164,7 +165,7 @@ async def test_every_probe_kind_from_config_to_sinks(sim_cluster: Cluster, sim_k
     assert len(lines(tmp_path / "metrics.jsonl")) >= len(runnable)
     # A literal header value is masked on the open read API; no secret is written or served anywhere.
     literal = json.loads(served[1 + list(runnable).index("literal")])["checks"][0]["spec"]["probe"]["http"]
-    assert literal["headers"] == {"X-Api-Key": "**********"}
+    assert literal["headers"] == {"X-Api-Key": MASK}
     statuses = json.dumps([hc_status(sim_cluster, KV, "web", n) for n in [*runnable, *refused]])
     written = [statuses, json.dumps(events), metrics, *served, table,
                (tmp_path / "results.jsonl").read_text(), (tmp_path / "metrics.jsonl").read_text()]

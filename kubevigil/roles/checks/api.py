@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from kubevigil.core.secrets import view
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import by_kind
@@ -27,7 +28,6 @@ from kubevigil.roles.role import RoleContext
 SECRET = by_kind("Secret")
 TOKEN_CACHE_SECONDS = 30.0
 MAX_REPORT_BYTES = 64 * 1024
-MASKED = "**********"  # what pydantic's SecretStr shows
 
 
 class ChecksRole(Protocol):
@@ -83,9 +83,10 @@ def routes(role: ChecksRole) -> Sequence[web.RouteDef]:
         found = role.find(request.match_info["namespace"], request.match_info["name"])
         if not found:
             return _error(404, "no HealthCheck with that namespace and name")
+        # the spec as written may hold header values and URLs with credentials: shown masked, as in check-config
         return web.json_response({"checks": [{"apiVersion": obj.get("apiVersion"), "metadata": {
-            "namespace": key.namespace, "name": key.name}, "spec": shown_spec(obj.get("spec")),
-            "status": obj.get("status")} for key, obj in found]})
+            "namespace": key.namespace, "name": key.name}, "spec": view(obj.get("spec")), "status": obj.get("status")}
+            for key, obj in found]})
 
     async def run_now(request: web.Request) -> web.Response:
         denied = await _authorize(request, tokens, role)
@@ -103,20 +104,6 @@ def routes(role: ChecksRole) -> Sequence[web.RouteDef]:
 
     return [web.get("/api/checks", list_checks), web.get("/api/checks/{namespace}/{name}", get_check),
             web.post("/api/checks/{namespace}/{name}/run", run_now), web.post("/check", report)]
-
-
-def shown_spec(spec: Any) -> Any:
-    """The spec as the open read API shows it: a probe's literal header values masked (Secret references stay)."""
-    probe = spec.get("probe") if isinstance(spec, dict) else None
-    if not isinstance(probe, dict):
-        return spec
-    shown = {}
-    for name, params in probe.items():
-        headers = params.get("headers") if isinstance(params, dict) else None
-        if isinstance(headers, dict):
-            params = {**params, "headers": {h: MASKED if isinstance(v, str) else v for h, v in headers.items()}}
-        shown[name] = params
-    return {**spec, "probe": shown}
 
 
 def _error(status: int, message: str) -> web.Response:
