@@ -12,8 +12,9 @@ import re
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import MutableMapping
-from typing import Any, Literal
+from collections.abc import Mapping, MutableMapping
+from types import MappingProxyType
+from typing import Any, Final, Literal
 
 import structlog
 
@@ -26,6 +27,10 @@ REPEAT_INTERVAL = 60.0
 _NUMBERS = re.compile(r"\d+(?:\.\d+)?")
 # Fields that differ between otherwise identical lines.
 _VOLATILE = frozenset({"timestamp", "exc_info", "exception", "repeated"})
+_NEW_EPISODE_KEY = "_new_episode"
+# `log.warning(..., **NEW_EPISODE)` on the line that opens a failure episode (core.outage's "first"): its caller
+# logs it once per episode, so it is never held back; a second outage a few seconds after the first is logged too.
+NEW_EPISODE: Final[Mapping[str, bool]] = MappingProxyType({_NEW_EPISODE_KEY: True})
 
 
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -79,6 +84,8 @@ class Repeats:
 
     def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         """The structlog processor: drop a held-back event, mark the one that ends a window."""
+        if event.pop(_NEW_EPISODE_KEY, False):
+            return event
         if _LEVELS.get(str(event.get("level", method)), logging.CRITICAL) < logging.WARNING:
             return event
         fields = tuple(sorted((k, _NUMBERS.sub("#", str(v))) for k, v in event.items() if k not in _VOLATILE))

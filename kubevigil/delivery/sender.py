@@ -12,6 +12,7 @@ import structlog
 
 from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import Clock
+from kubevigil.core.logs import NEW_EPISODE
 from kubevigil.core.outage import Outage
 from kubevigil.delivery.backlog import Backlog
 from kubevigil.delivery.deadletter import DeadLetters
@@ -190,14 +191,14 @@ class Sender:
             self._note_access_denied(str(exc))
         elif not self._failing:
             self._failing = True
-            log.warning("sink failing, retrying", sink=self.name, error=self._last_error)
+            log.warning("sink failing, retrying", sink=self.name, error=self._last_error, **NEW_EPISODE)
 
     def _note_access_denied(self, reason: str) -> None:
         self.access_denied = reason
         report = self._access.failed(self._clock.monotonic())
         if report == "first":
             log.error("sink refuses kubevigil's credentials or destination; items are kept and retried",
-                      sink=self.name, error=reason, retry_base=self.params.access_retry_base)
+                      sink=self.name, error=reason, retry_base=self.params.access_retry_base, **NEW_EPISODE)
         elif report == "summary":
             log.error("sink still refuses access", sink=self.name, error=reason,
                       for_seconds=round(self._access.duration(self._clock.monotonic())), attempts=self._access.failures)

@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 
 from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import Clock, SystemClock
+from kubevigil.core.logs import NEW_EPISODE
 from kubevigil.core.outage import Outage
 from kubevigil.core.readiness import Readiness
 from kubevigil.kube.cache import Cache, CacheView, key_of, share_strings
@@ -289,7 +290,7 @@ class Informer:
         report = self._outage.failed(now)
         if report == "first":
             log.warning("informer cannot list/watch", informer=self.name, server=self.api.server, error=error,
-                        resource_version=self.resource_version)
+                        resource_version=self.resource_version, **NEW_EPISODE)
         elif report == "summary":
             log.warning("informer still failing", informer=self.name, server=self.api.server, error=error,
                         failing_seconds=round(self._outage.duration(now)), attempts=self._outage.failures,
@@ -447,7 +448,7 @@ class Informer:
                  "change": change.type, "object": "/".join(filter(None, key_of(change.obj)))}
         if report == "first":
             log.error("informer handler failed; the role's view of this object may be wrong", **where,
-                      exc_info=exc)
+                      exc_info=exc, **NEW_EPISODE)
         elif report == "summary":
             log.error("informer handlers still failing", **where, error=f"{type(exc).__name__}: {exc}",
                       failed_changes=self._handler_outage.failures)

@@ -15,6 +15,7 @@ import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge
 
 from kubevigil.core.clock import Clock, SystemClock
+from kubevigil.core.logs import NEW_EPISODE
 from kubevigil.core.outage import Outage
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
@@ -160,7 +161,7 @@ class LeaderElector:
         self.last_error = error
         report = self._outage.failed(self.clock.monotonic())
         if report == "first":
-            log.warning("lease %s/%s: %s", self.namespace, self.name, error)
+            log.warning("lease %s/%s: %s", self.namespace, self.name, error, **NEW_EPISODE)
         elif report == "summary":
             log.warning("lease %s/%s: still failing for %.0fs (%d tries): %s", self.namespace, self.name,
                         self._outage.duration(self.clock.monotonic()), self._outage.failures, error)

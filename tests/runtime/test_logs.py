@@ -77,3 +77,21 @@ def test_identical_warnings_are_rate_limited_with_a_count(capsys, monkeypatch) -
     assert [(e["event"][:11], e.get("repeated")) for e in entries] == [
         ("sink failin", None), ("retry 0 of ", None), ("sink failin", 49), ("retry 51 of", 49),
         ("another war", None)]
+
+
+def test_each_failure_episode_opens_with_its_line_however_soon_after_the_last(capsys, monkeypatch) -> None:
+    """Two API server outages five seconds apart: the second's first warning is not taken for a repeat of the first's
+    (the chaos test saw the second outage logged only by its recovery)."""
+    now = [1000.0]
+    monkeypatch.setattr(logs.time, "monotonic", lambda: now[0])
+    logs.configure("info", "json")
+    log = structlog.get_logger("kubevigil.test")
+    for _ in range(2):
+        log.warning("informer cannot list/watch", informer="events", error="cannot connect", **logs.NEW_EPISODE)
+        log.warning("a retry loop's line", error="cannot connect")
+        log.info("informer recovered", informer="events")
+        now[0] += 5.0
+    entries = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+    assert [e["event"][:12] for e in entries] == ["informer can", "a retry loop", "informer rec", "informer can",
+                                                   "informer rec"]
+    assert all("_new_episode" not in e for e in entries)

@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import Gauge
 
+from kubevigil.core.logs import NEW_EPISODE
 from kubevigil.core.outage import Outage
 from kubevigil.core.signals import Metric
 from kubevigil.kube.informer import Informer
@@ -198,7 +199,7 @@ class StatusRole(Role):
         report = self._stale_outage.failed(mono)
         if report == "first":
             log.warning("view of the cluster is stale; healthy values are not published", why=self.withheld,
-                        when_stale=self.section.when_stale, stale_targets=sorted(self._stale)[:20])
+                        when_stale=self.section.when_stale, stale_targets=sorted(self._stale)[:20], **NEW_EPISODE)
         elif report == "summary":
             log.warning("view of the cluster is still stale", why=self.withheld, when_stale=self.section.when_stale,
                         stale_targets=sorted(self._stale)[:20], stale_for=round(self._stale_outage.duration(mono)))
