@@ -97,6 +97,10 @@ class InformerCollector(Collector):
     def add(self, informer: Informer) -> None:
         self._informers.add(informer)
 
+    def informers(self) -> list[Informer]:
+        """The live informers on this registry, by name."""
+        return sorted(self._informers, key=lambda i: i.name)
+
     def describe(self) -> list[Metric]:
         return list(self._families())
 
