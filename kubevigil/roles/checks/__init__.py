@@ -6,7 +6,8 @@ This module stays light (the config model only): the controller is imported when
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from kubevigil.roles.checks.config import ChecksSection
 
@@ -58,4 +59,12 @@ def demo_section(sink_names: dict[str, str] | None = None) -> dict[str, Any]:
     return demo
 
 
-__all__ = ["ChecksSection", "add_commands", "build", "defaults", "demo_section", "leader", "rbac"]
+async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
+    """The role's panel data for the web page (roles/checks/panel.py), imported late like the role itself."""
+    from kubevigil.roles.checks.controller import ChecksRole
+    from kubevigil.roles.checks.panel import panel as data
+
+    return await data(cast(ChecksRole, role), query)
+
+
+__all__ = ["ChecksSection", "add_commands", "build", "defaults", "demo_section", "leader", "panel", "rbac"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from kubevigil.roles.events.config import EventsConfig, demo_section
 
@@ -17,4 +18,12 @@ def build(section: EventsConfig, ctx: RoleContext) -> Role:
     return EventsRole(section, ctx)
 
 
-__all__ = ["EventsConfig", "build", "demo_section"]
+async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
+    """The role's panel data for the web page (roles/events/panel.py), imported late like the role itself."""
+    from kubevigil.roles.events.panel import panel as data
+    from kubevigil.roles.events.role import EventsRole
+
+    return await data(cast(EventsRole, role), query)
+
+
+__all__ = ["EventsConfig", "build", "demo_section", "panel"]

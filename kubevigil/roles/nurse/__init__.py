@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from kubevigil.roles.nurse.config import NurseSection, demo_section
 from kubevigil.roles.nurse.rbac import pod_rules_namespaced, rbac
@@ -20,4 +21,12 @@ def build(section: NurseSection, ctx: RoleContext) -> Role:
     return NurseRole(section, ctx)
 
 
-__all__ = ["NurseSection", "build", "demo_section", "leader", "pod_rules_namespaced", "rbac"]
+async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
+    """The role's panel data for the web page (roles/nurse/panel.py), imported late like the role itself."""
+    from kubevigil.roles.nurse.panel import panel as data
+    from kubevigil.roles.nurse.role import NurseRole
+
+    return await data(cast(NurseRole, role), query)
+
+
+__all__ = ["NurseSection", "build", "demo_section", "leader", "panel", "pod_rules_namespaced", "rbac"]

@@ -5,7 +5,8 @@ The runtime wiring lives here as plain values for the role table: `build`, `rbac
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from kubevigil.roles.scrape.config import ScrapeSection
 
@@ -41,4 +42,12 @@ def demo_section(sink_names: list[str], prometheus_sinks: list[str]) -> dict[str
     }
 
 
-__all__ = ["LEADER", "ScrapeSection", "build", "demo_section", "rbac"]
+async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
+    """The role's panel data for the web page (roles/scrape/panel.py), imported late like the role itself."""
+    from kubevigil.roles.scrape.panel import panel as data
+    from kubevigil.roles.scrape.role import ScrapeRole
+
+    return await data(cast(ScrapeRole, role), query)
+
+
+__all__ = ["LEADER", "ScrapeSection", "build", "demo_section", "panel", "rbac"]

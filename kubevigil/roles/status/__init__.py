@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from kubevigil.roles.status.config import StatusSection
 
@@ -17,4 +18,12 @@ def build(section: StatusSection, ctx: RoleContext) -> Role:
     return StatusRole(section, ctx)
 
 
-__all__ = ["StatusSection", "build"]
+async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
+    """The role's panel data for the web page (roles/status/panel.py), imported late like the role itself."""
+    from kubevigil.roles.status.panel import panel as data
+    from kubevigil.roles.status.role import StatusRole
+
+    return await data(cast(StatusRole, role), query)
+
+
+__all__ = ["StatusSection", "build", "panel"]
