@@ -14,6 +14,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from kubevigil import server
+from kubevigil import web as page
 from kubevigil.core import logs
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.readiness import Readiness
@@ -66,7 +67,9 @@ class Runtime:
         for name in self.role_names:
             self._roles[name] = ROLES[name].build(getattr(s, name), ctx)
         routes = [r for role in self._roles.values() for r in role.routes()]
-        app = server.build_app(self.registry, self.readiness, routes)
+        view = page.Process(s.cluster.name, self._roles, self.readiness, self.registry, self.clock, self._api, ctx.pod,
+                            s.server.web, self.clock.now())
+        app = server.build_app(self.registry, self.readiness, page.routes(view, routes))
         self._runner, self.port = await server.start(app, s.server.listen)
         for name, role in self._roles.items():
             self._tasks.append(asyncio.create_task(self._supervise(name, role), name=f"role:{name}"))

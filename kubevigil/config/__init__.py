@@ -8,9 +8,11 @@ from kubevigil.config.loader import Loaded, find_config_path, load
 from kubevigil.config.settings import (
     ClusterSettings,
     LoggingSettings,
+    SecretKeyRef,
     ServerSettings,
     Settings,
     SinkEntry,
+    WebSettings,
     settings_model,
 )
 from kubevigil.config.tables import RoleType, SinkType, Tables
@@ -23,11 +25,13 @@ __all__ = [
     "Loaded",
     "LoggingSettings",
     "RoleType",
+    "SecretKeyRef",
     "ServerSettings",
     "Settings",
     "SinkEntry",
     "SinkType",
     "Tables",
+    "WebSettings",
     "find_config_path",
     "json_schema",
     "load",
