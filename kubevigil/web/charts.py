@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-MIN_SPAN = 300.0  # a chart covers at least five minutes, so a fresh process does not draw one wide bar
+MIN_SPAN = 120.0  # a chart covers at least two minutes, so a fresh process does not draw one wide bar
 TICKS = 4
 
 
@@ -28,9 +28,10 @@ class Window:
         return round((min(max(at, self.start), self.end) - self.start) / (self.end - self.start) * self.width, 2)
 
     def ticks(self) -> list[tuple[float, str]]:
-        """A few evenly spaced (x, "HH:MM") labels, UTC."""
+        """A few evenly spaced (x, "HH:MM") labels, UTC; with seconds when the window is shorter than 10 minutes."""
         step = (self.end - self.start) / TICKS
-        return [(self.x(self.start + i * step), time.strftime("%H:%M", time.gmtime(self.start + i * step)))
+        shape = "%H:%M:%S" if self.end - self.start < 600 else "%H:%M"
+        return [(self.x(self.start + i * step), time.strftime(shape, time.gmtime(self.start + i * step)))
                 for i in range(TICKS + 1)]
 
 
@@ -77,6 +78,7 @@ class Line:
     css: str
     segments: list[str]  # SVG polyline `points`, one per run without gaps
     last: float | None
+    end: tuple[float, float] | None  # where the latest value is drawn (a dot: a lone point is visible too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +105,17 @@ def line_chart(series: Mapping[str, Sequence[Sequence[Any]]], win: Window, heigh
     lines = []
     for i, (label, points) in enumerate(series.items()):
         segments: list[list[str]] = [[]]
+        end = None
         for at, value in points:
             if at < win.start:
                 continue
             if value is None:
                 segments.append([])
                 continue
-            segments[-1].append(f"{win.x(at)},{round(height - value / top * height, 2)}")
+            end = (win.x(at), round(height - value / top * height, 2))
+            segments[-1].append(f"{end[0]},{end[1]}")
         last = next((v for _, v in reversed(points) if v is not None), None)
-        lines.append(Line(label, f"s{i % 4}", [" ".join(s) for s in segments if s], last))
+        lines.append(Line(label, f"s{i % 4}", [" ".join(s) for s in segments if s], last, end))
     return LineChart(win.width, height, lines, top, win.ticks())
 
 

@@ -23,8 +23,8 @@ ROLE_PANELS: dict[str, Provider] = {
     "status": status.panel,
     "checks": checks.panel,
     "events": events.panel,
-    "nurse": nurse.panel,
     "scrape": scrape.panel,
+    "nurse": nurse.panel,
 }
 TITLES = {"status": "Heartbeat", "events": "Events", "checks": "Checks", "nurse": "Network", "scrape": "Capacity",
           "process": "Process"}

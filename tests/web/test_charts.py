@@ -10,11 +10,12 @@ KINDS = {1: ("ok", "healthy"), 0: ("bad", "unhealthy"), None: ("unknown", "withh
 
 
 def test_window_covers_the_data_up_to_now_within_bounds() -> None:
-    assert charts.window(None, 1000.0, 3600, 600) == charts.Window(700.0, 1000.0, 600)  # at least 5 min
+    assert charts.window(None, 1000.0, 3600, 600) == charts.Window(880.0, 1000.0, 600)  # at least 2 min
     assert charts.window(0.0, 10_000.0, 3600, 600).start == 6400.0  # at most `longest`
     win = charts.window(100.0, 1000.0, 3600, 600)
     assert (win.start, win.x(100.0), win.x(1000.0), win.x(5000.0), win.x(-5.0)) == (100.0, 0.0, 600.0, 600.0, 0.0)
     assert [label for _, label in win.ticks()] == ["00:01", "00:05", "00:09", "00:12", "00:16"]
+    assert [label for _, label in charts.Window(0.0, 120.0, 600).ticks()][:2] == ["00:00:00", "00:00:30"]
 
 
 def test_strip_holds_each_value_until_the_next_and_merges_equal_neighbours() -> None:
@@ -34,6 +35,7 @@ def test_line_chart_scales_to_a_round_top_and_breaks_at_missing_values() -> None
     assert chart.top == 50.0
     assigned, total = chart.lines
     assert assigned.segments == ["0.0,64.0", "100.0,32.0"] and assigned.last == 30.0 and assigned.css == "s0"
+    assert assigned.end == (100.0, 32.0) and total.end == (0.0, 22.4)
     assert total.segments == ["0.0,22.4"] and total.css == "s1"
     assert [charts.nice_top(v) for v in (0, 0.5, 3, 10, 11, 499, 501)] == [1, 1, 5, 10, 20, 500, 1000]
 
