@@ -129,7 +129,7 @@ def _banner(out: Path, port: int, roles: list[str]) -> str:
     base = f"http://127.0.0.1:{port}"
     lines = [
         "",
-        f"kubevigil demo: open {base}/ in a browser.",
+        f"kubevigil demo is running: open {base}/ in a browser.",
         "A simulated 3-node cluster with healthy and broken workloads.",
         f"  roles:       {', '.join(roles) or 'none'}",
         f"  metrics:     {base}/metrics",

@@ -198,16 +198,19 @@ def matrix(rows: Sequence[str], cols: Sequence[str], paths: Mapping[str, Mapping
            sources: Mapping[str, Mapping[str, Any]]) -> Heatmap:
     """Who reaches whom: a path's latency colour, a cross on an error, grey where the source's nurse did not say."""
 
+    short = short_names([*rows, *cols])
+
     def cell_of(src: str, dst: str) -> tuple[str, bool, str]:
+        path = f"{short[src]} -> {short[dst]}"
         if not sources.get(src, {}).get("reachable", True):
-            return "unknown", False, f"{src} -> {dst}: no answer from the nurse on {src}"
+            return "unknown", False, f"{path}: no answer from the nurse on {short[src]}"
         cell = paths.get(src, {}).get(dst)
         if cell is None:
-            return "none", False, f"{src} -> {dst}: not checked"
+            return "none", False, f"{path}: not checked"
         ok = bool(cell.get("ok"))
         what = f"{cell.get('event') or 'error'}" if not ok else "ok"
         seconds = cell.get("seconds")
         took = f", {seconds * 1000:.0f} ms" if seconds is not None else ""
-        return latency_css(ok, seconds), not ok, f"{src} -> {dst}: {what}{took}"
+        return latency_css(ok, seconds), not ok, f"{path}: {what}{took}"
 
     return heatmap(rows, cols, cell_of)

@@ -23,7 +23,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATIC_TYPES = {"app.js": "text/javascript", "app.css": "text/css", "favicon.svg": "image/svg+xml"}
 
 
-def _static() -> dict[str, tuple[bytes, str, str]]:
+def static_files() -> dict[str, tuple[bytes, str, str]]:
     """Each static file: (body, content type, ETag), read once from the package."""
     folder = resources.files("kubevigil.web").joinpath("static")
     out = {}
@@ -61,8 +61,18 @@ def section(name: str, data: Mapping[str, Any] | None, query: Mapping[str, str],
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), status=status,
-                        content_type="application/json", headers=HEADERS)
+    return _compressed(web.Response(body=orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), status=status,
+                                    content_type="application/json", headers=HEADERS))
+
+
+def _html(text: str) -> web.Response:
+    return _compressed(web.Response(text=text, content_type="text/html", headers=HEADERS))
+
+
+def _compressed(response: web.Response) -> web.Response:
+    """Gzip when the client takes it: a 100-node matrix is megabytes of SVG, refreshed every few seconds."""
+    response.enable_compression()
+    return response
 
 
 def _refused(why: str) -> web.Response:
@@ -76,7 +86,7 @@ def routes(process: Process, role_routes: Sequence[web.RouteDef]) -> list[web.Ro
     """The page's routes plus the roles' routes; a role's own GET / keeps answering clients that are not browsers."""
     access = ReadAccess(process)
     others, role_root = split_root(role_routes)
-    static = _static()
+    static = static_files()
 
     async def root(request: web.Request) -> web.StreamResponse:
         if role_root is not None and not wants_html(request):
@@ -96,7 +106,7 @@ def routes(process: Process, role_routes: Sequence[web.RouteDef]) -> list[web.Ro
         # Markup: each section was rendered by our autoescaping templates
         html = render("page.html.j2", cluster=process.cluster_name, names=names, notice=refusal, now=now,
                       refresh=process.settings.refresh_seconds, sections=[Markup(s) for s in sections])
-        return web.Response(text=html, content_type="text/html", headers=HEADERS)
+        return _html(html)
 
     async def fragment(request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -106,8 +116,7 @@ def routes(process: Process, role_routes: Sequence[web.RouteDef]) -> list[web.Ro
         if refusal:
             return _refused(refusal)
         query, now = dict(request.query), process.clock.now()
-        html = section(name, await panels.data(process, name, query), query, now)
-        return web.Response(text=html, content_type="text/html", headers=HEADERS)
+        return _html(section(name, await panels.data(process, name, query), query, now))
 
     async def all_json(request: web.Request) -> web.Response:
         refusal = await access.refusal(request)

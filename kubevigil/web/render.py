@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from kubevigil.web import charts
 
@@ -56,7 +57,24 @@ def number(value: float | None) -> str:
 
 
 _ENV.filters.update(utc=utc, span=span, ago=ago, number=number)
-_ENV.globals.update(charts=charts)
+def heatmap_cells(hm: charts.Heatmap) -> Markup:
+    """The heatmap's cells as SVG: written here rather than in a template loop, which takes 25x as long for the
+    10,000 cells of a 100-node cluster. Labels are escaped like everything else."""
+    size = hm.cell - 2
+    parts = []
+    for c in hm.cells:
+        parts.append(f'<rect class="{c.css}" x="{c.x}" y="{c.y}" width="{size}" height="{size}">'
+                     f"<title>{escape(c.label)}</title></rect>")
+        if c.mark:
+            a, b = c.x + 6, c.x + hm.cell - 8
+            parts.append(f'<path class="cross" d="M{a} {c.y + 6}L{b} {c.y + hm.cell - 8}M{b} {c.y + 6}'
+                         f'L{a} {c.y + hm.cell - 8}"/>')
+    # Markup: every piece above is a number, a class of ours, or escaped
+    return Markup("".join(parts))
+
+
+ROWS = 100  # a table shows the first 100 rows (the worst first); the JSON has them all
+_ENV.globals.update(charts=charts, ROWS=ROWS, heatmap_cells=heatmap_cells)
 
 
 def render(template: str, **context: Any) -> str:

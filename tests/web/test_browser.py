@@ -100,7 +100,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                 break
         text = "".join(banner)
         first = next(line for line in text.splitlines() if line.strip())
-        match = re.search(r"open (http://127\.0\.0\.1:\d+)/ in a browser", first)
+        match = re.search(r"^kubevigil demo is running: open (http://127\.0\.0\.1:\d+)/ in a browser", first)
         assert match, f"the page's URL is not the banner's first line:\n{text}"
         running = Demo(match.group(1), out, proc, home)
         wait_for(lambda: _problems_shown(running), timeout=240, interval=1.0)

@@ -61,10 +61,21 @@ def test_matrix_marks_errors_and_silent_nurses() -> None:
     sources = {a: {"reachable": True}, b: {"reachable": False, "error": "TimeoutError"}, vm: {"reachable": True}}
     hm = charts.matrix([a, b, vm], [a, b], paths, sources)
     cells = {c.label.split(":")[0]: c for c in hm.cells}
-    assert (cells[f"{a} -> {b}"].css, cells[f"{a} -> {b}"].mark) == ("err", True)
-    assert cells[f"{a} -> {b}"].label == f"{a} -> {b}: timeout"
-    assert (cells[f"{b} -> {a}"].css, cells[f"{b} -> {a}"].mark) == ("unknown", False)
-    assert cells[f"{vm} -> {a}"].css == "lat0" and cells[f"{vm} -> {a}"].label.endswith("ok, 4 ms")
-    assert cells[f"{a} -> {a}"].css == "none"
+    a_b, b_a, vm_a, a_a = (cells["ip-10-0-1-11 -> ip-10-0-2-12"], cells["ip-10-0-2-12 -> ip-10-0-1-11"],
+                           cells["vm -> ip-10-0-1-11"], cells["ip-10-0-1-11 -> ip-10-0-1-11"])
+    assert (a_b.css, a_b.mark, a_b.label) == ("err", True, "ip-10-0-1-11 -> ip-10-0-2-12: timeout")
+    assert (b_a.css, b_a.mark) == ("unknown", False) and b_a.label.endswith("no answer from the nurse on ip-10-0-2-12")
+    assert vm_a.css == "lat0" and vm_a.label.endswith("ok, 4 ms")
+    assert a_a.css == "none"
     assert [short for _, short, _ in hm.rows] == ["ip-10-0-1-11", "ip-10-0-2-12", "vm"]
     assert charts.short_names(["a.x", "a.y"]) == {"a.x": "a.x", "a.y": "a.y"}  # never two alike
+
+
+def test_heatmap_cells_escape_their_labels() -> None:
+    from kubevigil.web.render import heatmap_cells
+
+    hm = charts.matrix(["<b>"], ["<i>"], {"<b>": {"<i>": {"ok": False, "event": "<script>", "seconds": None}}},
+                       {"<b>": {"reachable": True}})
+    svg = str(heatmap_cells(hm))
+    assert "<title>&lt;b&gt; -&gt; &lt;i&gt;: &lt;script&gt;</title>" in svg and "<script>" not in svg
+    assert 'class="cross"' in svg
