@@ -95,47 +95,49 @@ def routes(process: Process, role_routes: Sequence[web.RouteDef]) -> list[web.Ro
             return _refused(await access.refusal(request))
         return await page(request)
 
+    async def gather(names: Sequence[str], query: Mapping[str, str]) -> list[dict[str, Any] | None]:
+        return list(await asyncio.gather(*(panels.data(process, name, query) for name in names)))
+
     async def page(request: web.Request) -> web.Response:
         refusal = await access.refusal(request)
         query, now, names = dict(request.query), process.clock.now(), panels.names(process)
-        if refusal:
-            sections = [section(name, None, query, now) for name in names]
-        else:
-            found = await asyncio.gather(*(panels.data(process, name, query) for name in names))
-            sections = [section(name, data, query, now) for name, data in zip(names, found, strict=True)]
+        found = [None] * len(names) if refusal else await gather(names, query)
+        sections = [section(name, data, query, now) for name, data in zip(names, found, strict=True)]
         # Markup: each section was rendered by our autoescaping templates
         html = render("page.html.j2", cluster=process.cluster_name, names=names, notice=refusal, now=now,
                       refresh=process.settings.refresh_seconds, sections=[Markup(s) for s in sections])
         return _html(html)
 
-    async def fragment(request: web.Request) -> web.Response:
+    async def readable(request: web.Request) -> web.Response | tuple[str, dict[str, str]]:
+        """The requested panel's name and query, or the answer that refuses the request."""
         name = request.match_info["name"]
         if name not in panels.names(process):
             return _json({"error": f"no panel named {name!r}"}, status=404)
         refusal = await access.refusal(request)
-        if refusal:
-            return _refused(refusal)
-        query, now = dict(request.query), process.clock.now()
-        return _html(section(name, await panels.data(process, name, query), query, now))
+        return _refused(refusal) if refusal else (name, dict(request.query))
+
+    async def fragment(request: web.Request) -> web.Response:
+        asked = await readable(request)
+        if isinstance(asked, web.Response):
+            return asked
+        name, query = asked
+        return _html(section(name, await panels.data(process, name, query), query, process.clock.now()))
+
+    async def one_json(request: web.Request) -> web.Response:
+        asked = await readable(request)
+        if isinstance(asked, web.Response):
+            return asked
+        name, query = asked
+        return _json({"name": name, "title": panels.title(name), "data": await panels.data(process, name, query)})
 
     async def all_json(request: web.Request) -> web.Response:
         refusal = await access.refusal(request)
         if refusal:
             return _refused(refusal)
-        names, query = panels.names(process), dict(request.query)
-        found = await asyncio.gather(*(panels.data(process, name, query) for name in names))
+        names = panels.names(process)
+        found = await gather(names, dict(request.query))
         return _json({"panels": [{"name": n, "title": panels.title(n), "data": d}
                                  for n, d in zip(names, found, strict=True)]})
-
-    async def one_json(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        if name not in panels.names(process):
-            return _json({"error": f"no panel named {name!r}"}, status=404)
-        refusal = await access.refusal(request)
-        if refusal:
-            return _refused(refusal)
-        data = await panels.data(process, name, dict(request.query))
-        return _json({"name": name, "title": panels.title(name), "data": data})
 
     async def asset(request: web.Request) -> web.Response:
         found = static.get(request.match_info["file"])

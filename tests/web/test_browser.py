@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from tests.conditions import wait_for
+from tests.demo_process import start_demo
 from tests.loopback import http_get
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -90,15 +91,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     out = tmp_path_factory.mktemp("demo")
     home = tmp_path_factory.mktemp("home")  # kubectl's cache and config stay out of the user's ~/.kube
     log = open(out / "demo.log", "w")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen([sys.executable, "-m", "kubevigil.cli", "demo", "--port", "0", "--out", str(out),
-                             "--duration", "900"], stdout=subprocess.PIPE, stderr=log, text=True)
+    proc, text = start_demo(out, 900, stderr=log)
     try:
-        banner = []
-        for line in proc.stdout:  # type: ignore[union-attr]
-            banner.append(line)
-            if "Ctrl-C" in line:
-                break
-        text = "".join(banner)
         first = next(line for line in text.splitlines() if line.strip())
         match = re.search(r"^kubevigil demo is running: open (http://127\.0\.0\.1:\d+)/ in a browser", first)
         assert match, f"the page's URL is not the banner's first line:\n{text}"
