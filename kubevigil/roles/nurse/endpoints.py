@@ -94,10 +94,10 @@ async def serve(route_defs: Sequence[web.RouteDef], registry: CollectorRegistry,
 
     app = web.Application(middlewares=list(middlewares))
     app.add_routes([*route_defs, web.get("/metrics", metrics)])
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     host, port = split_host_port(listen)
-    await web.TCPSite(runner, host, port, ssl_context=tls, shutdown_timeout=shutdown_timeout).start()
+    await web.TCPSite(runner, host, port, ssl_context=tls).start()
     return runner
 
 
