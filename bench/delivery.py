@@ -1,4 +1,5 @@
-"""Delivery throughput and memory: records/s into the file sink and into the journal, RSS with 1M waiting, replay.
+"""Delivery throughput and memory: records/s into the file sink and into the journal, RSS with 1M waiting, replay,
+and the cost of acknowledging each request of a one-request-per-record sink.
 
 Run: .venv/bin/python bench/delivery.py  (prints one figure per line; each figure runs in a fresh process)
 """
@@ -24,7 +25,7 @@ from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.file.params import Params
 from kubevigil.sinks.file.sink import FileSink
-from kubevigil.sinks.sink import ItemFailure, RetryableError, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, ItemFailure, RetryableError, SignalKind, Sink, SinkContext, no_ack
 
 BATCH = 500
 
@@ -34,8 +35,25 @@ class DownSink(Sink[Any]):
 
     kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
 
-    async def send(self, batch: Sequence[Signal]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Signal], ack: Ack = no_ack) -> list[ItemFailure]:
         raise RetryableError("down")
+
+
+class PerRecordSink(Sink[Any]):
+    """One "request" per record, as webhook/Slack/Teams/Opsgenie make, with no network: what is left is delivery's
+    own cost, acknowledging each request (`acked`) or only the whole batch when `send` returns."""
+
+    kinds: ClassVar[frozenset[SignalKind]] = frozenset({"record"})
+
+    def __init__(self, acked: bool) -> None:
+        self.acked = acked
+
+    async def send(self, batch: Sequence[Signal], ack: Ack = no_ack) -> list[ItemFailure]:
+        for index in range(len(batch)):
+            await asyncio.sleep(0)  # the request
+            if self.acked:
+                await ack([index])
+        return []
 
 
 def records(start: int, n: int) -> list[Record]:
@@ -57,17 +75,28 @@ async def through_file(total: int, producers: int) -> float:
         state = Path(tmp)
         registry = CollectorRegistry()
         ctx = SinkContext(name="bench", cluster_name="bench", state_dir=state, registry=registry)
-        delivery = make(state, FileSink(Params(path=state / "out.jsonl"), ctx), registry)
-        await delivery.start()
-        outlet = delivery.outlets["bench"]
-        started = time.perf_counter()
+        return await through(state, FileSink(Params(path=state / "out.jsonl"), ctx), registry, total, producers)
 
-        await put_all(outlet, total, producers)
-        while (registry.get_sample_value("kubevigil_delivery_sent_total", {"sink": "bench"}) or 0) < total:
-            await asyncio.sleep(0.01)
-        elapsed = time.perf_counter() - started
-        await delivery.shutdown(5.0)
-        return total / elapsed
+
+async def through_per_record(total: int, acked: bool) -> float:
+    """Records/s through a one-request-per-record sink, one producer."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return await through(Path(tmp), PerRecordSink(acked), CollectorRegistry(), total, producers=1)
+
+
+async def through(state: Path, sink: Sink[Any], registry: CollectorRegistry, total: int, producers: int) -> float:
+    """Records/s from the first put to the last record the sink accepted."""
+    delivery = make(state, sink, registry)
+    await delivery.start()
+    outlet = delivery.outlets["bench"]
+    started = time.perf_counter()
+
+    await put_all(outlet, total, producers)
+    while (registry.get_sample_value("kubevigil_delivery_sent_total", {"sink": "bench"}) or 0) < total:
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    await delivery.shutdown(5.0)
+    return total / elapsed
 
 
 async def put_all(outlet: Any, total: int, producers: int) -> None:
@@ -131,11 +160,13 @@ def run_phase(phase: str, total: int) -> None:
     elif phase == "rss":
         asyncio.run(into_journal(total, producers=4))
         print(f"{peak_rss_mb():.0f}")
+    elif phase in ("acked", "unacked"):
+        print(f"{asyncio.run(through_per_record(total, acked=phase == 'acked')):.0f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--phase", choices=["file", "down", "rss", "replay"])
+    parser.add_argument("--phase", choices=["file", "down", "rss", "replay", "acked", "unacked"])
     parser.add_argument("--records", type=int, default=200_000, help="records for the two throughput figures")
     parser.add_argument("--waiting", type=int, default=1_000_000, help="records waiting in the journal for the RSS figure")
     args = parser.parse_args()
@@ -148,6 +179,8 @@ def main() -> None:
         ("rss", args.waiting // 10, f"MB peak RSS with {args.waiting // 10:,} records waiting in the journal"),
         ("rss", args.waiting, f"MB peak RSS with {args.waiting:,} records waiting in the journal"),
         ("replay", args.waiting, f"replaying {args.waiting:,} journaled records into the file sink after a restart"),
+        ("acked", args.records // 10, "records/s through a one-request-per-record sink acknowledging each request"),
+        ("unacked", args.records // 10, "records/s through the same sink acknowledging once per batch"),
     ]
     for phase, total, label in figures:
         out = subprocess.run(

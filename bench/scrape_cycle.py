@@ -22,6 +22,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from kubevigil.core.clock import SystemClock
+from kubevigil.kube.informer import Informer
+from kubevigil.kube.resources import by_kind
 from kubevigil.roles.scrape.config import Job
 from kubevigil.roles.scrape.jobs import JobRunner
 from kubevigil.roles.scrape.targets import pod_view
@@ -79,7 +81,8 @@ def pod(i: int, ip: str) -> dict[str, Any]:
 async def cycles(ips: list[str], port: int, concurrency: int, count: int) -> list[tuple[float, float, int]]:
     """(wall seconds, CPU seconds, pods scraped) of `count` cycles."""
     job = Job.model_validate({"name": "bench", "port": port, "concurrency": concurrency, "timeout": 20})
-    runner = JobRunner(job, None, SystemClock(), CollectorRegistry())
+    runner = JobRunner(job, None, SystemClock())
+    runner.informer = Informer(None, by_kind("Pod"), registry=CollectorRegistry(), cache_view=pod_view)  # type: ignore[arg-type]
     for i, ip in enumerate(ips):
         runner.informer._cache.put(("kube-system", f"aws-node-{i}"), pod_view(pod(i, ip)))
     out = []

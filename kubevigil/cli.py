@@ -1,4 +1,4 @@
-"""The `kubevigil` command: run, demo, check-config, schema, version, sim, status."""
+"""The `kubevigil` command: run, demo, check-config, rbac, schema, version, sim, and each role's own commands."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kubevigil import __version__
+from kubevigil.dashboards.command import add_commands as add_dashboard_commands
+
+CONFIG_HELP = "config file (default: $KUBEVIGIL_CONFIG, $KS2CW_CONFIG_PATH, ./config.yaml, /etc/kubevigil/config.yaml)"
+ROLE_HELP = ("only this role (repeatable); default: every role the file configures. With no config file, the role "
+             "runs with its defaults or its replaced tool's environment variables")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,12 +28,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from kubevigil.roles.registry import ROLES
+
     p = argparse.ArgumentParser(prog="kubevigil", description="Cluster health shipped to places that stay up when the cluster does not.")
     sub = p.add_subparsers(metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the roles a config file enables", description="Run the roles the config file enables until SIGTERM/SIGINT.")
-    run.add_argument("--config", "-c", help="config file (default: $KUBEVIGIL_CONFIG, $KS2CW_CONFIG_PATH, ./config.yaml, /etc/kubevigil/config.yaml)")
-    run.add_argument("--role", action="append", help="run only this role (repeatable); default: every role the file configures")
+    run.add_argument("--config", "-c", help=CONFIG_HELP)
+    run.add_argument("--role", action="append", choices=list(ROLES), metavar="ROLE", help=ROLE_HELP)
     _format_option(run)
     run.set_defaults(func=_cmd_run)
 
@@ -40,10 +45,20 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-out", help="directory for the demo's files (default ./demo-out)")
     demo.set_defaults(func=_cmd_demo)
 
-    check = sub.add_parser("check-config", help="validate a config file and print it in normalized native form", description="Validate a config file (native or a replaced tool's format) and print the normalized native config; exit 0 if valid, 1 if not.")
+    check = sub.add_parser("check-config", help="validate a config file and print it in normalized native form", description="Validate a config file (native or a replaced tool's format) and print the normalized native config; exit 0 if valid, 1 if not. With --role and no file: the role's defaults or its replaced tool's environment variables, translated.")
     check.add_argument("file", nargs="?", help="config file (default: as for run)")
+    check.add_argument("--role", action="append", choices=list(ROLES), metavar="ROLE", help=ROLE_HELP)
     _format_option(check)
     check.set_defaults(func=_cmd_check_config)
+
+    rbac = sub.add_parser("rbac", help="print the least-privilege ClusterRole (and Role) for a config", description="Print one ClusterRole with every rule the enabled roles use, and a Role for what lives in one namespace (the leader-election Lease, the events checkpoint ConfigMap, the nurse pods). No wildcard.")
+    rbac.add_argument("--config", "-c", help=CONFIG_HELP)
+    rbac.add_argument("--role", action="append", choices=list(ROLES), metavar="ROLE", help=ROLE_HELP)
+    rbac.add_argument("--name", default="kubevigil", help="name of the ClusterRole and Role (default kubevigil)")
+    rbac.add_argument("--namespace", help="namespace of the Role for the process's own namespace (default: none "
+                                          "written; kubectl -n or kustomize sets it)")
+    _format_option(rbac)
+    rbac.set_defaults(func=_cmd_rbac)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the config file", description="Print the JSON Schema of the native config, for editors.")
     schema.set_defaults(func=_cmd_schema)
@@ -51,7 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     version = sub.add_parser("version", help="print the version", description="Print kubevigil's version.")
     version.set_defaults(func=lambda _: print(f"kubevigil {__version__}"))
 
-    _add_optional_groups(sub)
+    # `sim` is parsed by the emulator's own parser, imported only when the command is used: every other command
+    # then runs without importing the emulator.
+    sim = sub.add_parser("sim", help="the Kubernetes API emulator", add_help=False)
+    sim.add_argument("-h", "--help", action="store_true")
+    sim.add_argument("rest", nargs=argparse.REMAINDER)
+    sim.set_defaults(func=_cmd_sim)
+
+    tools = _Tools()
+    for spec in ROLES.values():
+        if spec.commands is not None:
+            spec.commands(sub, tools)
+    add_dashboard_commands(sub, _load, _format_option)
     return p
 
 
@@ -61,33 +87,16 @@ def _format_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=sorted(importers.names()), help="config format (default: detected from the file's shape)")
 
 
-def _add_optional_groups(sub: Any) -> None:
-    """Command groups that parts of the package contribute (emulator, status role)."""
-    # `sim` is parsed by the emulator's own parser, imported only when the command is used: every other command
-    # then runs without importing the emulator.
-    sim = sub.add_parser("sim", help="the Kubernetes API emulator", add_help=False)
-    sim.add_argument("-h", "--help", action="store_true")
-    sim.add_argument("rest", nargs=argparse.REMAINDER)
-    sim.set_defaults(func=_cmd_sim)
-    status = sub.add_parser("status", help="status role tools", description="Tools for the status role.")
-    status_sub = status.add_subparsers(metavar="COMMAND")
-    alarm = status_sub.add_parser(
-        "create-alarm", help="create the recommended CloudWatch alarm for the heartbeat",
-        description="Create the recommended CloudWatch alarm on the status heartbeat: below 1 for N periods, "
-        "missing data breaching. --dry-run prints the PutMetricAlarm request as JSON instead.")
-    alarm.add_argument("--config", "-c", help="config file (default: as for run)")
-    alarm.add_argument("--dry-run", action="store_true", help="print the alarm as JSON, create nothing")
-    alarm.add_argument("--periods", type=int, default=3, help="alarm after this many periods below 1 (default 3)")
-    alarm.add_argument("--action", action="append", default=[], metavar="ARN", help="SNS topic (or other) ARN to notify; repeatable")
-    _format_option(alarm)
-    alarm.set_defaults(func=_cmd_create_alarm)
-    rbac = status_sub.add_parser(
-        "rbac", help="print the least-privilege ClusterRole for the configured targets",
-        description="Print the ClusterRole the status role needs for this config: list and watch on exactly the "
-        "kinds its targets use.")
-    rbac.add_argument("--config", "-c", help="config file (default: as for run)")
-    _format_option(rbac)
-    rbac.set_defaults(func=_cmd_status_rbac)
+class _Tools:
+    """What role commands get (roles/role.py `CommandTools`): the config options and loading every command shares."""
+
+    def config_options(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--config", "-c", help=CONFIG_HELP)
+        _format_option(parser)
+
+    def load(self, args: argparse.Namespace) -> Any:
+        loaded = _load(args.config, args.format)
+        return None if loaded is None else loaded.settings
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
@@ -99,12 +108,20 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     return int(parsed.func(parsed) or 0)
 
 
-def _load(file: str | None, fmt: str | None) -> Any:
-    from kubevigil.catalog import load
-    from kubevigil.config import ConfigError, find_config_path
+def _load(file: str | None, fmt: str | None, roles: Sequence[str] | None = None) -> Any:
+    """The config: the file (as found by find_config_path), or, when none exists and roles are named, those roles'
+    defaults. None after printing every problem."""
+    from kubevigil.catalog import load, load_defaults
+    from kubevigil.config import ConfigError, MissingConfig, find_config_path
 
     try:
-        loaded = load(find_config_path(file), format=fmt)
+        try:
+            loaded = load(find_config_path(file), format=fmt)
+        except MissingConfig as missing:
+            if file or not roles:
+                raise
+            loaded = load_defaults(roles)
+            print(f"# no config file ({missing}); {', '.join(roles)} configured from {loaded.format}", file=sys.stderr)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return None
@@ -113,11 +130,22 @@ def _load(file: str | None, fmt: str | None) -> Any:
     return loaded
 
 
+def _roles(loaded: Any, wanted: Sequence[str] | None) -> list[str] | None:
+    """The roles to act on: those asked for (each must be configured), else every configured one; None after
+    printing why not."""
+    enabled = loaded.settings.roles_enabled()
+    missing = [r for r in wanted or () if r not in enabled]
+    if missing:
+        print(f"{loaded.source}: --role {', '.join(missing)}: not configured in this file (it configures: {', '.join(enabled) or 'none'})", file=sys.stderr)
+        return None
+    return list(wanted or enabled)
+
+
 def _cmd_check_config(args: argparse.Namespace) -> int:
     from kubevigil.config import normalized
     from kubevigil.config.views import as_yaml
 
-    loaded = _load(args.file, args.format)
+    loaded = _load(args.file, args.format, args.role)
     if loaded is None:
         return 1
     print(f"# {loaded.source} ({loaded.format}) is valid; normalized native config:", file=sys.stderr)
@@ -133,51 +161,37 @@ def _cmd_schema(_: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    loaded = _load(args.config, args.format)
+    loaded = _load(args.config, args.format, args.role)
     if loaded is None:
         return 1
-    settings = loaded.settings
-    enabled = settings.roles_enabled()
-    roles = args.role or enabled
-    missing = [r for r in roles if r not in enabled]
-    if missing:
-        print(f"{loaded.source}: --role {', '.join(missing)}: not configured in this file (it configures: {', '.join(enabled) or 'none'})", file=sys.stderr)
+    roles = _roles(loaded, args.role)
+    if roles is None:
         return 1
-    if not enabled:
-        print(f"{loaded.source}: no role is enabled: add a role section ({', '.join(settings.role_names)})", file=sys.stderr)
+    if not roles:
+        print(f"{loaded.source}: no role is enabled: add a role section ({', '.join(loaded.settings.role_names)})", file=sys.stderr)
         return 2
     from kubevigil.runtime import run_until_signal
 
-    return asyncio.run(run_until_signal(settings, roles))
+    return asyncio.run(run_until_signal(loaded.settings, roles))
 
 
-def _cmd_create_alarm(args: argparse.Namespace) -> int:
-    from kubevigil.roles.status.alarm import AlarmError, create_alarm
+def _cmd_rbac(args: argparse.Namespace) -> int:
+    import yaml
 
-    loaded = _load(args.config, args.format)
+    from kubevigil.catalog import rbac
+    from kubevigil.roles.rbac import manifests
+
+    loaded = _load(args.config, args.format, args.role)
     if loaded is None:
         return 1
-    try:
-        request = asyncio.run(
-            create_alarm(loaded.settings, dry_run=args.dry_run, periods=args.periods, actions=tuple(args.action))
-        )
-    except AlarmError as exc:
-        print(f"kubevigil: {exc}", file=sys.stderr)
+    roles = _roles(loaded, args.role)
+    if roles is None:
         return 1
-    print(json.dumps(request, indent=2, default=str))
-    return 0
-
-
-def _cmd_status_rbac(args: argparse.Namespace) -> int:
-    from kubevigil.roles.status.rbac import cluster_role
-
-    loaded = _load(args.config, args.format)
-    if loaded is None:
+    if not roles:
+        print(f"{loaded.source}: no role is enabled, so kubevigil needs no access", file=sys.stderr)
         return 1
-    if loaded.settings.status is None:
-        print(f"{loaded.source}: no `status` section", file=sys.stderr)
-        return 1
-    yaml.safe_dump(cluster_role(loaded.settings.status), sys.stdout, sort_keys=False)
+    docs = manifests(rbac(loaded.settings, roles), args.name, args.namespace)
+    yaml.safe_dump_all(docs, sys.stdout, sort_keys=False)
     return 0
 
 

@@ -1,89 +1,79 @@
-"""`kubevigil demo`: the emulator with a small realistic cluster, every role on, local sinks."""
+"""`kubevigil demo`: the emulator with a small realistic cluster, every role on, local sinks.
+
+Each role brings its own part through its spec (`RoleSpec.demo`: its section, the sinks only it uses, a setup on
+the emulator, lines of the banner); nothing here knows a role by name.
+"""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from kubevigil.roles.nurse import demo_section as nurse_demo_section
 from kubevigil.roles.registry import ROLES
+from kubevigil.roles.role import DemoEnvironment, DemoSinks
 
-# Each role that exists contributes its demo section; the demo's sinks are fixed and local.
-_SECTIONS: dict[str, Callable[[], dict[str, Any]]] = {}
-
-
-def _status_section() -> dict[str, Any]:
-    from kubevigil.roles.status.demo import demo_section
-
-    return demo_section(["metrics-file", "prometheus"])
-
-
-def _events_section() -> dict[str, Any]:
-    from kubevigil.roles.events.config import demo_section
-
-    return demo_section()
-
-
-def _scrape_section() -> dict[str, Any]:
-    from kubevigil.roles.scrape import demo_section
-
-    return demo_section(["metrics-file"], ["prometheus"])
-
-
-def _checks_section() -> dict[str, Any]:
-    from kubevigil.roles.checks import demo_section
-
-    return demo_section({"records": "events-file", "metrics": "metrics-file"})
-
-
-_SECTIONS.update(status=_status_section, events=_events_section, checks=_checks_section, scrape=_scrape_section,
-                 nurse=nurse_demo_section)
-
-
-# A receiver in outage: Warnings also go to a webhook whose port refuses connections, so the page shows a sink with
-# a growing queue, and dead letters once items are older than retry_max_age.
-OUTAGE_SINK = "oncall-webhook"
+CLUSTER_NAME = "demo"
+SINKS = DemoSinks()
+# The sink in outage: a webhook whose port refuses connections, so the page shows a queue growing, then dead letters
+# once items are older than this.
 OUTAGE_RETRY_MAX_AGE = 120.0
-TOKEN_SECRET = ("default", "kubevigil-demo-token")  # the run-now token (checks.api_token)
+# Where nothing listens on an ordinary machine (the discard port); `kubevigil demo` holds a port of its own instead.
+REFUSING_PORT = 9
 
 
-def demo_config(out: Path, kubeconfig: Path, port: int, outage_port: int = 9) -> dict[str, Any]:
+def demo_config(out: Path, kubeconfig: Path, port: int, outage_port: int = REFUSING_PORT) -> dict[str, Any]:
     """The native config the demo runs with; also written to <out>/config.yaml for people to read."""
+    sinks: dict[str, Any] = {
+        SINKS.prometheus: {"prometheus": {}},
+        SINKS.metrics: {"file": {"path": str(out / "metrics.jsonl")}},
+        SINKS.records: {"file": {"path": str(out / "events.jsonl")}},
+        SINKS.outage: {"webhook": {"endpoint": f"http://127.0.0.1:{outage_port}/oncall"},
+                       "delivery": {"timeout": 5, "retry_cap": 20, "retry_max_age": OUTAGE_RETRY_MAX_AGE}},
+    }
     config: dict[str, Any] = {
-        "cluster": {"name": "demo", "kubeconfig": str(kubeconfig)},
+        "cluster": {"name": CLUSTER_NAME, "kubeconfig": str(kubeconfig)},
         "server": {"listen": f"127.0.0.1:{port}"},
         "logging": {"level": "info", "format": "console"},
         "state_dir": str(out / "state"),
         "shutdown_grace": 5,
-        "sinks": {
-            "stdout": {"stdout": {"layout": {
-                "warning": "{{ reason }}",
-                "object": "{{ involvedObject.kind }} {{ involvedObject.namespace }}/{{ involvedObject.name }}",
-                "count": "{{ count }}",
-                "message": "{{ message }}",
-            }}},
-            "prometheus": {"prometheus": {}},
-            "metrics-file": {"file": {"path": str(out / "metrics.jsonl")}},
-            "events-file": {"file": {"path": str(out / "events.jsonl")}},
-            OUTAGE_SINK: {"webhook": {"endpoint": f"http://127.0.0.1:{outage_port}/oncall"},
-                          "delivery": {"timeout": 5, "retry_cap": 20, "retry_max_age": OUTAGE_RETRY_MAX_AGE}},
-        },
+        # One replica: it takes the (emulated) Lease at once and runs the leader roles too.
+        "leader_election": {"namespace": "default", "lease_name": "kubevigil-demo"},
+        "sinks": sinks,
     }
-    for role, section in _SECTIONS.items():
-        if role in ROLES:
-            config[role] = section()
-    if "events" in config:
-        config["events"]["route"]["routes"].append({"match": [{"type": "Warning", "receiver": OUTAGE_SINK}]})
-    if "checks" in config:
-        config["checks"]["api_token"] = {"secret": TOKEN_SECRET[1], "namespace": TOKEN_SECRET[0]}
+    for name, spec in ROLES.items():
+        if spec.demo is not None:
+            sinks.update({sink: dict(params) for sink, params in spec.demo.sinks.items()})
+            config[name] = spec.demo.section(SINKS)
     return config
+
+
+def _banner(out: Path, port: int, roles: list[str]) -> str:
+    base = f"http://127.0.0.1:{port}"
+    kubeconfig = out / "kubeconfig"
+    links = [(label, text.format(base=base, kubeconfig=kubeconfig, out=out))
+             for name in roles if (demo := ROLES[name].demo) is not None for label, text in demo.links]
+    lines = [
+        "",
+        f"kubevigil demo is running: open {base}/ in a browser.",
+        "A simulated 3-node cluster with healthy and broken workloads.",
+        f"  roles:       {', '.join(roles) or 'none'}",
+        f"  metrics:     {base}/metrics",
+        f"  readiness:   {base}/readyz",
+        f"  process:     {base}/api/process",
+        f"  panels JSON: {base}/api/panels",
+        *(f"  {label + ':':<12} {text}" for label, text in links),
+        f"  config:      {out / 'config.yaml'}",
+        f"  outputs:     {out}/ (metrics.jsonl, events.jsonl; dead letters under state/deadletter/)",
+        f"  outage:      sink {SINKS.outage} has no receiver (connection refused): its queue grows",
+        f"  the cluster: KUBECONFIG={kubeconfig} kubectl get pods -A",
+        "Ctrl-C stops it.\n",
+    ]
+    return "\n".join(lines)
 
 
 @contextlib.contextmanager
@@ -94,80 +84,32 @@ def refusing_port() -> Iterator[int]:
         yield int(held.getsockname()[1])
 
 
-def seed_token(store: Any, out: Path) -> Path:
-    """The run-now token: a Secret in the emulator, and a copy in <out>/token for the page's token field."""
-    token = secrets.token_urlsafe(24)
-    namespace, name = TOKEN_SECRET
-    store.create(store.resource("v1", "Secret"), {
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
-        "type": "Opaque", "data": {"token": base64.b64encode(token.encode()).decode()}})
-    path = out / "token"
-    path.touch(mode=0o600)
-    path.write_text(token + "\n")
-    return path
-
-
 @contextlib.asynccontextmanager
-async def demo_nurses(kubeconfig: Path, state_dir: Path) -> AsyncIterator[None]:
-    """One nurse per simulated node on its pod's loopback address (one node slow, one unreachable)."""
-    if "nurse" not in ROLES:
-        yield
-        return
+async def demo_world(out: Path) -> AsyncIterator[Path]:
+    """The demo's emulated cluster with every role's demo setup applied; yields its kubeconfig (in `out`)."""
     from kubevigil.kube.client import connect
-    from kubevigil.roles.nurse.demo import start_demo_nurses
+    from kubevigil.sim.demo import demo_cluster
 
-    api = await connect(str(kubeconfig))
-    nurses = await start_demo_nurses(api, cluster_name="demo", state_dir=state_dir)
-    try:
-        yield
-    finally:
-        await nurses.stop()
-        await api.aclose()
-
-
-def _banner(out: Path, port: int, roles: list[str]) -> str:
-    base = f"http://127.0.0.1:{port}"
-    lines = [
-        "",
-        f"kubevigil demo is running: open {base}/ in a browser.",
-        "A simulated 3-node cluster with healthy and broken workloads.",
-        f"  roles:       {', '.join(roles) or 'none'}",
-        f"  metrics:     {base}/metrics",
-        f"  readiness:   {base}/readyz",
-        f"  panels JSON: {base}/api/panels",
-        f"  config:      {out / 'config.yaml'}",
-        f"  outputs:     {out}/ (metrics.jsonl, events.jsonl; dead letters under state/deadletter/)",
-        f"  outage:      sink {OUTAGE_SINK} has no receiver (connection refused): its queue grows",
-        f"  the cluster: KUBECONFIG={out / 'kubeconfig'} kubectl get pods -A",
-    ]
-    if "status" in roles:
-        lines.insert(6, f"  heartbeat:   {base}/status")
-    if "checks" in roles:
-        lines.insert(-1, f"  checks:      {base}/api/checks  (KUBECONFIG={out / 'kubeconfig'} kubectl get kubevigil -A)")
-        lines.insert(-1, f"  run now:     the token in {out / 'token'} (the page's API token field)")
-    lines.append("Ctrl-C stops it.\n")
-    return "\n".join(lines)
+    async with demo_cluster() as cluster, contextlib.AsyncExitStack() as setups:
+        kubeconfig = cluster.write_kubeconfig(out / "kubeconfig")
+        api = await connect(str(kubeconfig))
+        setups.push_async_callback(api.aclose)
+        env = DemoEnvironment(api=api, cluster_name=CLUSTER_NAME, out=out)
+        for spec in ROLES.values():
+            if spec.demo is not None and spec.demo.setup is not None:
+                await setups.enter_async_context(spec.demo.setup(env))
+        yield kubeconfig
 
 
 async def run_demo(out: Path, *, port: int, duration: float | None) -> int:
     from kubevigil.catalog import load
     from kubevigil.runtime import run_until_signal
-    from kubevigil.sim.cluster import Cluster
-    from kubevigil.sim.ipamd import demo_ipamd
-    from kubevigil.sim.workloads import seed_demo_cluster
 
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    async with Cluster(workloads=True) as cluster, demo_ipamd(cluster):
-        await seed_demo_cluster(cluster.store, cluster.clock)
-        if "checks" in ROLES:  # the HealthCheck CRDs and a few checks of each runner kind
-            from kubevigil.roles.checks.demo import setup as seed_checks
-
-            seed_checks(cluster.store)
-            seed_token(cluster.store, out)
-        kubeconfig = cluster.write_kubeconfig(out / "kubeconfig")
-        config_path = out / "config.yaml"
+    async with demo_world(out) as kubeconfig:
         with refusing_port() as outage_port:
+            config_path = out / "config.yaml"
             config_path.write_text(yaml.safe_dump(demo_config(out, kubeconfig, port, outage_port), sort_keys=False))
             settings = load(config_path).settings
             roles = settings.roles_enabled()
@@ -175,5 +117,4 @@ async def run_demo(out: Path, *, port: int, duration: float | None) -> int:
             def announce(bound_port: int) -> None:
                 print(_banner(out, bound_port, roles), flush=True)
 
-            async with demo_nurses(kubeconfig, out / "state" / "nurses"):
-                return await run_until_signal(settings, roles, duration, on_started=announce)
+            return await run_until_signal(settings, roles, duration, on_started=announce)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from kubevigil.core.hostport import split_host_port
 from kubevigil.core.readiness import Readiness
 
 ReadinessProbe = Callable[[], dict[str, Readiness]]
@@ -34,15 +35,9 @@ def build_app(registry: CollectorRegistry, readiness: ReadinessProbe, routes: Se
     return app
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
-    """Split "host:port" or "[v6]:port" into its parts."""
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]") or "0.0.0.0", int(port)
-
-
 async def start(app: web.Application, listen: str) -> tuple[web.AppRunner, int]:
     """Bind and serve; returns the runner (for cleanup) and the bound port (useful with port 0)."""
-    host, port = parse_listen(listen)
+    host, port = split_host_port(listen)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

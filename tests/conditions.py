@@ -24,8 +24,11 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: f
 
 
 async def eventually(condition: Callable[[], Awaitable[object] | object], timeout: float = 30.0,
-                     interval: float = 0.05) -> object:
-    """`wait_for` on the running event loop: the condition may be a coroutine function; the loop keeps running."""
+                     interval: float = 0.05, what: str = "condition",
+                     state: Callable[[], object] | None = None) -> object:
+    """`wait_for` on the running event loop: the condition may be a coroutine function; the loop keeps running.
+
+    On timeout the failure names `what`, the last result (or error) and, when given, `state()` for context."""
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
@@ -39,4 +42,5 @@ async def eventually(condition: Callable[[], Awaitable[object] | object], timeou
         except Exception as exc:
             last = exc
         await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last result: {last!r})")
+    context = f"; {state()}" if state is not None else ""
+    raise AssertionError(f"{what} not met within {timeout}s (last result: {last!r}){context}")

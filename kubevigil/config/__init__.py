@@ -3,10 +3,12 @@
 The loader is given the role and sink tables (`Tables`); it never imports a role, a sink or delivery.
 """
 
+from kubevigil.config.defaults import load_defaults
 from kubevigil.config.issues import ConfigError, ConfigIssue
-from kubevigil.config.loader import Loaded, find_config_path, load
+from kubevigil.config.loader import Loaded, MissingConfig, find_config_path, load
 from kubevigil.config.settings import (
     ClusterSettings,
+    LeaderElectionSettings,
     LoggingSettings,
     SecretKeyRef,
     ServerSettings,
@@ -15,15 +17,20 @@ from kubevigil.config.settings import (
     WebSettings,
     settings_model,
 )
-from kubevigil.config.tables import RoleType, SinkType, Tables
+from kubevigil.config.tables import Defaults, DefaultSection, FromEnvironment, RoleType, SinkType, Tables
 from kubevigil.config.views import json_schema, normalized
 
 __all__ = [
     "ClusterSettings",
     "ConfigError",
     "ConfigIssue",
+    "DefaultSection",
+    "Defaults",
+    "FromEnvironment",
+    "LeaderElectionSettings",
     "Loaded",
     "LoggingSettings",
+    "MissingConfig",
     "RoleType",
     "SecretKeyRef",
     "ServerSettings",
@@ -35,6 +42,7 @@ __all__ = [
     "find_config_path",
     "json_schema",
     "load",
+    "load_defaults",
     "normalized",
     "settings_model",
 ]

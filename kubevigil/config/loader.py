@@ -77,11 +77,22 @@ def _format_name(path: Path, format: str | None, doc: dict[str, Any], tables: Ta
     return format
 
 
+def with_environment_defaults(native: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """`state_dir` and `server.listen` where the config leaves them out: $KUBEVIGIL_STATE_DIR and $KUBEVIGIL_LISTEN
+    (a container sets them without a file to edit), else the built-in defaults."""
+    native = dict(native)
+    if "state_dir" not in native:
+        native["state_dir"] = environ.get("KUBEVIGIL_STATE_DIR") or DEFAULT_STATE_DIR
+    server = native.get("server")
+    if environ.get("KUBEVIGIL_LISTEN") and (server is None or (isinstance(server, dict) and "listen" not in server)):
+        native["server"] = {**(server or {}), "listen": environ["KUBEVIGIL_LISTEN"]}
+    return native
+
+
 def _validate(
     native: dict[str, Any], environ: Mapping[str, str], trail: _Trail, tables: Tables
 ) -> tuple[Settings | None, list[ConfigIssue]]:
-    if "state_dir" not in native:
-        native = {**native, "state_dir": environ.get("KUBEVIGIL_STATE_DIR") or DEFAULT_STATE_DIR}
+    native = with_environment_defaults(native, environ)
     model = settings_model(tables)
     # `status:` with nothing under it means "on, with defaults", not "off"
     native = {k: {} if v is None and k in model.role_names else v for k, v in native.items()}
@@ -169,8 +180,13 @@ def _match(value: Any, loc: Loc, where: dict[int, Loc], moved: dict[Loc, Loc]) -
         _match(item, (*loc, key), where, moved)
 
 
+class MissingConfig(ConfigError):
+    """No config file exists where kubevigil looked (as opposed to one that exists but is wrong)."""
+
+
 def find_config_path(explicit: str | None, environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Path:
-    """The config file to use: explicit, $KUBEVIGIL_CONFIG, $KS2CW_CONFIG_PATH, ./config.yaml, /etc/kubevigil/config.yaml."""
+    """The config file to use: explicit, $KUBEVIGIL_CONFIG, $KS2CW_CONFIG_PATH, ./config.yaml, /etc/kubevigil/config.yaml.
+    MissingConfig when none exists."""
     base = cwd if cwd is not None else Path.cwd()
     looked: list[str] = []
     named = [("--config", explicit), ("$KUBEVIGIL_CONFIG", environ.get("KUBEVIGIL_CONFIG")), ("$KS2CW_CONFIG_PATH", environ.get("KS2CW_CONFIG_PATH"))]
@@ -182,10 +198,10 @@ def find_config_path(explicit: str | None, environ: Mapping[str, str] = os.envir
         if path.is_dir():
             raise ConfigError([ConfigIssue(path, None, "", f"config file from {source} is a directory, not a file")])
         if not path.is_file():
-            raise ConfigError([ConfigIssue(path, None, "", f"config file from {source} does not exist")])
+            raise MissingConfig([ConfigIssue(path, None, "", f"config file from {source} does not exist")])
         return path
     for path in (base / "config.yaml", Path("/etc/kubevigil/config.yaml")):
         if path.is_file():
             return path
         looked.append(f"{path} (no such file)")
-    raise ConfigError([ConfigIssue(None, None, "", "no config file found; looked at: " + ", ".join(looked))])
+    raise MissingConfig([ConfigIssue(None, None, "", "no config file found; looked at: " + ", ".join(looked))])

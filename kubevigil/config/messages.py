@@ -14,6 +14,7 @@ from pydantic_core import ErrorDetails
 from kubevigil import __version__
 from kubevigil.config.issues import Loc
 from kubevigil.config.settings import Settings, SinkEntry, sink_types
+from kubevigil.core.model import Model
 
 
 def describe_errors(errors: Iterable[ErrorDetails], root: type[BaseModel], data: Any) -> list[tuple[Loc, str]]:
@@ -207,6 +208,10 @@ def _unknown_key(loc: Loc, root: type[BaseModel]) -> str:
     parents = types_at(root, loc[:-1])
     if len(loc) == 1 and _is_planned_role(root, key):
         return f"this role is not available in kubevigil {__version__} (planned); remove the section"
+    moved = [m.moved_keys[key] for p in parents for m in _members(p)
+             if isinstance(m, type) and issubclass(m, Model) and key in m.moved_keys]
+    if moved:
+        return f"{key!r} has moved to {moved[0]}"
     entries = [m for p in parents for m in _members(p) if isinstance(m, type) and issubclass(m, SinkEntry)]
     if entries:
         return _unknown_sink_type(key, sorted({t for e in entries for t in sink_types(e)}))

@@ -24,13 +24,10 @@ def check_sink_refs(data: dict[str, Any], tables: Tables) -> list[tuple[Loc, str
         if section is None:
             continue
         try:
-            model = spec.config_model.model_validate(section)
+            model = spec.config.model_validate(section)
         except ValidationError:
             continue  # the full validation reports these
-        refs = getattr(model, "sink_refs", None)
-        if refs is None:
-            continue
-        for loc, name, kind in refs():
+        for loc, name, kind in model.sink_refs():
             message = _check(role, name, kind, defined, tables)
             if message:
                 problems.append(((role, *loc), message))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from kubevigil.config.tables import Tables
+from kubevigil.core.hostport import split_host_port
 from kubevigil.core.model import Model
 from kubevigil.core.names import check_sink_name
 
@@ -63,35 +64,46 @@ class ServerSettings(Model):
         split_host_port(value)
         return value
 
-    @property
-    def host(self) -> str:
-        return split_host_port(self.listen)[0]
 
-    @property
-    def port(self) -> int:
-        return split_host_port(self.listen)[1]
+# kube/leader.py's JITTER: a candidate waits retry_period * (1 + up to 0.2) between tries (a test keeps them equal)
+ELECTION_JITTER = 0.2
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 
-def split_host_port(listen: str) -> tuple[str, int]:
-    """`0.0.0.0:8080` -> ("0.0.0.0", 8080); `[::]:8080` -> ("::", 8080); ValueError otherwise."""
-    expected = f"expected host:port such as 0.0.0.0:8080 or [::]:8080; got {listen!r}"
-    host, sep, port_text = listen.rpartition(":")
-    if not sep or not host or not port_text.isdigit():
-        raise ValueError(expected)
-    if host.startswith("["):
-        if not host.endswith("]"):
-            raise ValueError(expected)
-        host = host[1:-1]
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise ValueError(f"{host!r} is not an IPv6 address; {expected}") from None
-    elif ":" in host:
-        raise ValueError(f"an IPv6 host needs brackets, e.g. [::]:8080; got {listen!r}")
-    port = int(port_text)
-    if port > 65535:
-        raise ValueError(f"port must be 0-65535; got {port}")
-    return host, port
+class LeaderElectionSettings(Model):
+    """One Lease per process: the roles that need a single writer (events, checks, scrape) run only while this
+    process holds it; the others (status, nurse) run on every replica."""
+
+    enabled: bool = Field(default=True, description="Elect a leader among replicas (off: every replica runs every role)")
+    namespace: str | None = Field(default=None, description="Namespace of the Lease (default: the pod's, $POD_NAMESPACE, else default)")
+    lease_name: str = Field(default="kubevigil", description="Name of the coordination.k8s.io Lease")
+    lease_duration: float = Field(default=15.0, gt=0, le=3600, description="Seconds a leader holds the lease without renewing")
+    renew_deadline: float = Field(default=10.0, gt=0, le=3600, description="Seconds the leader keeps trying to renew before it steps down")
+    retry_period: float = Field(default=2.0, gt=0, le=3600, description="Seconds between renewals and between candidates' tries")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        if value and not _DNS_LABEL.match(value):
+            raise ValueError(f"{value!r} is not a namespace name (lowercase letters, digits and '-', at most 63)")
+        return value or None
+
+    @field_validator("lease_name")
+    @classmethod
+    def _lease_name(cls, value: str) -> str:
+        if not _DNS_SUBDOMAIN.match(value):
+            raise ValueError(f"{value!r} is not an object name (lowercase letters, digits, '-' and '.')")
+        return value
+
+    @model_validator(mode="after")
+    def _durations(self) -> LeaderElectionSettings:
+        # client-go's rule: a leader must give up before its lease can expire under it, and retry within the deadline.
+        if not self.lease_duration > self.renew_deadline > self.retry_period * (1 + ELECTION_JITTER):
+            raise ValueError(
+                f"need lease_duration ({self.lease_duration:g}) > renew_deadline ({self.renew_deadline:g}) > "
+                f"retry_period * {1 + ELECTION_JITTER:g} ({self.retry_period * (1 + ELECTION_JITTER):g})")
+        return self
 
 
 class LoggingSettings(Model):
@@ -152,6 +164,7 @@ class Settings(Model):
     cluster: ClusterSettings = Field(default_factory=lambda: ClusterSettings.model_validate({}))
     server: ServerSettings = Field(default_factory=lambda: ServerSettings.model_validate({}))
     logging: LoggingSettings = Field(default_factory=lambda: LoggingSettings.model_validate({}))
+    leader_election: LeaderElectionSettings = Field(default_factory=lambda: LeaderElectionSettings.model_validate({}))
     state_dir: Path = Field(default=Path(DEFAULT_STATE_DIR), description="Delivery journals and checkpoints (default: $KUBEVIGIL_STATE_DIR, else ./kubevigil-state)")
     shutdown_grace: float = Field(default=10.0, ge=0, le=3600, description="Seconds SIGTERM waits for queues to flush")
     sinks: dict[SinkName, SinkEntry] = Field(default_factory=dict, description="Named outputs; roles refer to them by name")
@@ -187,20 +200,20 @@ def _build(tables: Tables) -> type[Settings]:
         for name, spec in tables.sinks.items()
     }
     entry_fields["delivery"] = (delivery, Field(default_factory=lambda: delivery.model_validate({})))
-    entry: type[SinkEntry] = create_model(  # type: ignore[call-overload]
+    entry: type[SinkEntry] = create_model(
         "SinkEntry",
         __base__=SinkEntry,
         __module__=__name__,
         **entry_fields,
     )
     role_fields: dict[str, Any] = {
-        name: (spec.config_model | None, Field(None, description=spec.summary)) for name, spec in tables.roles.items()
+        name: (spec.config | None, Field(None, description=spec.summary)) for name, spec in tables.roles.items()
     }
-    model: type[Settings] = create_model(  # type: ignore[call-overload]
+    model: type[Settings] = create_model(
         "Settings",
         __base__=Settings,
         __module__=__name__,
-        sinks=(dict[SinkName, entry], Field(default_factory=dict, description="Named outputs; roles refer to them by name")),  # type: ignore[valid-type]
+        sinks=(dict[SinkName, entry], Field(default_factory=dict, description="Named outputs; roles refer to them by name")),
         **role_fields,
     )
     model.role_names = tuple(tables.roles)

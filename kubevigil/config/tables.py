@@ -8,20 +8,44 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
+
+from kubevigil.core.model import Section
+
+
+@dataclass(frozen=True)
+class DefaultSection:
+    """With no config file, the role runs with this section (and default settings for the rest)."""
+
+    section: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FromEnvironment:
+    """With no config file, the replaced tool's environment variables configure the role, read by the environment
+    importer of that name (config/importers/ENVIRONMENT_MODULES)."""
+
+    importer: str
+
+
+Defaults = DefaultSection | FromEnvironment
 
 
 class RoleType(Protocol):
     """What the loader reads from one line of the role table."""
 
     @property
-    def config_model(self) -> type[BaseModel]:
-        """The role section's model; it may implement `sink_refs()` (see references.py)."""
+    def config(self) -> type[Section]:
+        """The role section's model; the loader checks its `sink_refs()` against `sinks:`."""
 
     @property
     def summary(self) -> str: ...
+
+    @property
+    def defaults(self) -> Defaults | None:
+        """What `kubevigil run --role <name>` uses without a config file (None: the role needs one)."""
 
 
 class SinkType(Protocol):

@@ -46,6 +46,11 @@ class ManualClock:
     def monotonic(self) -> float:
         return self._mono
 
+    @property
+    def sleepers(self) -> int:
+        """Tasks waiting in `sleep` for the clock to move: a test advances it once the one it means is waiting."""
+        return sum(1 for _, _, fut in self._sleepers if not fut.done())
+
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
             await asyncio.sleep(0)

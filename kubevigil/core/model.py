@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 import annotated_types
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from kubevigil.core.signals import SignalKind
 
 # A number beyond this is a typo or an attack in any config (a terabyte, or 31,700 years in seconds); a field
 # that needs more declares its own `le`. Python's big ints and float infinity would otherwise reach timers and APIs.
@@ -15,6 +18,9 @@ NUMBER_LIMIT = 10**12
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    # Keys this model no longer takes, with where they went: the loader names the new place instead of a typo.
+    moved_keys: ClassVar[Mapping[str, str]] = {}
 
     @field_validator("*", mode="after")
     @classmethod
@@ -55,3 +61,15 @@ def check_number(value: Any) -> None:
 
 def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# (key path inside a role's section, sink name, kind of value the role sends to it)
+SinkRef = tuple[tuple[str | int, ...], str, SignalKind]
+
+
+class Section(Model):
+    """A role's config section: the loader checks every sink it names, once, against `sinks:`."""
+
+    def sink_refs(self) -> Iterable[SinkRef]:
+        """Each sink reference of the section; a section that sends nothing to sinks has none."""
+        return ()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import AfterValidator
 
+from kubevigil.core import jsontext
 from kubevigil.core.signals import Record
 
 
@@ -40,26 +40,14 @@ def _as_datetime(value: Any) -> datetime:
     raise ValueError(f"not a time: {value!r}")
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Undefined):
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def to_json(value: Any) -> str:
     """Compact JSON, as Go's json.Marshal writes it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    return jsontext.to_json(value).decode()
 
 
 def to_pretty_json(value: Any) -> str:
     """Two-space indented JSON, as sprig's toPrettyJson writes it."""
-    return json.dumps(value, indent=2, ensure_ascii=False, default=_json_default)
+    return jsontext.to_pretty_json(value).decode()
 
 
 def strftime(value: Any, fmt: str) -> str:
@@ -96,7 +84,7 @@ def to_string(value: Any) -> str:
 
 
 def quote(value: Any) -> str:
-    return json.dumps(to_string(value), ensure_ascii=False)
+    return to_json(to_string(value))
 
 
 def squote(value: Any) -> str:

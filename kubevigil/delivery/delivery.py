@@ -47,7 +47,7 @@ class Delivery:
             journal: Journal = SqliteJournal(journal_path(state_dir, name)) if params.journal else MemoryJournal()
             dead = DeadLetters(name, deadletter_path(state_dir, name), clock)
             queue = SinkQueue(name, sink, params, journal, dead, metrics.for_sink(name), clock)
-            metrics.watch(name, queue.depth_value, queue.oldest_age)
+            metrics.watch(name, queue.depth_value, queue.oldest_age, queue.access_denied_value)
             self._queues[name] = queue
         self.outlets: Mapping[str, Outlet] = dict(self._queues)
         self._started = False
@@ -73,7 +73,8 @@ class Delivery:
             raise errors[0]
 
     def readiness(self) -> Readiness:
-        """Not ready before start, when a sender died, or while a sink's queue is at its limit (intake waits)."""
+        """Not ready before start, when a sender died, while a sink's queue is at its limit (intake waits), or while a
+        sink refuses access (items wait for an operator)."""
         if not self._started:
             return Readiness(False, "delivery is not running")
         broken = [f"{q.name} ({q.failure})" for q in self._queues.values() if q.failure]
@@ -82,4 +83,7 @@ class Delivery:
         full = [f"{q.name} ({q.depth} items)" for q in self._queues.values() if q.over_limit]
         if full:
             return Readiness(False, "delivery queue at its limit for sink " + ", ".join(full))
+        denied = [f"{q.name} ({q.access_denied})" for q in self._queues.values() if q.access_denied]
+        if denied:
+            return Readiness(False, "sink refuses kubevigil's credentials or destination, items kept: " + ", ".join(denied))
         return Readiness(True)

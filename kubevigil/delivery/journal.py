@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,10 @@ class Journal(Protocol):
 
     async def open(self) -> None: ...
 
-    async def append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]: ...
+    async def append(self, rows: Sequence[tuple[float, bytes]], ids: Sequence[str | None] | None = None
+                     ) -> list[int | None]:
+        """Store rows in order. `ids` are their record ids (None for a metric): a row whose id the journal held when
+        it was opened (a replay after a crash or restart) is skipped, its seq None."""
 
     async def read_after(self, seq: int, limit: int) -> list[Stored]: ...
 
@@ -47,6 +51,7 @@ class SqliteJournal:
         self.count = 0
         self.size = 0
         self._conn: sqlite3.Connection | None = None
+        self._replayed = False  # the journal held records when opened: appends skip their ids
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"journal-{path.stem}")
 
     async def _run(self, fn: Callable[[], R]) -> R:
@@ -63,33 +68,57 @@ class SqliteJournal:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS items (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                " time REAL NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL)"
+                " time REAL NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL, rid TEXT)"
             )
+            if "rid" not in {row[1] for row in conn.execute("PRAGMA table_info(items)")}:
+                conn.execute("ALTER TABLE items ADD COLUMN rid TEXT")  # a journal written before record ids
+            # The ids of what is replayed, looked up by every append of this run; nothing is indexed in steady state.
+            conn.execute("CREATE TEMP TABLE replayed (rid TEXT PRIMARY KEY) WITHOUT ROWID")
+            conn.execute("INSERT OR IGNORE INTO temp.replayed SELECT rid FROM items WHERE rid IS NOT NULL")
+            self._replayed = conn.execute("SELECT count(*) FROM temp.replayed").fetchone()[0] > 0
             count, size = conn.execute("SELECT count(*), coalesce(sum(size), 0) FROM items").fetchone()
         except sqlite3.DatabaseError as exc:
             raise RuntimeError(f"cannot open delivery journal {self.path}: {exc}") from exc
         self._conn = conn
         return int(count), int(size)
 
-    async def append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]:
-        seqs = await self._run(lambda: self._append(rows))
-        self.count += len(rows)
-        self.size += sum(len(data) for _, data in rows)
+    async def append(self, rows: Sequence[tuple[float, bytes]], ids: Sequence[str | None] | None = None
+                     ) -> list[int | None]:
+        rids: list[str | None] = list(ids) if ids is not None else [None] * len(rows)
+        seqs = await self._run(lambda: self._append(rows, rids))
+        kept = [data for (_, data), seq in zip(rows, seqs, strict=True) if seq is not None]
+        self.count += len(kept)
+        self.size += sum(len(data) for data in kept)
         return seqs
 
-    def _append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]:
+    def _append(self, rows: Sequence[tuple[float, bytes]], rids: list[str | None]) -> list[int | None]:
         conn = self._connection()
         with conn:
             conn.execute("BEGIN")
+            replayed = self._replayed_ids(conn, rids) if self._replayed else set()
+            keep = [rid is None or rid not in replayed for rid in rids]
             last = conn.execute("SELECT coalesce(max(seq), 0) FROM items").fetchone()[0]
             # AUTOINCREMENT never reuses a seq, so explicit seqs after max() keep order even after deletes.
-            first = max(last, self._high_water(conn)) + 1
-            seqs = list(range(first, first + len(rows)))
+            nxt = max(last, self._high_water(conn)) + 1
+            seqs: list[int | None] = []
+            for k in keep:
+                seqs.append(nxt if k else None)
+                nxt += k
             conn.executemany(
-                "INSERT INTO items (seq, time, size, data) VALUES (?, ?, ?, ?)",
-                ((seq, t, len(data), data) for seq, (t, data) in zip(seqs, rows, strict=True)),
+                "INSERT INTO items (seq, time, size, data, rid) VALUES (?, ?, ?, ?, ?)",
+                ((seq, t, len(data), data, rid)
+                 for seq, (t, data), rid in zip(seqs, rows, rids, strict=True) if seq is not None),
             )
         return seqs
+
+    @staticmethod
+    def _replayed_ids(conn: sqlite3.Connection, rids: list[str | None]) -> set[str]:
+        wanted = sorted({r for r in rids if r is not None})
+        found: set[str] = set()
+        for chunk in _chunks(wanted, 500):
+            marks = ",".join("?" * len(chunk))
+            found.update(r for (r,) in conn.execute(f"SELECT rid FROM temp.replayed WHERE rid IN ({marks})", chunk))
+        return found
 
     @staticmethod
     def _high_water(conn: sqlite3.Connection) -> int:
@@ -152,13 +181,17 @@ class MemoryJournal:
     async def open(self) -> None:
         return None
 
-    async def append(self, rows: Sequence[tuple[float, bytes]]) -> list[int]:
-        seqs = list(range(self._next, self._next + len(rows)))
-        self._next += len(rows)
-        for seq, (t, data) in zip(seqs, rows, strict=True):
+    async def append(self, rows: Sequence[tuple[float, bytes]], ids: Sequence[str | None] | None = None
+                     ) -> list[int | None]:
+        # Nothing survives a restart here, so nothing is ever replayed and no id is skipped.
+        seqs: list[int | None] = []
+        for t, data in rows:
+            seq = self._next
+            self._next += 1
             self._rows[seq] = Stored(seq, t, data)
             self.size += len(data)
-        self.count += len(rows)
+            self.count += 1
+            seqs.append(seq)
         return seqs
 
     async def read_after(self, seq: int, limit: int) -> list[Stored]:
@@ -182,8 +215,8 @@ class MemoryJournal:
         return None
 
 
-def _chunks(seqs: Iterable[int], n: int) -> Iterable[list[int]]:
-    chunk: list[int] = []
+def _chunks(seqs: Iterable[T], n: int) -> Iterable[list[T]]:
+    chunk: list[T] = []
     for seq in seqs:
         chunk.append(seq)
         if len(chunk) == n:

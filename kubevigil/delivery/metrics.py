@@ -46,6 +46,12 @@ class DeliveryMetrics:
             ["sink"],
             registry=registry,
         )
+        self.access_denied = Gauge(
+            "kubevigil_delivery_access_denied",
+            "1 while the sink refuses kubevigil's credentials or destination (401, 403, 404): items wait, not lost",
+            ["sink"],
+            registry=registry,
+        )
         self.send_duration = Histogram(
             "kubevigil_delivery_send_duration_seconds",
             "Duration of one send to the sink",
@@ -64,7 +70,9 @@ class DeliveryMetrics:
             send_duration=self.send_duration.labels(sink),
         )
 
-    def watch(self, sink: str, depth: Callable[[], float], oldest_age: Callable[[], float]) -> None:
-        """Compute `sink`'s queue depth and oldest unsent age at scrape time."""
+    def watch(self, sink: str, depth: Callable[[], float], oldest_age: Callable[[], float],
+              access_denied: Callable[[], float]) -> None:
+        """Compute `sink`'s queue depth, oldest unsent age and access state at scrape time."""
         self.queue_depth.labels(sink).set_function(depth)
         self.oldest_unsent_age.labels(sink).set_function(oldest_age)
+        self.access_denied.labels(sink).set_function(access_denied)

@@ -19,4 +19,9 @@ class DeliveryParams(Model):
     retry_base: float = Field(0.5, gt=0, description="First retry delay in seconds (full jitter applies)")
     retry_cap: float = Field(60.0, gt=0, description="Longest delay between retries in seconds")
     retry_max_age: float = Field(86_400.0, gt=0, description="An item still failing after this many seconds is dead-lettered")
+    access_retry_base: float = Field(
+        30.0, gt=0, description="First retry delay in seconds while the sink refuses the credentials or the "
+        "destination (401, 403, 404; full jitter applies)")
+    access_retry_cap: float = Field(
+        600.0, gt=0, description="Longest delay in seconds between retries while the sink refuses access")
     journal: bool = Field(True, description="Keep accepted items in the sqlite journal so they survive restarts")

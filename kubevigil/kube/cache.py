@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, KeysView
+from typing import Any
 
 
-def key_of(obj: dict) -> tuple[str, str]:
+def key_of(obj: dict[str, Any]) -> tuple[str, str]:
     """(namespace, name) of an object; namespace is "" for cluster-scoped kinds."""
     meta = obj["metadata"]
     return meta.get("namespace") or "", meta["name"]
 
 
-def share_strings(obj: dict, table: dict[str, str]) -> None:
+def share_strings(obj: dict[str, Any], table: dict[str, str]) -> None:
     """Replace every string value inside `obj` (in place) by an equal one from `table`, adding those it lacks.
 
     Objects passed with one table then hold one copy of each repeated value (images, label values, mount paths,
@@ -23,7 +24,7 @@ def share_strings(obj: dict, table: dict[str, str]) -> None:
         pass  # nested deeper than Python's recursion limit: that object keeps its own strings
 
 
-def _share_in_dict(node: dict, shared: Callable[[str, str], str]) -> None:
+def _share_in_dict(node: dict[str, Any], shared: Callable[[str, str], str]) -> None:
     # Recursive, not an explicit stack: ~20 % faster, and this runs for every string of every listed object.
     for k, v in node.items():
         t = type(v)
@@ -35,7 +36,7 @@ def _share_in_dict(node: dict, shared: Callable[[str, str], str]) -> None:
             _share_in_list(v, shared)
 
 
-def _share_in_list(node: list, shared: Callable[[str, str], str]) -> None:
+def _share_in_list(node: list[Any], shared: Callable[[str, str], str]) -> None:
     for i, v in enumerate(node):
         t = type(v)
         if t is str:
@@ -50,20 +51,20 @@ class CacheView:
     """Read-only access to an informer's cache. Objects are shared: treat them as immutable."""
 
     def __init__(self) -> None:
-        self._by_key: dict[tuple[str, str], dict] = {}
-        self._by_uid: dict[str, dict] = {}
+        self._by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        self._by_uid: dict[str, dict[str, Any]] = {}
 
-    def get(self, namespace: str | None, name: str) -> dict | None:
+    def get(self, namespace: str | None, name: str) -> dict[str, Any] | None:
         return self._by_key.get((namespace or "", name))
 
-    def at(self, key: tuple[str, str]) -> dict | None:
+    def at(self, key: tuple[str, str]) -> dict[str, Any] | None:
         """The object under a `key_of` key."""
         return self._by_key.get(key)
 
-    def by_uid(self, uid: str) -> dict | None:
+    def by_uid(self, uid: str) -> dict[str, Any] | None:
         return self._by_uid.get(uid)
 
-    def list(self, namespace: str | None = None) -> list[dict]:
+    def list(self, namespace: str | None = None) -> list[dict[str, Any]]:
         """All objects, or those of one namespace."""
         if namespace is None:
             return list(self._by_key.values())
@@ -75,7 +76,7 @@ class CacheView:
     def __len__(self) -> int:
         return len(self._by_key)
 
-    def __iter__(self) -> Iterator[dict]:
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(list(self._by_key.values()))
 
     def __contains__(self, key: object) -> bool:
@@ -85,7 +86,7 @@ class CacheView:
 class Cache(CacheView):
     """The writable store, owned by one informer."""
 
-    def put(self, key: tuple[str, str], obj: dict) -> dict | None:
+    def put(self, key: tuple[str, str], obj: dict[str, Any]) -> dict[str, Any] | None:
         """Store obj under key; return what it replaced."""
         old = self._by_key.get(key)
         uid = obj["metadata"].get("uid")
@@ -96,12 +97,12 @@ class Cache(CacheView):
             self._by_uid[uid] = obj
         return old
 
-    def remove(self, key: tuple[str, str]) -> dict | None:
+    def remove(self, key: tuple[str, str]) -> dict[str, Any] | None:
         old = self._by_key.pop(key, None)
         if old is not None:
             self._by_uid.pop(old["metadata"].get("uid", ""), None)
         return old
 
-    def replace_all(self, objects: dict[tuple[str, str], dict]) -> None:
+    def replace_all(self, objects: dict[tuple[str, str], dict[str, Any]]) -> None:
         self._by_key = objects
         self._by_uid = {o["metadata"]["uid"]: o for o in objects.values() if o["metadata"].get("uid")}

@@ -210,13 +210,13 @@ class KubeApi:
 
     # ---- verbs
 
-    async def get(self, res: Resource, namespace: str | None, name: str, *, subresource: str | None = None) -> dict:
-        return await self.request("GET", res.path(namespace, name, subresource))
+    async def get(self, res: Resource, namespace: str | None, name: str, *, subresource: str | None = None) -> dict[str, Any]:
+        return _object(await self.request("GET", res.path(namespace, name, subresource)))
 
     async def list(self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None,
-                   field_selector: str | None = None, limit: int | None = None) -> tuple[list[dict], str]:
+                   field_selector: str | None = None, limit: int | None = None) -> tuple[list[dict[str, Any]], str]:
         """All matching objects (following `continue` when paging) and the list's resourceVersion."""
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         rv = ""
         async for page_items, page_rv in self.list_pages(res, namespace, label_selector=label_selector,
                                                          field_selector=field_selector, limit=limit):
@@ -226,7 +226,7 @@ class KubeApi:
 
     async def list_pages(self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None,
                          field_selector: str | None = None, limit: int | None = None
-                         ) -> AsyncGenerator[tuple[builtins.list[dict], str], None]:
+                         ) -> AsyncGenerator[tuple[builtins.list[dict[str, Any]], str], None]:
         """Each page of a list as (items, resourceVersion): the list's resourceVersion is the last page's.
 
         The next page is requested before this one is handed over, so the server prepares it while the caller
@@ -255,7 +255,7 @@ class KubeApi:
 
     async def watch(self, res: Resource, namespace: str | None = None, *, resource_version: str,
                     label_selector: str | None = None, field_selector: str | None = None, bookmarks: bool = True,
-                    timeout_seconds: int = 300) -> AsyncIterator[tuple[str, dict]]:
+                    timeout_seconds: int = 300) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Yield (type, object) from a watch stream; an in-stream ERROR is raised as ApiError.
 
         Close it with `contextlib.aclosing` when stopping early, so the connection is released at once.
@@ -271,7 +271,7 @@ class KubeApi:
     async def watch_batches(self, res: Resource, namespace: str | None = None, *, resource_version: str,
                             label_selector: str | None = None, field_selector: str | None = None,
                             bookmarks: bool = True, timeout_seconds: int = 300
-                            ) -> AsyncGenerator[Iterator[tuple[str, dict]], None]:
+                            ) -> AsyncGenerator[Iterator[tuple[str, dict[str, Any]]], None]:
         """`watch`, in the groups the events arrived in: one async step per network read, not per event.
 
         Each group decodes lazily as it is iterated: consume it fully before asking for the next one. Decoding
@@ -295,26 +295,26 @@ class KubeApi:
                     yield _watch_events(data, end)
                 return
 
-    async def create(self, res: Resource, namespace: str | None, body: dict) -> dict:
-        return await self.request("POST", res.path(namespace), body=body)
+    async def create(self, res: Resource, namespace: str | None, body: dict[str, Any]) -> dict[str, Any]:
+        return _object(await self.request("POST", res.path(namespace), body=body))
 
-    async def replace(self, res: Resource, namespace: str | None, name: str, body: dict) -> dict:
-        return await self.request("PUT", res.path(namespace, name), body=body)
+    async def replace(self, res: Resource, namespace: str | None, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return _object(await self.request("PUT", res.path(namespace, name), body=body))
 
-    async def replace_status(self, res: Resource, namespace: str | None, name: str, body: dict) -> dict:
-        return await self.request("PUT", res.path(namespace, name, "status"), body=body)
+    async def replace_status(self, res: Resource, namespace: str | None, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return _object(await self.request("PUT", res.path(namespace, name, "status"), body=body))
 
     async def patch(self, res: Resource, namespace: str | None, name: str, body: Any,
-                    patch_type: PatchType = "merge", subresource: str | None = None) -> dict:
+                    patch_type: PatchType = "merge", subresource: str | None = None) -> dict[str, Any]:
         if patch_type not in PATCH_CONTENT_TYPES:
             raise ValueError(f"patch_type {patch_type!r} is not one of {sorted(PATCH_CONTENT_TYPES)}")
-        return await self.request("PATCH", res.path(namespace, name, subresource), body=body,
-                                  content_type=PATCH_CONTENT_TYPES[patch_type])
+        return _object(await self.request("PATCH", res.path(namespace, name, subresource), body=body,
+                                  content_type=PATCH_CONTENT_TYPES[patch_type]))
 
     async def delete(self, res: Resource, namespace: str | None, name: str, *,
-                     propagation_policy: str | None = None, grace_period_seconds: int | None = None) -> dict:
+                     propagation_policy: str | None = None, grace_period_seconds: int | None = None) -> dict[str, Any]:
         params = {"propagationPolicy": propagation_policy, "gracePeriodSeconds": grace_period_seconds}
-        return await self.request("DELETE", res.path(namespace, name), params=params)
+        return _object(await self.request("DELETE", res.path(namespace, name), params=params))
 
     async def pod_log(self, namespace: str, name: str, *, container: str | None = None,
                       tail_lines: int | None = None, previous: bool = False) -> str:
@@ -414,7 +414,7 @@ def _decode(status: int, content: bytes) -> Any:
         raise ApiError(status, "BadResponse", f"body is not JSON: {content[:200]!r}") from exc
 
 
-def _stamp_kind(items: list[dict], res: Resource) -> None:
+def _stamp_kind(items: list[dict[str, Any]], res: Resource) -> None:
     # A real server omits apiVersion/kind on list items; handlers should not have to guess them.
     api_version, kind = res.api_version, res.kind
     for item in items:
@@ -423,7 +423,7 @@ def _stamp_kind(items: list[dict], res: Resource) -> None:
             item["apiVersion"] = api_version
 
 
-def _plural_of(entries: list[dict], kind: str) -> str:
+def _plural_of(entries: list[dict[str, Any]], kind: str) -> str:
     for e in entries:
         if e.get("kind") == kind and "/" not in e.get("name", ""):
             return str(e["name"])
@@ -460,7 +460,7 @@ def _json_lines(data: bytes, end: int) -> Iterator[Any]:
         start = nl + 1
 
 
-def _watch_events(data: bytes, end: int) -> Iterator[tuple[str, dict]]:
+def _watch_events(data: bytes, end: int) -> Iterator[tuple[str, dict[str, Any]]]:
     """(type, object) of each watch event in data[:end]; an in-stream ERROR is raised as ApiError."""
     for event in _json_lines(data, end):
         etype = event.get("type", "")
@@ -468,3 +468,10 @@ def _watch_events(data: bytes, end: int) -> Iterator[tuple[str, dict]]:
         if etype == "ERROR":
             raise ApiError.from_status(int(obj.get("code") or 500), obj)
         yield etype, obj
+
+
+def _object(answer: Any) -> dict[str, Any]:
+    """A JSON object the API server answered (every verb but a watch answers one)."""
+    if not isinstance(answer, dict):
+        raise ApiError(0, "BadResponse", f"expected a JSON object from the API server, got {type(answer).__name__}")
+    return answer

@@ -15,7 +15,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx2 as httpx
 import orjson
@@ -24,6 +24,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.outage import Outage
 from kubevigil.core.readiness import Readiness
@@ -42,8 +43,8 @@ class Change:
     """One change to the cache; `old` is the object it replaced (None for ADDED)."""
 
     type: ChangeType
-    obj: dict
-    old: dict | None
+    obj: dict[str, Any]
+    old: dict[str, Any] | None
 
 
 Handler = Callable[[Change], Awaitable[None]]
@@ -73,6 +74,7 @@ class InformerStats:
 
     relists: int = 0
     watch_restarts: int = 0
+    handler_errors: int = 0
     events: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EVENT_TYPES, 0))
     last_event: float = 0.0  # time the last watch event (incl. bookmarks) arrived; 0 = none yet
 
@@ -97,15 +99,11 @@ class InformerCollector(Collector):
     def add(self, informer: Informer) -> None:
         self._informers.add(informer)
 
-    def informers(self) -> list[Informer]:
-        """The live informers on this registry, by name."""
-        return sorted(self._informers, key=lambda i: i.name)
-
     def describe(self) -> list[Metric]:
         return list(self._families())
 
     def collect(self) -> Iterator[Metric]:
-        relists, restarts, events, last, objects, stale, failing = self._families()
+        relists, restarts, events, last, objects, stale, failing, handler_errors = self._families()
         by_name: dict[str, list[Informer]] = {}
         for inf in list(self._informers):
             by_name.setdefault(inf.name, []).append(inf)
@@ -119,11 +117,12 @@ class InformerCollector(Collector):
             objects.add_metric([name], sum(len(i.cache) for i in infs))
             stale.add_metric([name], max(i.stale_for() for i in infs))
             failing.add_metric([name], 1.0 if any(i.failing for i in infs) else 0.0)
-        yield from (relists, restarts, events, last, objects, stale, failing)
+            handler_errors.add_metric([name], sum(s.handler_errors for s in stats))
+        yield from (relists, restarts, events, last, objects, stale, failing, handler_errors)
 
     @staticmethod
     def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily,
-                             GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+                             GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily, CounterMetricFamily]:
         return (
             CounterMetricFamily("kubevigil_informer_relists", "Relists after the watch could not resume (410 Gone)",
                                 labels=["informer"]),
@@ -139,6 +138,9 @@ class InformerCollector(Collector):
                               "event, bookmark)", labels=["informer"]),
             GaugeMetricFamily("kubevigil_informer_failing",
                               "1 while the informer's list/watch requests are failing", labels=["informer"]),
+            CounterMetricFamily("kubevigil_informer_handler_errors",
+                                "Changes a handler raised on (the role's view of that object may be wrong)",
+                                labels=["informer"]),
         )
 
 
@@ -150,7 +152,7 @@ class Informer:
                  clock: Clock | None = None, registry: CollectorRegistry = REGISTRY,
                  watch_timeout: int = 300, page_size: int | None = 500,
                  backoff_base: float = 0.2, backoff_cap: float = 30.0, rng: random.Random | None = None,
-                 cache_view: Callable[[dict], dict] | None = None, contact_every: float = 30.0,
+                 cache_view: Callable[[dict[str, Any]], dict[str, Any]] | None = None, contact_every: float = 30.0,
                  relist_after_silence: float = RELIST_AFTER_SILENCE, summary_every: float = 60.0) -> None:
         self.api = api
         self.res = res
@@ -173,6 +175,11 @@ class Informer:
         self.resource_version = ""
         self._cache = Cache()
         self._handlers: list[Handler] = []
+        # Held while the cache changes and its changes reach the handlers, so a handler that subscribes late gets
+        # the cache as it is between two changes: each object exactly once, then every later change.
+        self._dispatch = asyncio.Lock()
+        self._handler_outage = Outage(summary_every)
+        self._handler_failed_at = 0.0
         self._failures = 0
         self._outage = Outage(summary_every)
         self.last_error = ""  # why the last attempt failed, one line; "" once it works again
@@ -188,8 +195,21 @@ class Informer:
         return self._cache
 
     def add_handler(self, fn: Handler) -> None:
-        """Call fn for every change, in order; the initial list arrives as ADDED changes."""
+        """Call fn for every change, in order; the initial list arrives as ADDED changes. Before `run` only: a
+        running informer takes handlers through `subscribe`."""
         self._handlers.append(fn)
+
+    async def subscribe(self, fn: Handler) -> None:
+        """Add a handler to a running informer: it gets each cached object as ADDED (client-go's replay), then every
+        later change. The replay hands over what the cache keeps (the `cache_view`, when one is set)."""
+        async with self._dispatch:
+            self._handlers.append(fn)
+            for obj in self._cache.list():
+                await self._call(fn, Change("ADDED", obj, None))
+
+    def unsubscribe(self, fn: Handler) -> None:
+        """Stop calling fn: no change dispatched after this returns reaches it (one being dispatched may)."""
+        self._handlers = [h for h in self._handlers if h is not fn]
 
     def stale_for(self) -> float:
         """Seconds since the server was last heard from: how old the cache's view may be."""
@@ -289,14 +309,14 @@ class Informer:
                      after_seconds=round(ended[0], 1), failed_attempts=ended[1])
 
     async def _backoff(self) -> None:
-        # Full jitter: uniform in [0, min(cap, base * 2^n)]; reset once a watch delivers an event.
-        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** min(self._failures, 30)))
+        # The failure count is reset once a watch delivers an event.
+        delay = backoff_delay(self._failures, self.backoff_base, self.backoff_cap, self._rng)
         self._failures += 1
-        await self.clock.sleep(self._rng.uniform(0, ceiling))
+        await self.clock.sleep(delay)
 
     async def _list(self) -> int:
         """List everything, replace the cache, hand the differences to the handlers; returns how many."""
-        fresh: dict[tuple[str, str], dict] = {}
+        fresh: dict[tuple[str, str], dict[str, Any]] = {}
         strings: dict[str, str] = {}
         rv = ""
         pages = self.api.list_pages(self.res, self.namespace, label_selector=self.label_selector,
@@ -308,19 +328,20 @@ class Informer:
                     # Per page, so the duplicates are freed before the next page is decoded into their memory.
                     share_strings(obj, strings)
                     fresh[key_of(obj)] = obj
-        if self.synced.is_set():
-            self.stats.relists += 1
-            changes = diff(self._cache, fresh) if self._handlers else []
-        else:
-            changes = [Change("ADDED", o, None) for o in fresh.values()] if self._handlers else []
-        self._cache.replace_all({k: self._view(o) for k, o in fresh.items()})
-        self.resource_version = rv
-        self._unreachable = False
-        self._touch()
-        self._heard = self._contact
-        self._progress()
-        for change in changes:
-            await self._emit(change)
+        async with self._dispatch:
+            if self.synced.is_set():
+                self.stats.relists += 1
+                changes = diff(self._cache, fresh) if self._handlers else []
+            else:
+                changes = [Change("ADDED", o, None) for o in fresh.values()] if self._handlers else []
+            self._cache.replace_all({k: self._view(o) for k, o in fresh.items()})
+            self.resource_version = rv
+            self._unreachable = False
+            self._touch()
+            self._heard = self._contact
+            self._progress()
+            for change in changes:
+                await self._emit(change)
         self.synced.set()
         return len(changes)
 
@@ -345,9 +366,10 @@ class Informer:
                         self.stats.last_event = self.clock.now()
                         if self._failures or self._outage.ongoing:
                             self._progress()
-                    for etype, obj in batch:
-                        for change in self._apply(etype, obj):
-                            await self._emit(change)
+                    async with self._dispatch:
+                        for etype, obj in batch:
+                            for change in self._apply(etype, obj):
+                                await self._emit(change)
                     idle.reschedule(asyncio.get_running_loop().time() + self.contact_every)
         except TimeoutError:
             if not idle.expired():
@@ -360,7 +382,7 @@ class Informer:
             return "progress"
         return "quick"
 
-    def _apply(self, etype: str, obj: dict) -> Sequence[Change]:
+    def _apply(self, etype: str, obj: dict[str, Any]) -> Sequence[Change]:
         """Apply one watch event to the cache; return the changes to hand to the handlers."""
         counts = self.stats.events
         if etype not in counts:
@@ -380,13 +402,13 @@ class Informer:
             self.resource_version = rv
         return changes
 
-    def _apply_delete(self, key: tuple[str, str], obj: dict, old: dict | None) -> Sequence[Change]:
+    def _apply_delete(self, key: tuple[str, str], obj: dict[str, Any], old: dict[str, Any] | None) -> Sequence[Change]:
         if old is None:
             return _NO_CHANGES  # already gone: a replayed DELETED
         self._cache.remove(key)
         return [Change("DELETED", obj, old)] if self._handlers else _NO_CHANGES
 
-    def _apply_upsert(self, key: tuple[str, str], obj: dict, old: dict | None) -> Sequence[Change]:
+    def _apply_upsert(self, key: tuple[str, str], obj: dict[str, Any], old: dict[str, Any] | None) -> Sequence[Change]:
         if old is not None and _same_version(old, obj):
             return _NO_CHANGES  # a replayed event after a resume
         self._cache.put(key, self._view(obj))
@@ -400,20 +422,42 @@ class Informer:
 
     async def _emit(self, change: Change) -> None:
         for handler in self._handlers:
-            try:
-                await handler(change)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("informer %s: handler %s failed on %s %s", self.name,
-                              getattr(handler, "__qualname__", handler), change.type, key_of(change.obj))
+            await self._call(handler, change)
+
+    async def _call(self, handler: Handler, change: Change) -> None:
+        """Run one handler; one that raises is counted (`kubevigil_informer_handler_errors_total`) and logged — in
+        full at the first failure, then one summary a minute while failures go on — and never stops the informer
+        or the other handlers."""
+        try:
+            await handler(change)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._handler_failed(handler, change, exc)
+
+    def _handler_failed(self, handler: Handler, change: Change, exc: Exception) -> None:
+        self.stats.handler_errors += 1
+        now = self.clock.monotonic()
+        outage = self._handler_outage
+        if outage.ongoing and now - self._handler_failed_at >= outage.summary_every:
+            outage.recovered(now)  # quiet for a while: this failure starts a new episode, logged in full
+        self._handler_failed_at = now
+        report = outage.failed(now)
+        where = {"informer": self.name, "handler": getattr(handler, "__qualname__", repr(handler)),
+                 "change": change.type, "object": "/".join(filter(None, key_of(change.obj)))}
+        if report == "first":
+            log.error("informer handler failed; the role's view of this object may be wrong", **where,
+                      exc_info=exc)
+        elif report == "summary":
+            log.error("informer handlers still failing", **where, error=f"{type(exc).__name__}: {exc}",
+                      failed_changes=self._handler_outage.failures)
 
 
-def _whole(obj: dict) -> dict:
+def _whole(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def diff(cache: CacheView, fresh: dict[tuple[str, str], dict]) -> list[Change]:
+def diff(cache: CacheView, fresh: dict[tuple[str, str], dict[str, Any]]) -> list[Change]:
     """The changes that turn the cache into `fresh`: new, changed resourceVersion or uid, missing."""
     changes: list[Change] = []
     for key, obj in fresh.items():
@@ -433,13 +477,13 @@ def diff(cache: CacheView, fresh: dict[tuple[str, str], dict]) -> list[Change]:
     return changes
 
 
-def _uid(obj: dict) -> str:
+def _uid(obj: dict[str, Any]) -> str:
     return obj["metadata"].get("uid") or ""
 
 
-def _same_version(a: dict, b: dict) -> bool:
+def _same_version(a: dict[str, Any], b: dict[str, Any]) -> bool:
     ma, mb = a["metadata"], b["metadata"]
-    return ma.get("resourceVersion") == mb.get("resourceVersion") and ma.get("uid") == mb.get("uid")
+    return bool(ma.get("resourceVersion") == mb.get("resourceVersion") and ma.get("uid") == mb.get("uid"))
 
 
 def contact_interval(stale_after: float) -> float:

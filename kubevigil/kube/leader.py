@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 import weakref
 from collections.abc import Awaitable, Callable
@@ -12,14 +11,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx2 as httpx
+import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge
 
 from kubevigil.core.clock import Clock, SystemClock
+from kubevigil.core.outage import Outage
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import by_kind
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("kubevigil.kube")
 
 LEASE = by_kind("Lease", "coordination.k8s.io/v1")
 # client-go waits retry_period * (1 + rand * JITTER) between acquisition attempts.
@@ -64,13 +65,23 @@ class LeaderElector:
         self._gauge = _leader_gauge(registry).labels(f"{namespace}/{name}")
         self._gauge.set(0)
         self._leading = False
+        self.last_error = ""  # why the lease could not be read or written, one line; "" once it can
+        self._outage = Outage()
         self._observed_spec: dict[str, Any] | None = None
         self._observed_at = 0.0
-        self._lease_rv = ""
 
     @property
     def is_leader(self) -> bool:
         return self._leading
+
+    @property
+    def lease(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def holder(self) -> str:
+        """Who holds the lease as last seen ("" when nobody does or it was not read yet)."""
+        return str((self._observed_spec or {}).get("holderIdentity") or "")
 
     async def run(self, fn: Callable[[], Awaitable[None]]) -> None:
         """Campaign, run fn while leading, repeat when the lease is lost; release the lease when cancelled.
@@ -96,7 +107,7 @@ class LeaderElector:
     async def _acquire(self) -> None:
         while not await self._try_acquire_or_renew():
             await self.clock.sleep(self.retry_period * (1 + self._rng.random() * JITTER))
-        log.info("lease %s/%s: %s is now the leader", self.namespace, self.name, self.identity)
+        log.info("now the leader", lease=f"{self.namespace}/{self.name}", identity=self.identity)
         self._set_leading(True)
 
     async def _renew_while(self, task: asyncio.Future[None]) -> bool:
@@ -113,8 +124,8 @@ class LeaderElector:
             if await self._try_acquire_or_renew():
                 last_renew = self.clock.monotonic()
             elif self.clock.monotonic() - last_renew >= self.renew_deadline:
-                log.warning("lease %s/%s: %s could not renew within %ss; stepping down", self.namespace,
-                            self.name, self.identity, self.renew_deadline)
+                log.warning("could not renew the lease in time; stepping down", lease=f"{self.namespace}/{self.name}",
+                            identity=self.identity, renew_deadline=self.renew_deadline)
                 return False
 
     async def _stop(self, task: asyncio.Future[None]) -> None:
@@ -129,14 +140,30 @@ class LeaderElector:
 
     async def _try_acquire_or_renew(self) -> bool:
         try:
-            return await self._acquire_or_renew_once()
+            done = await self._acquire_or_renew_once()
         except ApiError as exc:
-            if exc.status != 409:
-                log.warning("lease %s/%s: %s", self.namespace, self.name, exc)
+            if exc.status != 409:  # another candidate won the race: not a fault
+                self._failed(str(exc))
             return False
         except (TimeoutError, httpx.HTTPError, OSError) as exc:
-            log.warning("lease %s/%s: %s: %s", self.namespace, self.name, type(exc).__name__, exc)
+            self._failed(f"{type(exc).__name__}: {exc}")
             return False
+        ended = self._outage.recovered(self.clock.monotonic())
+        if ended is not None:
+            log.info("lease %s/%s: reachable again after %.0fs (%d failed tries)", self.namespace, self.name,
+                     ended[0], ended[1])
+        return done
+
+    def _failed(self, error: str) -> None:
+        """A try that could not read or write the lease: the first logged, then a summary a minute (a standby
+        retries every retry_period for as long as it lasts)."""
+        self.last_error = error
+        report = self._outage.failed(self.clock.monotonic())
+        if report == "first":
+            log.warning("lease %s/%s: %s", self.namespace, self.name, error)
+        elif report == "summary":
+            log.warning("lease %s/%s: still failing for %.0fs (%d tries): %s", self.namespace, self.name,
+                        self._outage.duration(self.clock.monotonic()), self._outage.failures, error)
 
     async def _acquire_or_renew_once(self) -> bool:
         now = self.clock.now()
@@ -146,7 +173,9 @@ class LeaderElector:
             if exc.status != 404:
                 raise
             await self._create(now)
+            self.last_error = ""
             return True
+        self.last_error = ""
         spec = lease.get("spec") or {}
         if spec != self._observed_spec:
             # client-go judges expiry by when it saw the record change, not by the remote timestamps.
@@ -178,7 +207,7 @@ class LeaderElector:
         created = await self.api.request("POST", LEASE.path(self.namespace), body=body, timeout=self.renew_deadline)
         self._observe_own(created)
 
-    def _observe_own(self, lease: dict) -> None:
+    def _observe_own(self, lease: dict[str, Any]) -> None:
         self._observed_spec = lease.get("spec") or {}
         self._observed_at = self.clock.monotonic()
 
@@ -195,10 +224,18 @@ class LeaderElector:
                              "renewTime": now}
             await self.api.request("PUT", LEASE.path(self.namespace, self.name), body=lease,
                                    timeout=self.renew_deadline)
-            log.info("lease %s/%s: %s released the lease", self.namespace, self.name, self.identity)
+            log.info("released the lease", lease=f"{self.namespace}/{self.name}", identity=self.identity)
         except (TimeoutError, ApiError, httpx.HTTPError, OSError, RuntimeError) as exc:
-            log.warning("lease %s/%s: release failed (%s); others wait for it to expire", self.namespace, self.name,
-                        exc)
+            log.warning("releasing the lease failed; others wait for it to expire", lease=f"{self.namespace}/{self.name}",
+                        error=str(exc))
+
+
+def rules(name: str) -> list[dict[str, Any]]:
+    """The RBAC rules an elector on the Lease `name` uses, for a Role in the Lease's namespace (`create` cannot be
+    limited to a name)."""
+    group = [LEASE.group]
+    return [{"apiGroups": group, "resources": [LEASE.plural], "verbs": ["create"]},
+            {"apiGroups": group, "resources": [LEASE.plural], "resourceNames": [name], "verbs": ["get", "update"]}]
 
 
 def _whole_seconds(seconds: float) -> int:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-import logging
 import random
 import time
 import weakref
@@ -21,6 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from typing import ClassVar, Generic, TypeVar
 
+import structlog
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector
 from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import Clock, SystemClock
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("kubevigil.kube")
 
 K = TypeVar("K", bound=Hashable)
 
@@ -110,6 +110,15 @@ class WorkQueue(Generic[K]):
         self._waiting.pop(key, None)
         self.forget(key)
 
+    def clear(self) -> None:
+        """Forget every key: queued, delayed and failure counts (a controller that stops leading starts over from
+        its informers when it leads again). Only while `run` is not running."""
+        self._queue.clear()
+        self._dirty.clear()
+        self._waiting.clear()
+        self._heap.clear()
+        self._failures.clear()
+
     # ---- state
 
     def __len__(self) -> int:
@@ -161,7 +170,7 @@ class WorkQueue(Generic[K]):
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("work queue %s: handler failed for %s; retrying with backoff", self.name, key)
+            log.exception("work queue handler failed; retrying with backoff", queue=self.name, key=key)
             self.add_rate_limited(key)
         else:
             self.forget(key)

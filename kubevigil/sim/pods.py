@@ -166,23 +166,3 @@ def node_ip(node: dict) -> str:
         if addr.get("type") == "InternalIP":
             return addr["address"]
     return ""
-
-
-def label_selector_matches(selector: dict | None, labels: dict[str, str]) -> bool:
-    """metav1.LabelSelector (matchLabels and matchExpressions) against a label map."""
-    if not selector:
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True

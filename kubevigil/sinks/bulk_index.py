@@ -21,7 +21,7 @@ from kubevigil.core.templating import (
     record_context,
 )
 from kubevigil.sinks.payloads import Payload, de_dot, render
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, SignalKind, Sink, SinkContext, error_for_status, no_ack
 
 DEFAULT_INDEX = "kube-events-{{ event_time | strftime('%Y.%m.%d') }}"
 _MAX_DOC_BYTES = 100 * 1024 * 1024  # http.max_content_length: no single document can be larger
@@ -83,7 +83,7 @@ class BulkIndexSink(Sink[Record]):
         self.limits = BatchLimits(max_items=params.max_bulk_items, max_bytes=params.max_bulk_bytes, max_age=1.0)
         self._builder = BulkBuilder(params)
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         body, payloads, failures = self._builder.build(batch)
         if not payloads:
             return failures
@@ -95,7 +95,9 @@ class BulkIndexSink(Sink[Record]):
 
 
 def item_failures(response: dict[str, Any], payloads: Sequence[Payload]) -> list[ItemFailure]:
-    """Per-item errors of a `_bulk` response: 429 and 5xx retry, anything else (mapping errors) is permanent."""
+    """Per-item errors of a `_bulk` response, classified by their status as whole requests are (`error_for_status`):
+    429 and 5xx retry, 401/403/404 (a missing index with auto-create off) wait for an operator, mapping errors and
+    other 4xx are permanent."""
     if not response.get("errors"):
         return []
     failures = []
@@ -107,14 +109,6 @@ def item_failures(response: dict[str, Any], payloads: Sequence[Payload]) -> list
         status = int(result.get("status", 0))
         reason = error.get("reason", "") if isinstance(error, dict) else str(error)
         kind = error.get("type", "error") if isinstance(error, dict) else "error"
-        retryable = status == 429 or status >= 500
-        failures.append(ItemFailure(payload.index, f"{status} {kind}: {reason}", retryable))
+        message = f"{status} {kind}: {reason}"
+        failures.append(ItemFailure(payload.index, message, error_for_status(status or None, message).retryable))
     return failures
-
-
-def http_status_retryable(status: int | None) -> bool:
-    """A whole `_bulk` request that failed with this status: retry unless it is a 4xx other than 401/403/408/429."""
-    if status is None:
-        return True
-    return status in (401, 403, 408, 429) or status >= 500
-

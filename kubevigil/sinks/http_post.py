@@ -7,14 +7,23 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import aiohttp
-import orjson
 from pydantic import Field
 
+from kubevigil.core.jsontext import to_json
 from kubevigil.core.model import Model
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import RenderError
 from kubevigil.sinks.payloads import Payload
-from kubevigil.sinks.sink import ItemFailure, PermanentError, RetryableError, SignalKind, Sink, SinkError
+from kubevigil.sinks.sink import (
+    Ack,
+    ItemFailure,
+    PermanentError,
+    RetryableError,
+    SignalKind,
+    Sink,
+    SinkError,
+    error_for_status,
+)
 
 
 class TlsParams(Model):
@@ -42,10 +51,9 @@ def ssl_context(tls: TlsParams | None) -> ssl.SSLContext | bool:
 
 
 def status_error(service: str, status: int, body: bytes) -> SinkError:
-    """429, 408 and 5xx are worth retrying; other 4xx mean this request will never be accepted as it is."""
+    """The error for a non-2xx answer, classified by `error_for_status`, with the start of the body."""
     text = body[:300].decode("utf-8", "replace").strip()
-    error = RetryableError if status in (408, 429) or status >= 500 else PermanentError
-    return error(f"{service} answered {status}: {text}")
+    return error_for_status(status, f"{service} answered {status}: {text}")
 
 
 class Poster:
@@ -96,21 +104,25 @@ def json_each(batch: Sequence[Record], build: Callable[[Record], Any]) -> tuple[
     payloads, failures = [], []
     for i, record in enumerate(batch):
         try:
-            payloads.append(Payload(i, record, orjson.dumps(build(record))))
+            payloads.append(Payload(i, record, to_json(build(record))))
         except RenderError as exc:
             failures.append(ItemFailure(i, f"record {record.id}: template failed: {exc}", retryable=False))
+        except TypeError as exc:  # a template produced a value JSON cannot hold
+            failures.append(ItemFailure(i, f"record {record.id}: not JSON-serialisable: {exc}", retryable=False))
     return payloads, failures
 
 
 async def send_each(
-    payloads: Sequence[Payload], send_one: Callable[[Payload], Awaitable[None]]
+    payloads: Sequence[Payload], send_one: Callable[[Payload], Awaitable[None]], ack: Ack
 ) -> list[ItemFailure]:
-    """One request per payload, in order. A rejected payload fails alone; an outage stops the batch, and the
-    payloads not yet sent are handed back for retry (or the whole batch is retried if nothing went out)."""
+    """One request per payload, in order, each acknowledged as it succeeds. A rejected payload fails alone; an outage
+    stops the batch, and the payloads not yet sent are handed back for retry (or the whole batch is retried if
+    nothing went out)."""
     failures: list[ItemFailure] = []
     for n, payload in enumerate(payloads):
         try:
             await send_one(payload)
+            await ack([payload.index])
         except PermanentError as exc:
             failures.append(ItemFailure(payload.index, str(exc), retryable=False))
         except RetryableError as exc:

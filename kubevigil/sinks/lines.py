@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import orjson
 
+from kubevigil.core.jsontext import to_json
 from kubevigil.core.signals import Record, Signal
 from kubevigil.core.templating import RenderError, Value
-from kubevigil.sinks.payloads import layout_document, to_json
+from kubevigil.sinks.payloads import layout_document
 from kubevigil.sinks.sink import ItemFailure
 
 

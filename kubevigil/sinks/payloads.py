@@ -8,12 +8,10 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import orjson
-from jinja2 import Undefined
-
+from kubevigil.core.jsontext import to_json
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import RenderError, Value, record_context
-from kubevigil.sinks.sink import ItemFailure, SinkError
+from kubevigil.sinks.sink import Ack, ItemFailure, SinkError
 
 T = TypeVar("T")
 
@@ -35,17 +33,6 @@ def layout_document(record: Record, layout: Value | None) -> Any:
     if layout is None:
         return record.body
     return layout.render(record_context(record))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Undefined):  # a layout field whose source is missing from this record
-        return None
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def to_json(document: Any) -> bytes:
-    """Compact UTF-8 JSON; datetimes as RFC 3339, missing template values as null."""
-    return orjson.dumps(document, default=_json_default)
 
 
 def fifo_id(record_id: str) -> str:
@@ -113,20 +100,23 @@ def failed_in_order(
 
 
 async def send_in_order(
-    runs: Sequence[Sequence[Payload]], put: Callable[[Sequence[Payload]], Awaitable[list[ItemFailure]]]
+    runs: Sequence[Sequence[Payload]], put: Callable[[Sequence[Payload]], Awaitable[list[ItemFailure]]], ack: Ack
 ) -> list[ItemFailure]:
-    """Send runs one after another. Once one has gone through, a later failure fails only the items not yet sent,
-    so a retry never sends an accepted item again."""
+    """Send runs one after another, acknowledging what each delivered. Once one has gone through, a later failure
+    fails only the items not yet sent, so a retry never sends an accepted item again."""
     failures: list[ItemFailure] = []
     for n, run in enumerate(runs):
         try:
-            failures += await put(run)
+            failed = await put(run)
         except SinkError as exc:
             if n == 0:
                 raise
             unsent = [p for later in runs[n:] for p in later]
             failures += [ItemFailure(p.index, str(exc), retryable=exc.retryable) for p in unsent]
             break
+        failures += failed
+        refused = {f.index for f in failed}
+        await ack([p.index for p in run if p.index not in refused])
     return failures
 
 

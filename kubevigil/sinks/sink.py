@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
@@ -12,7 +12,10 @@ from prometheus_client import CollectorRegistry
 
 from kubevigil.core.signals import Metric, Record, SignalKind
 
-__all__ = ["BatchLimits", "ItemFailure", "PermanentError", "RetryableError", "SignalKind", "Sink", "SinkContext", "SinkError"]
+__all__ = [
+    "AccessError", "Ack", "BatchLimits", "ItemFailure", "PermanentError", "RetryableError", "SignalKind", "Sink", "SinkContext", "SinkError",
+    "error_for_status", "no_ack",
+]
 T = TypeVar("T", Metric, Record)
 
 
@@ -43,6 +46,21 @@ class PermanentError(SinkError):
     retryable = False
 
 
+class AccessError(RetryableError):
+    """The sink refused kubevigil's credentials (401, 403) or does not know the destination (404): an operator fixes
+    it, so delivery keeps the items and retries with a long backoff while it reports the sink on /readyz."""
+
+
+def error_for_status(status: int | None, message: str) -> SinkError:
+    """The one classification of an HTTP status for every sink (docs/delivery.md, "Failures"): 401, 403 and 404 are
+    access errors; 408, 429 and 5xx (and no status: the connection failed) are retried; other 4xx are permanent."""
+    if status in (401, 403, 404):
+        return AccessError(message)
+    if status is None or status in (408, 429) or status >= 500:
+        return RetryableError(message)
+    return PermanentError(message)
+
+
 @dataclass(frozen=True, slots=True)
 class ItemFailure:
     """One item of an otherwise delivered batch failed (e.g. an OpenSearch bulk item)."""
@@ -62,14 +80,27 @@ class SinkContext:
     registry: CollectorRegistry = field(repr=False)
 
 
+Ack = Callable[[Sequence[int]], Awaitable[None]]
+"""What a sink awaits after each request that went through, with the batch positions it carried: delivery removes
+them from the journal before it returns, so a crash after it never sends them again."""
+
+
+async def no_ack(indexes: Sequence[int]) -> None:
+    """The `ack` of a send that no journal follows (direct calls, tests)."""
+
+
 class Sink(ABC, Generic[T]):
-    """One output. `send` delivers a batch or raises SinkError; per-item failures are returned."""
+    """One output. `send` delivers a batch or raises SinkError; per-item failures are returned.
+
+    A sink that needs several requests for one batch (one per record, or one per API call) awaits `ack` after each
+    that succeeded, so a crash resends at most the request in flight; the rest of the batch is acknowledged when
+    `send` returns."""
 
     kinds: ClassVar[frozenset[SignalKind]]
     limits: BatchLimits = BatchLimits()
 
     @abstractmethod
-    async def send(self, batch: Sequence[T]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[T], ack: Ack = no_ack) -> list[ItemFailure]:
         """Deliver `batch`; return the items that failed alone (empty when all arrived)."""
 
     async def start(self) -> None:

@@ -1,6 +1,6 @@
-"""Figures the page reads from the process's own Prometheus registry: per-sink delivery and lease holding.
+"""Figures the page reads from the process's own Prometheus registry: per-sink delivery.
 
-The metrics are delivery's and leader election's public surface (dashboards and alerts read the same names), so
+The metrics are delivery's public surface (dashboards and alerts read the same names), so
 the page shows exactly what /metrics says, without reaching into their objects.
 """
 
@@ -17,8 +17,8 @@ DELIVERY = {
     "queued": "kubevigil_delivery_queue_depth",
     "oldest_unsent_seconds": "kubevigil_delivery_oldest_unsent_age_seconds",
     "dead_letters": "kubevigil_delivery_dead_lettered_total",
+    "access_denied": "kubevigil_delivery_access_denied",
 }
-LEADER = "kubevigil_leader"
 BEHIND_SECONDS = 60.0  # a sink whose oldest unsent item is older than this is marked behind
 
 
@@ -28,7 +28,8 @@ def _samples(registry: CollectorRegistry, names: list[str]) -> list[tuple[str, d
 
 
 def delivery(registry: CollectorRegistry) -> list[dict[str, Any]]:
-    """One row per sink: sent, failed attempts, queued, oldest unsent (s), dead letters, and whether it is behind."""
+    """One row per sink: sent, failed attempts, queued, oldest unsent (s), dead letters, whether the sink refuses
+    access (1.0) and whether it is behind."""
     column = {sample: col for col, sample in DELIVERY.items()}
     rows: dict[str, dict[str, Any]] = {}
     for name, labels, value in _samples(registry, list(DELIVERY.values())):
@@ -37,8 +38,3 @@ def delivery(registry: CollectorRegistry) -> list[dict[str, Any]]:
     return [{"sink": sink, **row, "behind": row["oldest_unsent_seconds"] > BEHIND_SECONDS}
             for sink, row in sorted(rows.items())]
 
-
-def leases(registry: CollectorRegistry) -> list[dict[str, Any]]:
-    """Each Lease this process campaigns for, and whether it holds it now."""
-    return [{"lease": labels.get("lease", ""), "leader": value == 1.0}
-            for name, labels, value in _samples(registry, [LEADER]) if name == LEADER]

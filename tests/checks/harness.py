@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,24 +22,11 @@ from kubevigil.roles.checks.crd import crds
 from kubevigil.roles.role import PodIdentity, RoleContext
 from kubevigil.sim.cluster import Cluster
 from tests.anchors import ANCHORS
+from tests.conditions import eventually
 from tests.sim.conftest import Kubectl
 
 CRD = by_kind("CustomResourceDefinition")
 NAMESPACE = by_kind("Namespace")
-
-
-async def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll `check` (sync or async) until truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def install_crds(cluster: Cluster, argo: bool = True) -> None:
@@ -96,7 +82,7 @@ async def checks_role(kubeconfig: Path, section: dict[str, Any], state_dir: Path
     role = ChecksRole(ChecksSection.model_validate(section), ctx, http=loopback_session)
     task = asyncio.create_task(role.run())
     try:
-        await wait_for(lambda: role.readiness().ok or task.done(), what="checks role ready")
+        await eventually(lambda: role.readiness().ok or task.done(), what="checks role ready")
         if task.done():
             task.result()
         yield Running(role, api, task, registry)

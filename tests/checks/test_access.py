@@ -6,8 +6,9 @@ from pathlib import Path
 
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 
-from .harness import checks_role, create_hc, hc_status, install_crds, namespace, wait_for
+from .harness import checks_role, create_hc, hc_status, install_crds, namespace
 from .specs import am_check
 
 AM = "activemonitor.keikoproj.io"
@@ -30,7 +31,7 @@ async def test_finalizer_releases_created_rbac_and_never_touches_a_foreign_accou
     create_hc(sim_cluster, cluster_check)
     create_hc(sim_cluster, ns_check)
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        await wait_for(lambda: hc_status(sim_cluster, AM, "health", "wide").get("successCount") == 1
+        await eventually(lambda: hc_status(sim_cluster, AM, "health", "wide").get("successCount") == 1
                        and hc_status(sim_cluster, AM, "health", "narrow").get("successCount") == 1, what="both ran")
         role = sim_cluster.store.get(CR, None, "wide-sa-cluster-role")
         assert role["rules"] == RULES  # the spec's rules, nothing else
@@ -47,7 +48,7 @@ async def test_finalizer_releases_created_rbac_and_never_touches_a_foreign_accou
         res = sim_cluster.store.resource("activemonitor.keikoproj.io/v1alpha1", "HealthCheck")
         for name in ("wide", "narrow"):
             sim_cluster.store.delete(res, "health", name)
-        await wait_for(lambda: sim_cluster.store.try_get(res, "health", "wide") is None
+        await eventually(lambda: sim_cluster.store.try_get(res, "health", "wide") is None
                        and sim_cluster.store.try_get(res, "health", "narrow") is None, what="finalized")
     for res, ns, name in ((CR, None, "wide-sa-cluster-role"), (CRB, None, "wide-sa-cluster-role-binding"),
                           (SA, "health", "wide-sa"), (ROLE, "health", "irsa-sa-ns-role"),
@@ -66,10 +67,10 @@ async def test_a_shared_account_stays_while_another_check_uses_it(
         check["spec"]["workflow"]["resource"]["serviceAccount"] = "shared-sa"
         create_hc(sim_cluster, check)
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        await wait_for(lambda: all(hc_status(sim_cluster, AM, "health", n).get("successCount") == 1
+        await eventually(lambda: all(hc_status(sim_cluster, AM, "health", n).get("successCount") == 1
                                    for n in ("one", "two")), what="both ran")
         res = sim_cluster.store.resource("activemonitor.keikoproj.io/v1alpha1", "HealthCheck")
         sim_cluster.store.delete(res, "health", "one")
-        await wait_for(lambda: sim_cluster.store.try_get(res, "health", "one") is None, what="one finalized")
+        await eventually(lambda: sim_cluster.store.try_get(res, "health", "one") is None, what="one finalized")
     sa = sim_cluster.store.get(SA, "health", "shared-sa")
     assert sa["metadata"]["annotations"]["kubevigil.io/healthchecks"] == "activemonitor.keikoproj.io/health/two"

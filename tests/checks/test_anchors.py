@@ -10,8 +10,9 @@ import yaml
 from kubevigil.roles.checks.check import InvalidSpec, StoppedSpec, from_object
 from kubevigil.sim.cluster import Cluster
 from tests.anchors import ANCHORS
+from tests.conditions import eventually
 
-from .harness import checks_role, install_crds, kubectl, namespace, wait_for
+from .harness import checks_role, install_crds, kubectl, namespace
 
 AM = ANCHORS / "active-monitor"
 HEALTHCHECKS = sorted(p for p in AM.rglob("*.yaml")
@@ -65,7 +66,7 @@ async def test_every_anchor_applied_with_kubectl_runs_and_updates_status(
                     or (i.get("status") or {}).get("status") in ("Stopped", "Invalid")]
             return len(done) == len(items)
 
-        await wait_for(settled, timeout=90, what="every anchor HealthCheck run or reported")
+        await eventually(settled, timeout=90, what="every anchor HealthCheck run or reported")
         items = yaml.safe_load(await kubectl(sim_kubeconfig, "get", "hc.activemonitor.keikoproj.io", "-A",
                                        "-o", "yaml"))["items"]
         by_state: dict[str, list[str]] = {}

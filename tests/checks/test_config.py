@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kubevigil.catalog import load
-from kubevigil.config import ConfigError
+from kubevigil.config import ConfigError, DefaultSection
 from kubevigil.roles import checks
 
 
@@ -28,7 +28,7 @@ def test_an_empty_section_runs_every_namespace_with_defaults(tmp_path: Path) -> 
     section = settings.checks
     assert settings.roles_enabled() == ["checks"]
     assert section.namespaces == [] and section.max_timeout == 300 and section.run_ttl == 3600
-    assert checks.defaults() == {} and checks.leader is True
+    assert checks.SPEC.defaults == DefaultSection({}) and checks.SPEC.leader is True
 
 
 def test_durations_and_sinks(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from contextlib import redirect_stdout
@@ -13,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from kubevigil.roles import checks
+from kubevigil.cli import _parser
 from kubevigil.roles.checks.access import rules
 from kubevigil.roles.checks.config import ApiToken, ChecksSection
 from kubevigil.roles.checks.crd import activemonitor_crd, crds_yaml, kubevigil_crd
@@ -43,9 +42,7 @@ def test_api_token_adds_get_on_that_secret_only() -> None:
 
 
 def test_checks_crd_command_prints_both() -> None:
-    parser = argparse.ArgumentParser()
-    checks.add_commands(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["checks", "crd"])
+    args = _parser().parse_args(["checks", "crd"])  # the role's commands, added by the CLI from its spec
     out = io.StringIO()
     with redirect_stdout(out):
         assert args.func(args) == 0

@@ -10,8 +10,9 @@ from aiohttp import web
 
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 
-from .harness import checks_role, create_hc, hc_status, install_crds, namespace, wait_for
+from .harness import checks_role, create_hc, hc_status, install_crds, namespace
 from .probes_standin import probes_module
 
 KV = "kubevigil.io"
@@ -45,10 +46,10 @@ async def test_http_probe_runs_in_process_and_reports_changes(
                                      "probe": {"http": {"url": f"http://127.0.0.1:{port}/healthz"}}}})
     try:
         async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path) as running:
-            await wait_for(lambda: hc_status(sim_cluster, KV, "web", "site").get("successCount", 0) >= 3,
+            await eventually(lambda: hc_status(sim_cluster, KV, "web", "site").get("successCount", 0) >= 3,
                            what="three passes")
             state["status"] = 503
-            await wait_for(lambda: hc_status(sim_cluster, KV, "web", "site").get("consecutiveFailures", 0) >= 2,
+            await eventually(lambda: hc_status(sim_cluster, KV, "web", "site").get("consecutiveFailures", 0) >= 2,
                            what="two failures")
             status = hc_status(sim_cluster, KV, "web", "site")
             assert status["errorMessage"].endswith("http: status 503, expected 2xx")
@@ -73,5 +74,5 @@ async def test_an_unknown_probe_is_reported_invalid(sim_cluster: Cluster, sim_ku
                             "metadata": {"name": "odd", "namespace": "web"},
                             "spec": {"schedule": {"every": "1m"}, "probe": {"gopher": {}}}})
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        await wait_for(lambda: hc_status(sim_cluster, KV, "web", "odd").get("status") == "Invalid", what="invalid")
+        await eventually(lambda: hc_status(sim_cluster, KV, "web", "odd").get("status") == "Invalid", what="invalid")
     assert "unknown probe 'gopher'" in hc_status(sim_cluster, KV, "web", "odd")["errorMessage"]

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 
-from .harness import checks_role, create_hc, hc, hc_status, install_crds, namespace, wait_for
+from .harness import checks_role, create_hc, hc, hc_status, install_crds, namespace
 from .specs import am_check, kv_check, workflow_source
 
 AM, KV = "activemonitor.keikoproj.io", "kubevigil.io"
@@ -30,7 +31,7 @@ async def test_remedy_runs_limit_alone_stops_remedies_until_a_pass(
     create_hc(sim_cluster, am_check("limited", "health", repeat=2, scenario="workflow-fail", remedy=True,
                                     remedyRunsLimit=2))
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        await wait_for(lambda: hc_status(sim_cluster, AM, "health", "limited").get("failedCount", 0) >= 4,
+        await eventually(lambda: hc_status(sim_cluster, AM, "health", "limited").get("failedCount", 0) >= 4,
                        timeout=90, what="four failed runs")
     status = hc_status(sim_cluster, AM, "health", "limited")
     assert status["remedyTotalRuns"] == 2 and status["remedySuccessCount"] == 2
@@ -51,7 +52,7 @@ async def test_a_pass_resets_the_remedy_count(sim_cluster: Cluster, sim_kubeconf
     create_hc(sim_cluster, spec)
     res = sim_cluster.store.resource("kubevigil.io/v1", "HealthCheck")
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        await wait_for(lambda: hc_status(sim_cluster, KV, "shop", "cart-ok").get("failedCount", 0) >= 2,
+        await eventually(lambda: hc_status(sim_cluster, KV, "shop", "cart-ok").get("failedCount", 0) >= 2,
                        timeout=60, what="two failures")
         status = hc_status(sim_cluster, KV, "shop", "cart-ok")
         assert status["remedyTotalRuns"] == 1 and status["remedyStatus"].startswith("Skipped: remedyRunsLimit 1")
@@ -60,14 +61,14 @@ async def test_a_pass_resets_the_remedy_count(sim_cluster: Cluster, sim_kubeconf
         # The check passes again: the remedy count resets.
         sim_cluster.store.patch(res, "shop", "cart-ok", "application/merge-patch+json", {"spec": {"workflow": {
             "source": {"inline": workflow_source()}}}})
-        await wait_for(lambda: hc_status(sim_cluster, KV, "shop", "cart-ok").get("status") == "Succeeded",
+        await eventually(lambda: hc_status(sim_cluster, KV, "shop", "cart-ok").get("status") == "Succeeded",
                        timeout=60, what="a pass")
         status = hc_status(sim_cluster, KV, "shop", "cart-ok")
         assert status["remedyTotalRuns"] == 0 and status["remedyStatus"] == "HealthCheck Passed so Remedy is reset"
         # And it fails again: the remedy may run once more.
         sim_cluster.store.patch(res, "shop", "cart-ok", "application/merge-patch+json", {"spec": {"workflow": {
             "source": {"inline": workflow_source("workflow-fail")}}}})
-        await wait_for(lambda: hc_status(sim_cluster, KV, "shop", "cart-ok").get("remedyTotalRuns") == 1,
+        await eventually(lambda: hc_status(sim_cluster, KV, "shop", "cart-ok").get("remedyTotalRuns") == 1,
                        timeout=60, what="the remedy again")
     assert sim_cluster.store.get(DEPLOY, "shop", "cart")["spec"]["replicas"] == 3
 
@@ -79,9 +80,9 @@ async def test_dry_run_and_cooldown(sim_cluster: Cluster, sim_kubeconfig: Path, 
     create_hc(sim_cluster, kv_check("web-ok", "shop", {"every": "2s"}, scenario="workflow-fail", remedy={
         "dryRun": True, "cooldown": "1h", "rolloutRestart": {"deployment": "web"}}))
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        await wait_for(lambda: hc_status(sim_cluster, KV, "shop", "web-ok").get("remedyStatus", "").startswith(
+        await eventually(lambda: hc_status(sim_cluster, KV, "shop", "web-ok").get("remedyStatus", "").startswith(
             "DryRun: would rollout-restart Deployment shop/web"), timeout=60, what="dry run recorded")
-        await wait_for(lambda: hc_status(sim_cluster, KV, "shop", "web-ok").get("remedyStatus", "").startswith(
+        await eventually(lambda: hc_status(sim_cluster, KV, "shop", "web-ok").get("remedyStatus", "").startswith(
             "Skipped: cooldown"), timeout=60, what="cooldown")
     template = sim_cluster.store.get(DEPLOY, "shop", "web")["spec"]["template"]
     assert "kubectl.kubernetes.io/restartedAt" not in (template.get("metadata") or {}).get("annotations", {})
@@ -99,7 +100,7 @@ async def test_rollout_restart_touches_only_the_named_deployment(
     create_hc(sim_cluster, kv_check("web-up", "shop", {"every": "1h"}, scenario="workflow-fail",
                                     remedy={"rolloutRestart": {"deployment": "web"}}))
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        await wait_for(lambda: hc_status(sim_cluster, KV, "shop", "web-up").get("remedySuccessCount") == 1,
+        await eventually(lambda: hc_status(sim_cluster, KV, "shop", "web-up").get("remedySuccessCount") == 1,
                        timeout=60, what="remedy ran")
     web = sim_cluster.store.get(DEPLOY, "shop", "web")["spec"]["template"]["metadata"]
     other = sim_cluster.store.get(DEPLOY, "shop", "other")["spec"]["template"]["metadata"]

@@ -18,9 +18,10 @@ from kubevigil.catalog import load
 from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 from tests.loopback import free_port
 
-from .harness import create_hc, hc_status, install_crds, namespace, wait_for
+from .harness import create_hc, hc_status, install_crds, namespace
 from .specs import kv_check
 
 KV = "kubevigil.io"
@@ -74,11 +75,11 @@ async def test_config_to_sinks_api_and_kuberhealthy(sim_cluster: Cluster, sim_ku
     base = f"http://127.0.0.1:{runtime.port}"
     try:
         async with aiohttp.ClientSession() as http:
-            await wait_for(lambda: hc_status(sim_cluster, KV, "team", "wf").get("successCount") == 1, what="wf ran")
-            records = await wait_for(lambda: [r for r in lines(tmp_path / "results.jsonl")
+            await eventually(lambda: hc_status(sim_cluster, KV, "team", "wf").get("successCount") == 1, what="wf ran")
+            records = await eventually(lambda: [r for r in lines(tmp_path / "results.jsonl")
                                               if r["body"]["name"] == "wf"], what="a record for wf")
             assert records[0]["body"]["result"] == "Succeeded" and records[0]["body"]["runner"] == "workflow"
-            metrics = await wait_for(lambda: lines(tmp_path / "metrics.jsonl"), what="a metric")
+            metrics = await eventually(lambda: lines(tmp_path / "metrics.jsonl"), what="a metric")
             assert metrics[0]["name"] == "HealthCheckSucceeded"
             async with http.get(f"{base}/metrics") as resp:
                 text = await resp.text()
@@ -87,7 +88,7 @@ async def test_config_to_sinks_api_and_kuberhealthy(sim_cluster: Cluster, sim_ku
                    'workflow="healthCheck"} 1.0' in text
 
             # kuberhealthy: the pod's environment, a report with a wrong UUID, then the right one.
-            run = await wait_for(lambda: hc_status(sim_cluster, KV, "team", "kh").get("currentRun"), what="kh run")
+            run = await eventually(lambda: hc_status(sim_cluster, KV, "team", "kh").get("currentRun"), what="kh run")
             job = sim_cluster.store.get(by_kind("Job"), "team", run["name"])
             env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
             assert env["KH_REPORTING_URL"] == f"http://127.0.0.1:{port}/check"
@@ -100,13 +101,13 @@ async def test_config_to_sinks_api_and_kuberhealthy(sim_cluster: Cluster, sim_ku
                 assert resp.status == 400
             async with http.post(f"{base}/check", json=report, headers={"kh-run-uuid": env["KH_RUN_UUID"]}) as resp:
                 assert resp.status == 200
-            await wait_for(lambda: hc_status(sim_cluster, KV, "team", "kh").get("status") == "Failed", what="kh")
+            await eventually(lambda: hc_status(sim_cluster, KV, "team", "kh").get("status") == "Failed", what="kh")
             assert hc_status(sim_cluster, KV, "team", "kh")["errorMessage"] == "lookup kubernetes.default failed"
             async with http.post(f"{base}/check", json=report, headers={"kh-run-uuid": env["KH_RUN_UUID"]}) as resp:
                 assert resp.status == 400  # that run is over
 
             # A failed Job: its reason and the failed container in status.
-            await wait_for(lambda: hc_status(sim_cluster, KV, "team", "job").get("status") == "Failed", what="job")
+            await eventually(lambda: hc_status(sim_cluster, KV, "team", "job").get("status") == "Failed", what="job")
             message = hc_status(sim_cluster, KV, "team", "job")["errorMessage"]
             assert "container probe" in message and "exit code 1" in message
 
@@ -120,7 +121,7 @@ async def test_config_to_sinks_api_and_kuberhealthy(sim_cluster: Cluster, sim_ku
                 assert resp.status == 403
             async with http.post(f"{base}/api/checks/team/wf/run", headers={"Authorization": "Bearer s3cret"}) as resp:
                 assert resp.status == 202
-            await wait_for(lambda: hc_status(sim_cluster, KV, "team", "wf").get("successCount") == 2, what="run now")
+            await eventually(lambda: hc_status(sim_cluster, KV, "team", "wf").get("successCount") == 2, what="run now")
             hc = sim_cluster.store.get(sim_cluster.store.resource("kubevigil.io/v1", "HealthCheck"), "team", "wf")
             assert "kubevigil.io/run-now" not in (hc["metadata"].get("annotations") or {})
     finally:

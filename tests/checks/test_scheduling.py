@@ -9,8 +9,9 @@ from kubevigil.core.clock import ManualClock
 from kubevigil.roles.checks.controller import HC_RESOURCES
 from kubevigil.roles.checks.runs import WORKFLOW
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 
-from .harness import checks_role, create_hc, hc_status, install_crds, namespace, wait_for
+from .harness import checks_role, create_hc, hc_status, install_crds, namespace
 from .specs import kv_check
 
 KV = "kubevigil.io"
@@ -36,10 +37,10 @@ async def test_cron_keeps_its_schedule_across_cycles(tmp_path: Path) -> None:
         create_hc(cluster, kv_check("every-minute", "team", {"cron": "* * * * *"}))
         kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
         async with checks_role(kubeconfig, {"jitter": 0}, tmp_path, clock=clock) as running:
-            await wait_for(lambda: hc_status(cluster, KV, "team", "every-minute").get("nextRunAt"), what="scheduled")
+            await eventually(lambda: hc_status(cluster, KV, "team", "every-minute").get("nextRunAt"), what="scheduled")
             assert hc_status(cluster, KV, "team", "every-minute")["nextRunAt"] == "2023-11-14T22:14:00.000Z"
             await step(clock, 40 + 3 * 60 + 6)  # to 22:17:06
-            await wait_for(lambda: hc_status(cluster, KV, "team", "every-minute").get("successCount", 0) >= 4,
+            await eventually(lambda: hc_status(cluster, KV, "team", "every-minute").get("successCount", 0) >= 4,
                            what="four runs", timeout=10)
             status = hc_status(cluster, KV, "team", "every-minute")
             finished = sorted(h["time"] for h in status["history"])
@@ -54,11 +55,11 @@ async def test_restart_mid_run_adopts_the_workflow_and_keeps_the_schedule(
     namespace(sim_cluster, "team")
     create_hc(sim_cluster, kv_check("slow", "team", {"every": "1h"}, duration="4s"))
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        run = await wait_for(lambda: hc_status(sim_cluster, KV, "team", "slow").get("currentRun"), what="run started")
+        run = await eventually(lambda: hc_status(sim_cluster, KV, "team", "slow").get("currentRun"), what="run started")
     # kubevigil is gone while the Workflow runs; a new process picks it up from status.
     assert run["kind"] == "Workflow" and len(workflows(sim_cluster, "team")) == 1
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        await wait_for(lambda: hc_status(sim_cluster, KV, "team", "slow").get("successCount") == 1, what="success")
+        await eventually(lambda: hc_status(sim_cluster, KV, "team", "slow").get("successCount") == 1, what="success")
         await asyncio.sleep(1.0)  # time for a wrong second run to show up
     status = hc_status(sim_cluster, KV, "team", "slow")
     assert status["totalHealthCheckRuns"] == 1 and status["lastSuccessfulWorkflow"] == run["name"]
@@ -79,7 +80,7 @@ async def test_a_run_created_but_not_recorded_is_adopted_not_repeated(
           "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "busybox"}}]}}
     sim_cluster.store.create(sim_cluster.store.resource("argoproj.io/v1alpha1", "Workflow"), wf)
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        await wait_for(lambda: hc_status(sim_cluster, KV, "team", "crashy").get("successCount") == 1, what="success")
+        await eventually(lambda: hc_status(sim_cluster, KV, "team", "crashy").get("successCount") == 1, what="success")
     assert hc_status(sim_cluster, KV, "team", "crashy")["lastSuccessfulWorkflow"] == "crashy-abcde"
     assert len(workflows(sim_cluster, "team")) == 1
 
@@ -92,7 +93,7 @@ async def test_same_name_in_two_namespaces_are_two_checks(
     create_hc(sim_cluster, kv_check("db", "blue", {"every": "1h"}))
     create_hc(sim_cluster, kv_check("db", "green", {"every": "1h"}, scenario="workflow-fail"))
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path) as running:
-        await wait_for(lambda: hc_status(sim_cluster, KV, "blue", "db").get("status") == "Succeeded"
+        await eventually(lambda: hc_status(sim_cluster, KV, "blue", "db").get("status") == "Succeeded"
                        and hc_status(sim_cluster, KV, "green", "db").get("status") == "Failed", what="both ran")
         sample = running.registry.get_sample_value
         assert sample("healthcheck_success_count", {"healthcheck_name": "db", "workflow": "healthCheck",
@@ -119,10 +120,10 @@ async def test_a_run_past_its_deadline_is_deleted_and_failed(
     namespace(sim_cluster, "team")
     create_hc(sim_cluster, kv_check("stuck", "team", {"every": "1h"}, scenario="hang", timeout="3s"))
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        await wait_for(lambda: hc_status(sim_cluster, KV, "team", "stuck").get("status") == "Failed", what="timeout")
+        await eventually(lambda: hc_status(sim_cluster, KV, "team", "stuck").get("status") == "Failed", what="timeout")
         status = hc_status(sim_cluster, KV, "team", "stuck")
         assert status["errorMessage"].startswith("timed out after 3s; Workflow stuck-")
-        await wait_for(lambda: not workflows(sim_cluster, "team"), what="the Workflow deleted")
+        await eventually(lambda: not workflows(sim_cluster, "team"), what="the Workflow deleted")
 
 
 async def test_finished_runs_are_deleted_after_their_ttl(
@@ -133,6 +134,6 @@ async def test_finished_runs_are_deleted_after_their_ttl(
     check["spec"]["workflow"]["ttl"] = "2s"
     create_hc(sim_cluster, check)
     async with checks_role(sim_kubeconfig, {"jitter": 0}, tmp_path):
-        await wait_for(lambda: hc_status(sim_cluster, KV, "team", "tidy").get("successCount") == 1, what="success")
+        await eventually(lambda: hc_status(sim_cluster, KV, "team", "tidy").get("successCount") == 1, what="success")
         assert len(workflows(sim_cluster, "team")) == 1
-        await wait_for(lambda: not workflows(sim_cluster, "team"), what="deleted after its ttl")
+        await eventually(lambda: not workflows(sim_cluster, "team"), what="deleted after its ttl")

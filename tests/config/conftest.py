@@ -10,7 +10,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import Field, SecretStr
 
-from kubevigil.core.model import Model
+from kubevigil.core.model import Model, Section, SinkRef
 from kubevigil.roles import registry as role_table
 from kubevigil.roles.role import RoleSpec
 from kubevigil.sinks import registry as sink_table
@@ -25,7 +25,7 @@ class AtLeast(Model):
     at_least: int = Field(ge=1)
 
 
-class ProbeConfig(Model):
+class ProbeConfig(Section):
     seconds: int = Field(60, gt=0)
     mode: Literal["all"] | AtLeast = "all"
     sinks: list[str] = []
@@ -33,7 +33,7 @@ class ProbeConfig(Model):
     targets: list[ProbeTarget] = []
     token: SecretStr | None = None
 
-    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, str]]:
+    def sink_refs(self) -> Iterable[SinkRef]:
         for index, name in enumerate(self.sinks):
             yield ("sinks", index), name, "metric"
         if self.records_to is not None:
@@ -70,7 +70,9 @@ class ProbeSink:
 @pytest.fixture
 def tables(monkeypatch: pytest.MonkeyPatch) -> None:
     """Role `probe` (sends metrics to `sinks`, records to `records_to`); sinks `gauge` (metrics), `log` (records)."""
-    monkeypatch.setattr(role_table, "ROLES", {"probe": RoleSpec("probe", ProbeConfig, _unbuildable, "a test role")})
+    spec = RoleSpec(name="probe", summary="a test role", config=ProbeConfig, build=_unbuildable, leader=False,
+                    rbac=_unbuildable)
+    monkeypatch.setattr(role_table, "ROLES", {"probe": spec})
     monkeypatch.setattr(role_table, "PLANNED_ROLES", ("probe", "later"))
     monkeypatch.setattr(
         sink_table,

@@ -9,6 +9,7 @@ import pytest
 
 from kubevigil.catalog import load
 from kubevigil.config import ConfigError
+from kubevigil.core.hostport import split_host_port
 
 pytestmark = pytest.mark.usefixtures("tables")
 Write = Callable[..., Path]
@@ -74,8 +75,7 @@ def test_listen_address(write: Write) -> None:
     path = write("server: {listen: ':::8080'}\n")
     assert errors(path) == [f"{path}:1: server.listen: an IPv6 host needs brackets, e.g. [::]:8080; got ':::8080'"]
     path = write("server: {listen: '[::]:8080'}\n")
-    server = load(path, environ={}).settings.server
-    assert (server.host, server.port) == ("::", 8080)
+    assert split_host_port(load(path, environ={}).settings.server.listen) == ("::", 8080)
 
 
 def test_unknown_sink_type(write: Write) -> None:

@@ -65,8 +65,8 @@ def test_format_option_overrides_detection(write: Write) -> None:
     with pytest.raises(ConfigError) as caught:
         load(path, format="native", environ={})
     assert str(caught.value).splitlines() == [
-        f"{path}:1: interval: unknown key 'interval'; valid keys: cluster, logging, probe, server, shutdown_grace, sinks, state_dir",
-        f"{path}:2: widgets: unknown key 'widgets'; valid keys: cluster, logging, probe, server, shutdown_grace, sinks, state_dir",
+        f"{path}:1: interval: unknown key 'interval'; valid keys: cluster, leader_election, logging, probe, server, shutdown_grace, sinks, state_dir",
+        f"{path}:2: widgets: unknown key 'widgets'; valid keys: cluster, leader_election, logging, probe, server, shutdown_grace, sinks, state_dir",
     ]
     assert load(write("interval: 30\nwidgets: []\nns: X\n", "w.yaml"), format="widget-tool", environ={}).format == "widget-tool"
 

@@ -73,7 +73,7 @@ def test_yaml_features_configs_use_still_work(write: Write) -> None:
                  "sinks: {m: {gauge: {namespace: n}}}\n")
     with pytest.raises(ConfigError) as caught:  # `x` is no key of the native format; the merge itself worked
         load(path, environ={})
-    assert str(caught.value) == f"{path}:1: x: unknown key 'x'; valid keys: cluster, logging, probe, server, shutdown_grace, sinks, state_dir"
+    assert str(caught.value) == f"{path}:1: x: unknown key 'x'; valid keys: cluster, leader_election, logging, probe, server, shutdown_grace, sinks, state_dir"
     document = parse_document(path.read_text(), path)
     assert document.data["probe"] == {"seconds": 7, "sinks": ["m"]}
 

@@ -15,7 +15,7 @@ from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.file.params import Params
 from kubevigil.sinks.file.sink import FileSink
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, SinkContext, no_ack
 
 
 class SlowFileSink(FileSink):
@@ -23,7 +23,7 @@ class SlowFileSink(FileSink):
 
     limits = BatchLimits(max_items=50, max_age=0.01)
 
-    async def send(self, batch: Sequence[Signal]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Signal], ack: Ack = no_ack) -> list[ItemFailure]:
         await asyncio.sleep(0.02)
         return await super().send(batch)
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from kubevigil.core.signals import Record, Signal
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SignalKind, Sink
+from kubevigil.sinks.sink import (
+    AccessError,
+    Ack,
+    BatchLimits,
+    ItemFailure,
+    PermanentError,
+    RetryableError,
+    SignalKind,
+    Sink,
+    no_ack,
+)
 
 
 class ScriptedSink(Sink[Any]):
@@ -22,6 +31,7 @@ class ScriptedSink(Sink[Any]):
         self.batches: list[list[Signal]] = []
         self.attempts = 0
         self.down = False
+        self.refuse = ""  # an access error (401, 403, 404) with this text while set
         self.delay = 0.0
         self.reject: Callable[[Signal], bool] = lambda item: False
         self.item_failures: Callable[[Sequence[Signal]], list[ItemFailure]] = lambda batch: []
@@ -34,12 +44,14 @@ class ScriptedSink(Sink[Any]):
     async def close(self) -> None:
         self.closed = True
 
-    async def send(self, batch: Sequence[Signal]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Signal], ack: Ack = no_ack) -> list[ItemFailure]:
         self.attempts += 1
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.down:
             raise RetryableError("503 Service Unavailable")
+        if self.refuse:
+            raise AccessError(self.refuse)
         if any(self.reject(item) for item in batch):
             raise PermanentError("400 mapper_parsing_exception")
         failures = self.item_failures(batch)
@@ -54,11 +66,3 @@ class ScriptedSink(Sink[Any]):
 def records(n: int, start: int = 0) -> list[Record]:
     return [Record(id=f"r{i}", timestamp=1_700_000_000.0 + i, body={"i": i}) for i in range(start, start + n)]
 
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll `condition` until true, failing the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.005)

@@ -17,8 +17,7 @@ from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.file.params import Params
 from kubevigil.sinks.file.sink import FileSink
 from kubevigil.sinks.sink import SinkContext
-from tests.conditions import wait_for
-from tests.delivery.scripted import wait_until
+from tests.conditions import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 TOTAL = 3000
@@ -44,7 +43,7 @@ async def test_kill_9_mid_batch_then_restart_replays_without_loss(tmp_path: Path
             if acked == TOTAL:
                 break
         assert acked == TOTAL
-        wait_for(lambda: len(ids_in(out)) >= 100, timeout=20, interval=0.005)
+        await eventually(lambda: len(ids_in(out)) >= 100, timeout=20, interval=0.005)
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
     finally:
@@ -58,7 +57,7 @@ async def test_kill_9_mid_batch_then_restart_replays_without_loss(tmp_path: Path
     delivery = Delivery({"out": (FileSink(Params(path=out), ctx), DeliveryParams())}, state_dir=tmp_path,
                         clock=SystemClock(), registry=CollectorRegistry())
     await delivery.start()
-    await wait_until(lambda: set(ids_in(out)) == {f"id{i}" for i in range(TOTAL)}, timeout=30)
+    await eventually(lambda: set(ids_in(out)) == {f"id{i}" for i in range(TOTAL)}, timeout=30)
     await delivery.shutdown(5.0)
     after = ids_in(out)
     # At-least-once: every id is there; only the batch in flight at the kill may appear twice.

@@ -19,7 +19,8 @@ from kubevigil.delivery.delivery import Delivery, deadletter_path, journal_path
 from kubevigil.delivery.queue import DeliveryClosed
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.sink import BatchLimits, ItemFailure
-from tests.delivery.scripted import ScriptedSink, records, wait_until
+from tests.conditions import eventually
+from tests.delivery.scripted import ScriptedSink, records
 
 FAST = {"retry_base": 0.005, "retry_cap": 0.02}
 
@@ -53,14 +54,14 @@ async def test_outage_queues_on_disk_then_drains_once_in_order(tmp_path, registr
         await delivery.outlets["s"].put(records(250, start))
     assert journal_rows(tmp_path) == 3000  # durable on disk while the sink is down
     assert sample(registry, "kubevigil_delivery_queue_depth") == 3000
-    await wait_until(lambda: sample(registry, "kubevigil_delivery_failed_total") >= 2)
+    await eventually(lambda: sample(registry, "kubevigil_delivery_failed_total") >= 2)
     assert sink.delivered == []
 
     sink.down = False
-    await wait_until(lambda: len(sink.delivered) == 3000)
+    await eventually(lambda: len(sink.delivered) == 3000)
     assert [r.id for r in sink.delivered] == [f"r{i}" for i in range(3000)]
     assert max(len(b) for b in sink.batches) <= 100
-    await wait_until(lambda: sample(registry, "kubevigil_delivery_queue_depth") == 0)
+    await eventually(lambda: sample(registry, "kubevigil_delivery_queue_depth") == 0)
     await delivery.shutdown(1.0)
     assert journal_rows(tmp_path) == 0
     assert sample(registry, "kubevigil_delivery_sent_total") == 3000
@@ -76,7 +77,7 @@ async def test_poison_record_is_dead_lettered_counted_and_logged_once(tmp_path, 
     poison = [Record(id=f"bad{i}", timestamp=1.0, body={"poison": True}) for i in range(2)]
     with structlog.testing.capture_logs() as logs:
         await delivery.outlets["s"].put([*records(2), *poison, *records(2, 2)])
-        await wait_until(lambda: len(sink.delivered) == 4 and sample(registry, "kubevigil_delivery_queue_depth") == 0)
+        await eventually(lambda: len(sink.delivered) == 4 and sample(registry, "kubevigil_delivery_queue_depth") == 0)
     await delivery.shutdown(1.0)
 
     assert [r.id for r in sink.delivered] == ["r0", "r1", "r2", "r3"]
@@ -108,7 +109,7 @@ async def test_item_failures_dead_letter_permanent_and_requeue_retryable_in_orde
     delivery = make(tmp_path, sink, registry)
     await delivery.start()
     await delivery.outlets["s"].put(records(5))
-    await wait_until(lambda: sample(registry, "kubevigil_delivery_queue_depth") == 0)
+    await eventually(lambda: sample(registry, "kubevigil_delivery_queue_depth") == 0)
     await delivery.shutdown(1.0)
 
     accepted = [r.id for r in sink.delivered if r.id not in {"r1"}]
@@ -130,12 +131,14 @@ async def test_retry_delays_are_bounded_by_cap_on_a_manual_clock(tmp_path, regis
     await delivery.start()
     await delivery.outlets["s"].put(records(3))
     await clock.advance(0.001)
-    await wait_until(lambda: sink.attempts == 1)
+    # The clock is advanced only once the sender sleeps on it: a send that failed is some loop turns away from
+    # its backoff sleep, and an advance in between would move time past a sleeper that is not there yet.
+    await eventually(lambda: sink.attempts == 1 and clock.sleepers == 1)
     # Full jitter means any delay in [0, min(cap, base * 2**n)]: each cap-long step must bring a retry.
     for _ in range(1, 10):
         before = sink.attempts
         await clock.advance(8.0)
-        await wait_until(lambda before=before: sink.attempts > before)
+        await eventually(lambda before=before: sink.attempts > before and clock.sleepers == 1)
     assert sample(registry, "kubevigil_delivery_failed_total") == sink.attempts
     assert sink.delivered == []
 
@@ -143,7 +146,8 @@ async def test_retry_delays_are_bounded_by_cap_on_a_manual_clock(tmp_path, regis
     for _ in range(10):
         before = sink.attempts
         await clock.advance(8.0)
-        await wait_until(lambda before=before: sink.attempts > before or journal_rows(tmp_path) == 0)
+        await eventually(lambda before=before: (sink.attempts > before and clock.sleepers == 1)
+                         or journal_rows(tmp_path) == 0)
     assert clock.now() - 1_700_000_000.0 < 200.0
     assert sample(registry, "kubevigil_delivery_dead_lettered_total") == 3
     dead = [orjson.loads(line) for line in deadletter_path(tmp_path, "s").read_bytes().splitlines()]
@@ -157,9 +161,9 @@ async def test_send_timeout_counts_as_retryable_failure(tmp_path, registry):
     delivery = make(tmp_path, sink, registry, timeout=0.05)
     await delivery.start()
     await delivery.outlets["s"].put(records(2))
-    await wait_until(lambda: sample(registry, "kubevigil_delivery_failed_total") >= 1)
+    await eventually(lambda: sample(registry, "kubevigil_delivery_failed_total") >= 1)
     sink.delay = 0.0
-    await wait_until(lambda: len(sink.delivered) == 2)
+    await eventually(lambda: len(sink.delivered) == 2)
     await delivery.shutdown(1.0)
     assert sample(registry, "kubevigil_delivery_dead_lettered_total") == 0
 
@@ -194,7 +198,7 @@ async def test_shutdown_persists_what_grace_did_not_cover_and_next_start_replays
     fast = ScriptedSink(BatchLimits(max_items=100, max_age=0.001))
     second = make(tmp_path, fast, CollectorRegistry())
     await second.start()
-    await wait_until(lambda: len(fast.delivered) >= 500 - len(sent_first))
+    await eventually(lambda: len(fast.delivered) >= 500 - len(sent_first))
     await second.shutdown(1.0)
     replayed = [r.id for r in fast.delivered]
     assert set(sent_first) | set(replayed) == {f"r{i}" for i in range(500)}
@@ -214,11 +218,11 @@ async def test_backpressure_blocks_put_and_fails_readiness_until_sink_returns(tm
 
     blocked = asyncio.create_task(delivery.outlets["s"].put(records(10, 100)))
     attempts = sink.attempts
-    await wait_until(lambda: sink.attempts >= attempts + 3)
+    await eventually(lambda: sink.attempts >= attempts + 3)
     assert not blocked.done()
     sink.down = False
     await asyncio.wait_for(blocked, 10)
-    await wait_until(lambda: len(sink.delivered) == 110)
+    await eventually(lambda: len(sink.delivered) == 110)
     assert delivery.readiness().ok
     await delivery.shutdown(1.0)
 
@@ -231,7 +235,7 @@ async def test_oldest_unsent_age_and_depth_are_computed_at_scrape(tmp_path, regi
     await delivery.start()
     await delivery.outlets["s"].put(records(4))
     await clock.advance(42.0)
-    await wait_until(lambda: sink.attempts >= 1)
+    await eventually(lambda: sink.attempts >= 1)
     assert sample(registry, "kubevigil_delivery_queue_depth") == 4
     assert sample(registry, "kubevigil_delivery_oldest_unsent_age_seconds") == pytest.approx(42.0)
     assert sample(registry, "kubevigil_delivery_send_duration_seconds_count") >= 1
@@ -243,7 +247,7 @@ async def test_memory_only_delivery_writes_no_journal(tmp_path, registry):
     delivery = make(tmp_path, sink, registry, journal=False, memory_items=5)
     await delivery.start()
     await delivery.outlets["s"].put(records(40))
-    await wait_until(lambda: len(sink.delivered) == 40)
+    await eventually(lambda: len(sink.delivered) == 40)
     await delivery.shutdown(1.0)
     assert [r.id for r in sink.delivered] == [f"r{i}" for i in range(40)]
     assert not journal_path(tmp_path, "s").exists()
@@ -272,7 +276,7 @@ async def test_metrics_and_records_round_trip_through_the_journal(tmp_path, regi
              Record(id="x", timestamp=6.0, body={"nested": {"k": [1, 2]}})] * 3
     await delivery.outlets["s"].put(items)
     sink.down = False
-    await wait_until(lambda: len(sink.delivered) == 6)
+    await eventually(lambda: len(sink.delivered) == 6)
     await delivery.shutdown(1.0)
     assert sink.delivered == items  # the window holds 1; the rest came back decoded from sqlite
 
@@ -292,12 +296,12 @@ async def test_a_sender_that_dies_on_a_bug_makes_delivery_unready(tmp_path, regi
     await delivery.start()
     queue = delivery.outlets["s"]
 
-    async def broken_remove(entries):
+    async def broken_delete(seqs):
         raise RuntimeError("disk I/O error")
 
-    queue._remove = broken_remove  # type: ignore[attr-defined, method-assign]
+    queue._journal.delete = broken_delete  # type: ignore[attr-defined]
     await queue.put(records(1))
-    await wait_until(lambda: not delivery.readiness().ok)
+    await eventually(lambda: not delivery.readiness().ok)
     assert delivery.readiness().detail == "delivery sender stopped for sink s (RuntimeError: disk I/O error)"
     await delivery.shutdown(0.0)
 
@@ -308,5 +312,33 @@ async def test_batches_go_out_on_real_time_even_with_a_manual_clock(tmp_path, re
     delivery = make(tmp_path, sink, registry, clock=clock)
     await delivery.start()
     await delivery.outlets["s"].put(records(3))
-    await wait_until(lambda: len(sink.delivered) == 3)  # the clock never moved
+    await eventually(lambda: len(sink.delivered) == 3)  # the clock never moved
+    await delivery.shutdown(1.0)
+
+
+async def test_refused_access_keeps_items_backs_off_long_and_fails_readiness_until_fixed(tmp_path, registry):
+    clock = ManualClock()
+    sink = ScriptedSink(BatchLimits(max_items=10, max_age=0.001))
+    sink.refuse = "401 Unauthorized"
+    delivery = make(tmp_path, sink, registry, clock=clock, access_retry_base=30.0, access_retry_cap=300.0)
+    await delivery.start()
+    with structlog.testing.capture_logs() as logs:
+        await delivery.outlets["s"].put(records(3))
+        await eventually(lambda: sink.attempts == 1 and clock.sleepers == 1)
+        readiness = delivery.readiness()
+        assert not readiness.ok and "s (401 Unauthorized)" in readiness.detail
+        assert sample(registry, "kubevigil_delivery_access_denied") == 1
+        for _ in range(3):  # each retry waits on the long backoff: uniform in [0, 30 * 2**n], at most 300 s
+            before = sink.attempts
+            await clock.advance(300.0)
+            await eventually(lambda before=before: sink.attempts > before and clock.sleepers == 1)
+        sink.refuse = ""
+        await clock.advance(300.0)
+        await eventually(lambda: len(sink.delivered) == 3)
+    assert delivery.readiness().ok
+    assert sample(registry, "kubevigil_delivery_access_denied") == 0
+    assert sample(registry, "kubevigil_delivery_dead_lettered_total") == 0
+    errors = [e for e in logs if e["event"].startswith("sink refuses")]
+    assert len(errors) == 1 and errors[0]["log_level"] == "error" and errors[0]["error"] == "401 Unauthorized"
+    assert any(e["event"] == "sink accepts access again" for e in logs)
     await delivery.shutdown(1.0)

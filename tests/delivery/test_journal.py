@@ -10,15 +10,16 @@ from pathlib import Path
 import orjson
 from prometheus_client import CollectorRegistry
 
+from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import SystemClock
 from kubevigil.core.signals import Metric, Record
 from kubevigil.delivery.codec import decode, encode
 from kubevigil.delivery.delivery import Delivery, deadletter_path, journal_path
 from kubevigil.delivery.journal import MemoryJournal, SqliteJournal
-from kubevigil.delivery.retry import backoff_delay
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.sink import BatchLimits
-from tests.delivery.scripted import ScriptedSink, records, wait_until
+from tests.conditions import eventually
+from tests.delivery.scripted import ScriptedSink, records
 
 
 async def test_sqlite_journal_is_wal_ordered_and_never_reuses_a_seq(tmp_path: Path):
@@ -81,7 +82,7 @@ async def test_undecodable_journal_row_is_dead_lettered_raw_and_the_rest_deliver
     registry = CollectorRegistry()
     delivery = Delivery({"s": (sink, DeliveryParams())}, state_dir=tmp_path, clock=SystemClock(), registry=registry)
     await delivery.start()
-    await wait_until(lambda: len(sink.delivered) == 2)
+    await eventually(lambda: len(sink.delivered) == 2)
     await delivery.shutdown(1.0)
     assert [r.id for r in sink.delivered] == ["r0", "r1"]
     dead = orjson.loads(deadletter_path(tmp_path, "s").read_bytes())

@@ -16,7 +16,7 @@ from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.prometheus.params import Params
 from kubevigil.sinks.prometheus.sink import PrometheusSink
 from kubevigil.sinks.sink import SinkContext
-from tests.delivery.scripted import wait_until
+from tests.conditions import eventually
 
 PROMTOOL = shutil.which("promtool")
 
@@ -34,7 +34,7 @@ async def test_exposition_passes_promtool(tmp_path: Path) -> None:
         Metric(name="CheckDuration", value=0.3, timestamp=1.0, unit="Seconds", dimensions=(("check", "dns"),)),
         Metric(name="CheckRuns", value=4.0, timestamp=1.0, unit="Count", kind="counter"),
     ])
-    await wait_until(lambda: b"kubevigil_check_runs_total" in generate_latest(registry))
+    await eventually(lambda: b"kubevigil_check_runs_total" in generate_latest(registry))
     text = generate_latest(registry)
     await delivery.shutdown(1.0)
     assert PROMTOOL is not None

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,17 +17,6 @@ from kubevigil.delivery.settings import DeliveryParams
 
 # Retries fast enough that an outage of a second or two is waited out within a test.
 FAST_DELIVERY = DeliveryParams(retry_base=0.05, retry_cap=0.2, batch_max_age=0.05, timeout=5)
-
-
-async def until(cond: Callable[[], object], timeout: float = 15.0, interval: float = 0.02,
-                state: Callable[[], object] = lambda: "") -> None:
-    """Poll `cond` until it is truthy; fail when `timeout` seconds pass, showing `state()`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s {state()}")
-        await asyncio.sleep(interval)
 
 
 def with_sink(settings: Any, name: str, delivery: DeliveryParams | None = None, **params: Any) -> Any:

@@ -21,7 +21,8 @@ from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.eventrecorder import EventRecorder, kubelet
-from tests.events.endpoints import FAST_DELIVERY, Receiver, local_runtime_settings, until, with_sink
+from tests.conditions import eventually
+from tests.events.endpoints import FAST_DELIVERY, Receiver, local_runtime_settings, with_sink
 from tests.events.workload import ensure_namespace, shop_objects
 from tests.fakes.search_server import FakeSearchServer
 
@@ -34,7 +35,7 @@ async def running(settings: Any) -> AsyncIterator[Runtime]:
     runtime = Runtime(settings, ["events"])
     await runtime.start()
     try:
-        await until(lambda: runtime.readiness()["role:events"].ok)
+        await eventually(lambda: runtime.readiness()["role:events"].ok)
         yield runtime
     finally:
         await runtime.stop()
@@ -99,13 +100,13 @@ async def test_anchor_config_end_to_end(cluster: Cluster, kubeconfig: Path, rece
         bare = bare_event(cluster, "shop", "bare")
         again = rec.record(objs["pod"], kubelet("node-1"), "Warning", "BackOff", "Back-off restarting")
         everything = [backoff, pulled, scaled, in_test, bare, again]
-        await until(lambda: elastic.state.count() == len(everything))
+        await eventually(lambda: elastic.state.count() == len(everything))
         alerted = [backoff, pulled, scaled, bare, again]  # route 1 drops the *test* namespace
-        await until(lambda: len(receiver.at("/pipe")) == len(alerted) and len(receiver.at("/opsgenie")) == len(alerted))
+        await eventually(lambda: len(receiver.at("/pipe")) == len(alerted) and len(receiver.at("/opsgenie")) == len(alerted))
         slacked = [backoff, pulled, again]  # route 2: Pods with label version=dev
-        await until(lambda: len(receiver.at("/slack")) == len(slacked))
+        await eventually(lambda: len(receiver.at("/slack")) == len(slacked))
         warnings = [backoff, in_test, bare, again]  # route 3 drops Normal
-        await until(lambda: len(s3_documents(s3)) == len(warnings))
+        await eventually(lambda: len(s3_documents(s3)) == len(warnings))
 
     assert again["count"] == 2
     assert sorted(elastic.state.all_ids()) == sorted(record_id(e) for e in everything)
@@ -142,7 +143,8 @@ async def test_search_outage_then_back_every_event_once(cluster: Cluster, kubeco
     settings = native_settings(tmp_path, {
         "sinks": {"search": {"opensearch": {"hosts": [opensearch.url]},
                              "delivery": FAST_DELIVERY.model_dump()}},
-        "events": {"leader_election": {"enabled": False}, "route": {"routes": [{"match": [{"receiver": "search"}]}]}},
+        "leader_election": {"enabled": False},
+        "events": {"route": {"routes": [{"match": [{"receiver": "search"}]}]}},
     })
     settings = local_runtime_settings(settings, kubeconfig, tmp_path / "state")
     objs = shop_objects(cluster)
@@ -150,16 +152,16 @@ async def test_search_outage_then_back_every_event_once(cluster: Cluster, kubeco
     async with running(settings) as runtime:
         for i in range(20):
             rec.record(objs["pod"], kubelet("node-1"), "Normal", "Started", f"before {i}")
-        await until(lambda: opensearch.state.count() == 20)
+        await eventually(lambda: opensearch.state.count() == 20)
         opensearch.state.down = True
         for i in range(30):
             rec.record(objs["pod"], kubelet("node-1"), "Warning", "Unhealthy", f"during {i}")
         rec.record(objs["pod"], kubelet("node-1"), "Normal", "Started", "before 0")  # a repeat, count 2
         retried = {"sink": "search"}
-        await until(lambda: (runtime.registry.get_sample_value("kubevigil_delivery_retried_total", retried) or 0) >= 3)
+        await eventually(lambda: (runtime.registry.get_sample_value("kubevigil_delivery_retried_total", retried) or 0) >= 3)
         assert opensearch.state.count() == 20
         opensearch.state.down = False
-        await until(lambda: opensearch.state.count() == 51)
+        await eventually(lambda: opensearch.state.count() == 51)
     assert opensearch.state.writes == opensearch.state.count() == 51
 
 
@@ -173,8 +175,8 @@ async def test_bad_template_dead_letters_that_event_only(cluster: Cluster, kubec
                                                   "seen_ms": "{{ lastTimestamp | timestamp_ms }}"}},
                            "delivery": FAST_DELIVERY.model_dump()},
                   "all": {"file": {"path": str(out)}, "delivery": FAST_DELIVERY.model_dump()}},
-        "events": {"leader_election": {"enabled": False},
-                   "route": {"routes": [{"match": [{"receiver": "hook"}, {"receiver": "all"}]}]}},
+        "leader_election": {"enabled": False},
+        "events": {"route": {"routes": [{"match": [{"receiver": "hook"}, {"receiver": "all"}]}]}},
     })
     state = tmp_path / "state"
     settings = local_runtime_settings(settings, kubeconfig, state)
@@ -185,8 +187,8 @@ async def test_bad_template_dead_letters_that_event_only(cluster: Cluster, kubec
         bare = bare_event(cluster, "shop", "bare")
         good.append(rec.record(objs["pod"], kubelet("node-1"), "Normal", "Started", "after"))
         dead = state / "deadletter" / "hook.jsonl"
-        await until(lambda: len(receiver.at("/hook")) == len(good) and dead.exists())
-        await until(lambda: out.exists() and len(out.read_text().splitlines()) == len(good) + 1)
+        await eventually(lambda: len(receiver.at("/hook")) == len(good) and dead.exists())
+        await eventually(lambda: out.exists() and len(out.read_text().splitlines()) == len(good) + 1)
     hooked = [json.loads(r.body) for r in receiver.at("/hook")]
     assert [h["reason"] for h in hooked] == ["Started"] * 4 and all(isinstance(h["seen_ms"], int) for h in hooked)
     (letter,) = [json.loads(line) for line in dead.read_text().splitlines()]

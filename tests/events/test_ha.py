@@ -17,12 +17,13 @@ from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.eventrecorder import EventRecorder, kubelet
-from tests.events.endpoints import FAST_DELIVERY, child, until
+from tests.conditions import eventually
+from tests.events.endpoints import FAST_DELIVERY, child
 from tests.events.workload import shop_objects
 from tests.fakes.search_server import FakeSearchServer
 
 LEASE_DURATION = 2.0
-LEASE = {"lease": "default/kubevigil-events"}
+LEASE = {"lease": "default/kubevigil"}  # the process's Lease (leader_election.lease_name's default)
 
 
 def replica_config(tmp_path: Path, name: str, kubeconfig: Path, search_url: str) -> Path:
@@ -38,9 +39,9 @@ def replica_config(tmp_path: Path, name: str, kubeconfig: Path, search_url: str)
         "shutdown_grace": 2.0,
         "sinks": {"mine": {"file": {"path": str(root / "events.jsonl")}, "delivery": delivery},
                   "search": {"opensearch": {"hosts": [search_url]}, "delivery": delivery}},
+        "leader_election": {"namespace": "default", "lease_duration": LEASE_DURATION, "renew_deadline": 1.5,
+                            "retry_period": 0.2},
         "events": {"checkpoint": "configmap", "max_event_age_seconds": 0,
-                   "leader_election": {"namespace": "default", "lease_duration": LEASE_DURATION,
-                                       "renew_deadline": 1.5, "retry_period": 0.2},
                    "route": {"routes": [{"match": [{"receiver": "mine"}, {"receiver": "search"}]}]}},
     }
     (root / "config.yaml").write_text(yaml.safe_dump(doc))
@@ -81,13 +82,13 @@ async def test_one_leader_exports_and_the_other_takes_over_without_duplicates(
     a = await start_replica(a_settings, "replica-a", monkeypatch)
     b: Runtime | None = None
     try:
-        await until(lambda: leading(a))
+        await eventually(lambda: leading(a))
         b = await start_replica(b_settings, "replica-b", monkeypatch)
         expected = set()
         for i in range(100):
             ev = rec.record(objs["pod"], kubelet("node-1"), "Warning", "BackOff", f"first {i}")
             expected.add(f"{ev['metadata']['uid']}-1")
-        await until(lambda: opensearch.state.count() == 100)
+        await eventually(lambda: opensearch.state.count() == 100)
         assert not leading(b) and exported(b) == 0
 
         # The leader stops (a rolling update); events keep coming while the lease changes hands.
@@ -99,12 +100,12 @@ async def test_one_leader_exports_and_the_other_takes_over_without_duplicates(
             if i % 10 == 0:
                 await asyncio.sleep(0.01)
         await stopping
-        await until(lambda: leading(b), timeout=LEASE_DURATION + 2)
+        await eventually(lambda: leading(b), timeout=LEASE_DURATION + 2)
         takeover = time.monotonic() - stopped_at
         repeat = rec.record(objs["pod"], kubelet("node-1"), "Warning", "BackOff", "first 0")
         expected.add(f"{repeat['metadata']['uid']}-2")
-        await until(lambda: opensearch.state.count() == len(expected), timeout=10)
-        await until(lambda: len(file_ids(a_settings)) + len(file_ids(b_settings)) >= len(expected))
+        await eventually(lambda: opensearch.state.count() == len(expected), timeout=10)
+        await eventually(lambda: len(file_ids(a_settings)) + len(file_ids(b_settings)) >= len(expected))
     finally:
         await a.stop()
         if b is not None:
@@ -136,26 +137,26 @@ async def test_leader_killed_the_other_takes_over_after_the_lease_expires(
             expected.add(f"{ev['metadata']['uid']}-1")
 
     def holder() -> str:
-        lease = cluster.store.try_get(by_kind("Lease", "coordination.k8s.io/v1"), "default", "kubevigil-events")
+        lease = cluster.store.try_get(by_kind("Lease", "coordination.k8s.io/v1"), "default", "kubevigil")
         return ((lease or {}).get("spec") or {}).get("holderIdentity") or ""
 
     b: Runtime | None = None
     async with child(a_config, tmp_path / "a.log", POD_NAME="replica-a") as a:
-        await until(lambda: holder() == "replica-a", timeout=20)
+        await eventually(lambda: holder() == "replica-a", timeout=20)
         b = await start_replica(b_settings, "replica-b", monkeypatch)
         try:
             emit("first", 100)
-            await until(lambda: opensearch.state.count() == 100)
+            await eventually(lambda: opensearch.state.count() == 100)
             a.kill()
             await a.wait()
             killed_at = time.monotonic()
             emit("while nobody leads", 50)
-            await until(lambda: leading(b), timeout=LEASE_DURATION * 2 + 1)
+            await eventually(lambda: leading(b), timeout=LEASE_DURATION * 2 + 1)
             takeover = time.monotonic() - killed_at
-            await until(lambda: opensearch.state.count() == len(expected), timeout=10)
+            await eventually(lambda: opensearch.state.count() == len(expected), timeout=10)
             a_ids = [json.loads(line)["id"] for line in (tmp_path / "a" / "events.jsonl").read_text().splitlines()]
             # b's file sink has its own queue: the search server seeing everything does not mean the file has it yet.
-            await until(lambda: set(a_ids) | set(file_ids(b_settings)) == expected, timeout=10)
+            await eventually(lambda: set(a_ids) | set(file_ids(b_settings)) == expected, timeout=10)
             b_ids = file_ids(b_settings)
         finally:
             await b.stop()

@@ -96,7 +96,7 @@ def test_native_errors_in_a_receiver_point_at_the_original_key(tmp_path: Path) -
     ("leaderElection:\n  enabled: $LE\n", {"LE": "true"}, True),
 ])
 def test_booleans_are_read_as_go_reads_them(tmp_path: Path, text: str, environ: dict[str, str], expected: bool) -> None:
-    assert load(write(tmp_path, text), environ=environ).settings.events.leader_election.enabled is expected
+    assert load(write(tmp_path, text), environ=environ).settings.leader_election.enabled is expected
 
 
 @pytest.mark.parametrize("text", ['leaderElection:\n  enabled: "false"\n', 'leaderElection:\n  enabled: "${LE}"\n'])

@@ -18,7 +18,8 @@ import yaml
 
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.eventrecorder import EventRecorder, kubelet
-from tests.events.endpoints import FAST_DELIVERY, child, until
+from tests.conditions import eventually
+from tests.events.endpoints import FAST_DELIVERY, child
 from tests.events.workload import shop_objects
 from tests.fakes.search_server import FakeSearchServer
 
@@ -38,7 +39,8 @@ def write_config(tmp_path: Path, kubeconfig: Path, search_url: str) -> Path:
         "state_dir": str(tmp_path / "state"),
         "sinks": {"out": {"file": {"path": str(tmp_path / "out" / "events.jsonl")}, "delivery": delivery},
                   "search": {"opensearch": {"hosts": [search_url]}, "delivery": delivery}},
-        "events": {"leader_election": {"enabled": False}, "max_event_age_seconds": 0,
+        "leader_election": {"enabled": False},
+        "events": {"max_event_age_seconds": 0,
                    "route": {"routes": [{"match": [{"receiver": "out"}, {"receiver": "search"}]}]}},
     }
     path = tmp_path / "config.yaml"
@@ -78,7 +80,7 @@ async def test_kill9_mid_stream_then_restart(cluster: Cluster, kubeconfig: Path,
 
     async with child(config, log) as first:
         producer = asyncio.create_task(produce([f"m{i}" for i in range(3000)]))
-        await until(lambda: min(len(file_ids(out_dir)), opensearch.state.count()) >= 300
+        await eventually(lambda: min(len(file_ids(out_dir)), opensearch.state.count()) >= 300
                     or first.returncode is not None, timeout=60)
         assert first.returncode is None, log.read_text()[-3000:]
         first.send_signal(signal.SIGKILL)
@@ -98,9 +100,9 @@ async def test_kill9_mid_stream_then_restart(cluster: Cluster, kubeconfig: Path,
                 f"log: {log.read_text()[-2000:]}")
 
     async with child(config, log) as second:
-        await until(lambda: opensearch.state.count() >= len(expected) or second.returncode is not None, timeout=90,
+        await eventually(lambda: opensearch.state.count() >= len(expected) or second.returncode is not None, timeout=90,
                     state=progress)
-        await until(lambda: len(set(file_ids(out_dir))) >= len(expected) or second.returncode is not None, timeout=30)
+        await eventually(lambda: len(set(file_ids(out_dir))) >= len(expected) or second.returncode is not None, timeout=30)
         assert second.returncode is None, log.read_text()[-3000:]
         second.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(second.wait(), 20) == 0

@@ -11,7 +11,8 @@ import yaml
 
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.eventrecorder import EventRecorder, kubelet
-from tests.events.endpoints import FAST_DELIVERY, child, until
+from tests.conditions import eventually
+from tests.events.endpoints import FAST_DELIVERY, child
 from tests.events.workload import shop_objects
 from tests.loopback import free_port, http_get
 
@@ -29,7 +30,8 @@ async def test_search_client_warnings_are_json_lines_and_rate_limited(cluster: C
         "logging": {"level": "info", "format": "json"},
         "state_dir": str(tmp_path / "state"),
         "sinks": {"search": {"opensearch": {"hosts": [nowhere]}, "delivery": FAST_DELIVERY.model_dump()}},
-        "events": {"leader_election": {"enabled": False}, "max_event_age_seconds": 0,
+        "leader_election": {"enabled": False},
+        "events": {"max_event_age_seconds": 0,
                    "route": {"routes": [{"match": [{"receiver": "search"}]}]}},
     }))
     recorder = EventRecorder(cluster.store, cluster.clock)
@@ -41,7 +43,7 @@ async def test_search_client_warnings_are_json_lines_and_rate_limited(cluster: C
         def library_lines() -> list[dict]:
             return [e for e in map(json.loads, lines(log)) if e.get("logger", "").startswith("opensearch")]
 
-        await until(lambda: library_lines() or run.returncode is not None, timeout=60,
+        await eventually(lambda: library_lines() or run.returncode is not None, timeout=60,
                     state=lambda: log.read_text()[-2000:])
         port = next(e["port"] for e in map(json.loads, lines(log)) if e.get("event") == "started")
 
@@ -52,7 +54,7 @@ async def test_search_client_warnings_are_json_lines_and_rate_limited(cluster: C
             return float(found[0]) if found else 0.0
 
         # The sink keeps retrying (every 0.2 s at most): let the loop repeat itself a good many times.
-        await until(lambda: retried() >= 200 or run.returncode is not None, timeout=90,
+        await eventually(lambda: retried() >= 200 or run.returncode is not None, timeout=90,
                     state=lambda: log.read_text()[-2000:])
         assert run.returncode is None, log.read_text()[-3000:]
         run.send_signal(signal.SIGTERM)

@@ -11,7 +11,8 @@ from pathlib import Path
 from kubevigil.catalog import load
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.eventrecorder import EventRecorder, kubelet
-from tests.events.endpoints import FAST_DELIVERY, Receiver, local_runtime_settings, until, with_sink
+from tests.conditions import eventually
+from tests.events.endpoints import FAST_DELIVERY, Receiver, local_runtime_settings, with_sink
 from tests.events.test_e2e import running
 from tests.events.workload import shop_objects
 
@@ -52,8 +53,8 @@ async def test_receivers_without_layout_send_the_event_itself(cluster: Cluster, 
     async with running(settings):
         event = EventRecorder(cluster.store, cluster.clock).record(
             objs["pod"], kubelet("node-1"), "Warning", "BackOff", "Back-off restarting failed container")
-        await until(lambda: out.exists() and out.read_text().count("\n") >= 1)
-        await until(lambda: len(receiver.at("/hook")) == 1 and len(receiver.at("/teams")) == 1)
+        await eventually(lambda: out.exists() and out.read_text().count("\n") >= 1)
+        await eventually(lambda: len(receiver.at("/hook")) == 1 and len(receiver.at("/teams")) == 1)
     [line] = out.read_text().splitlines()
     written = json.loads(line)
     assert set(written) >= EVENT_KEYS and not {"id", "body", "timestamp"} & set(written)

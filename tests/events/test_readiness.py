@@ -9,7 +9,8 @@ import yaml
 from kubevigil.catalog import load
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
-from tests.events.endpoints import local_runtime_settings, until
+from tests.conditions import eventually
+from tests.events.endpoints import local_runtime_settings
 from tests.kube.tcpproxy import TcpProxy
 
 
@@ -22,7 +23,8 @@ async def test_readiness_fails_while_the_watch_is_stale(tmp_path: Path) -> None:
         (tmp_path / "kubeconfig").write_text(yaml.safe_dump(doc))
         (tmp_path / "config.yaml").write_text(yaml.safe_dump({
             "sinks": {"out": {"file": {"path": str(tmp_path / "events.jsonl")}}},
-            "events": {"leader_election": {"enabled": False}, "stale_after_seconds": 0.5,
+            "leader_election": {"enabled": False},
+            "events": {"stale_after_seconds": 0.5,
                        "route": {"routes": [{"match": [{"receiver": "out"}]}]}},
         }))
         settings = local_runtime_settings(load(tmp_path / "config.yaml").settings, tmp_path / "kubeconfig",
@@ -30,12 +32,12 @@ async def test_readiness_fails_while_the_watch_is_stale(tmp_path: Path) -> None:
         runtime = Runtime(settings, ["events"])
         await runtime.start()
         try:
-            await until(lambda: runtime.readiness()["role:events"].ok)
+            await eventually(lambda: runtime.readiness()["role:events"].ok)
             proxy.sever()
-            await until(lambda: not runtime.readiness()["role:events"].ok, timeout=20)
+            await eventually(lambda: not runtime.readiness()["role:events"].ok, timeout=20)
             assert "the watch has been failing for" in runtime.readiness()["role:events"].detail
             proxy.restore()
-            await until(lambda: runtime.readiness()["role:events"].ok, timeout=30)
+            await eventually(lambda: runtime.readiness()["role:events"].ok, timeout=30)
         finally:
             await runtime.stop()
             await proxy.stop()

@@ -14,7 +14,8 @@ from kubevigil.kube.resources import by_kind
 from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.eventrecorder import EventRecorder, kubelet
-from tests.events.endpoints import local_runtime_settings, until
+from tests.conditions import eventually
+from tests.events.endpoints import local_runtime_settings
 from tests.events.workload import shop_objects
 from tests.kube.conftest import proxied_kubeconfig
 from tests.kube.tcpproxy import TcpProxy
@@ -43,10 +44,11 @@ async def test_events_and_status_follow_a_restored_store(tmp_path: Path) -> None
         proxied_kubeconfig(newer, proxy, tmp_path / "kubeconfig")
         out = tmp_path / "events.jsonl"
         (tmp_path / "config.yaml").write_text(yaml.safe_dump({
-            "sinks": {"out": {"file": {"path": str(out)}}},
-            "events": {"leader_election": {"enabled": False}, "max_event_age_seconds": 0,
+            "sinks": {"out": {"file": {"path": str(out)}}, "hb": {"file": {"path": str(tmp_path / "heartbeat.jsonl")}}},
+            "leader_election": {"enabled": False},
+            "events": {"max_event_age_seconds": 0,
                        "route": {"routes": [{"match": [{"receiver": "out"}]}]}},
-            "status": {"dry_run": True, "metric": {"name": "Heartbeat"}, "seconds": 0.5,
+            "status": {"sinks": ["hb"], "metric": {"name": "Heartbeat"}, "seconds": 0.5,
                        "targets": [{"kind": "Pod", "namespace": "shop", "selector": "app=web"}]},
         }))
         settings = local_runtime_settings(load(tmp_path / "config.yaml").settings, tmp_path / "kubeconfig",
@@ -55,24 +57,24 @@ async def test_events_and_status_follow_a_restored_store(tmp_path: Path) -> None
         await runtime.start()
         status = runtime._roles["status"]
         try:
-            await until(lambda: len(exported(out)) == 60, timeout=30)
+            await eventually(lambda: len(exported(out)) == 60, timeout=30)
             newer.store.create(by_kind("Pod"), {  # a second Pod the backup does not have
                 "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-2", "namespace": "shop",
                                                                 "labels": {"app": "web"}},
                 "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "nginx"}]}})
-            await until(lambda: status.status()["targets"][0]["objects"] == 2, timeout=30)
+            await eventually(lambda: status.status()["targets"][0]["objects"] == 2, timeout=30)
             proxy.sever()
             informers = [*runtime._roles["events"].informers(), *status.informers()]
-            await until(lambda: all(i.last_error.startswith(("cannot connect", "TLS")) for i in informers),
+            await eventually(lambda: all(i.last_error.startswith(("cannot connect", "TLS")) for i in informers),
                         timeout=30)
             proxy.target_port = int(older.url.rsplit(":", 1)[1])
             proxy.restore()
             after_restore = {f"after {i}" for i in range(5)}
             for message in sorted(after_restore):
                 older_rec.record(older_pod, kubelet("node-1"), "Warning", "BackOff", message)
-            await until(lambda: in_backup | after_restore <= exported(out), timeout=60)
-            await until(lambda: status.status()["targets"][0]["objects"] == 1, timeout=30)
-            await until(lambda: all(r.ok for r in runtime.readiness().values()), timeout=30)
+            await eventually(lambda: in_backup | after_restore <= exported(out), timeout=60)
+            await eventually(lambda: status.status()["targets"][0]["objects"] == 1, timeout=30)
+            await eventually(lambda: all(r.ok for r in runtime.readiness().values()), timeout=30)
         finally:
             await runtime.stop()
             await proxy.stop()

@@ -21,6 +21,7 @@ from kubevigil.roles.events.role import EventsRole
 from kubevigil.roles.role import PodIdentity, RoleContext
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.eventrecorder import EventRecorder, kubelet
+from tests.conditions import eventually
 from tests.kube.tcpproxy import TcpProxy
 
 ROUTE = {"routes": [{"match": [{"receiver": "all"}]},
@@ -41,14 +42,6 @@ class Collect:
 
     def ids(self) -> list[str]:
         return [r.id for r in self.records]
-
-
-async def until(cond: Any, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest_asyncio.fixture
@@ -89,7 +82,7 @@ def objects(cluster: Cluster) -> dict[str, dict]:
 
 
 def make_role(api: KubeApi, state: Path, outlets: dict[str, Collect], **cfg: Any) -> EventsRole:
-    config = EventsConfig.model_validate({"route": ROUTE, "leader_election": {"enabled": False}, **cfg})
+    config = EventsConfig.model_validate({"route": ROUTE, **cfg})
     ctx = RoleContext(cluster_name="test-cluster", api=api, outlets=outlets, clock=SystemClock(),
                       registry=CollectorRegistry(), state_dir=state, pod=PodIdentity("t"))
     return EventsRole(config, ctx)
@@ -99,7 +92,7 @@ def make_role(api: KubeApi, state: Path, outlets: dict[str, Collect], **cfg: Any
 async def running(role: EventsRole) -> AsyncIterator[EventsRole]:
     task = asyncio.create_task(role.run())
     try:
-        await until(lambda: (role.informer is not None and role.informer.synced.is_set()) or task.done())
+        await eventually(lambda: (role.informer is not None and role.informer.synced.is_set()) or task.done())
         yield role
     finally:
         task.cancel()
@@ -114,14 +107,14 @@ async def test_repeats_enrichment_routing(cluster: Cluster, api: KubeApi, tmp_pa
     async with running(make_role(api, tmp_path, outlets, max_event_age_seconds=0)):
         ev = rec.record(objs["pod"], kubelet("node-1"), "Warning", "BackOff", "Back-off restarting failed container")
         uid = ev["metadata"]["uid"]
-        await until(lambda: f"{uid}-1" in outlets["all"].ids())
+        await eventually(lambda: f"{uid}-1" in outlets["all"].ids())
         rec.record(objs["pod"], kubelet("node-1"), "Warning", "BackOff", "Back-off restarting failed container")
-        await until(lambda: f"{uid}-2" in outlets["all"].ids())
+        await eventually(lambda: f"{uid}-2" in outlets["all"].ids())
         # An event missing optional fields (no source, no timestamps, no count) still goes out.
         bare = cluster.store.create(by_kind("Event"), {"apiVersion": "v1", "kind": "Event",
                                     "metadata": {"name": "bare", "namespace": "kube-system"},
                                     "involvedObject": {"kind": "Node", "name": "gone"}, "type": "Warning"})
-        await until(lambda: f"{bare['metadata']['uid']}-1" in outlets["all"].ids())
+        await eventually(lambda: f"{bare['metadata']['uid']}-1" in outlets["all"].ids())
     assert outlets["all"].ids() == [f"{uid}-1", f"{uid}-2", f"{bare['metadata']['uid']}-1"]
     assert outlets["warn"].ids() == [f"{uid}-1", f"{uid}-2"]  # kube-system is dropped on that route
     body = outlets["all"].records[1].body
@@ -139,14 +132,14 @@ async def test_restart_exports_what_was_missed_once(cluster: Cluster, api: KubeA
     first = {"all": Collect("all"), "warn": Collect("warn")}
     async with running(make_role(api, tmp_path, first)):
         a = rec.record(objs["pod"], kubelet("node-1"), "Normal", "Pulled", "pulled")
-        await until(lambda: len(first["all"].records) == 1)
+        await eventually(lambda: len(first["all"].records) == 1)
     # While kubevigil is down: a repeat of a, and a new event b, which may be old by the time it restarts.
     rec.record(objs["pod"], kubelet("node-1"), "Normal", "Pulled", "pulled")
     rec.record(objs["pod"], kubelet("node-1"), "Normal", "Pulled", "pulled")
     b = rec.record(objs["pod"], kubelet("node-1"), "Warning", "Failed", "failed")
     second = {"all": Collect("all"), "warn": Collect("warn")}
     async with running(make_role(api, tmp_path, second, max_event_age_seconds=0.001)):
-        await until(lambda: len(second["all"].records) >= 2)
+        await eventually(lambda: len(second["all"].records) >= 2)
         await asyncio.sleep(0.2)  # give a wrong duplicate the chance to show up
     ua, ub = a["metadata"]["uid"], b["metadata"]["uid"]
     assert sorted(second["all"].ids()) == sorted([f"{ua}-3", f"{ub}-1"])
@@ -168,7 +161,7 @@ async def test_relist_after_410_neither_loses_nor_doubles(cluster: Cluster, tmp_
         async with running(role):
             for i in range(5):
                 rec.record(objs["pod"], kubelet("node-1"), "Normal", "Started", f"s{i}")
-            await until(lambda: len(outlets["all"].records) == 5)
+            await eventually(lambda: len(outlets["all"].records) == 5)
             proxy.sever()  # the watch breaks; while it is away its resourceVersion leaves the 50-write history
             for i in range(80):
                 cluster.store.create(by_kind("ConfigMap"), {"apiVersion": "v1", "kind": "ConfigMap",
@@ -177,7 +170,7 @@ async def test_relist_after_410_neither_loses_nor_doubles(cluster: Cluster, tmp_
                 rec.record(objs["pod"], kubelet("node-1"), "Normal", "Started", f"s{i}")
             rec.record(objs["pod"], kubelet("node-1"), "Normal", "Started", "s0")  # a repeat: s0 count 2
             proxy.restore()
-            await until(lambda: len(outlets["all"].records) >= 11, timeout=30)
+            await eventually(lambda: len(outlets["all"].records) >= 11, timeout=30)
             await asyncio.sleep(0.2)
             relists = role.ctx.registry.get_sample_value("kubevigil_informer_relists_total", {"informer": "events"})
     finally:

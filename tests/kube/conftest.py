@@ -4,8 +4,7 @@ an informer running in a task."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Self
 
@@ -60,15 +59,6 @@ class Run:
     async def __aexit__(self, *exc: object) -> None:
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
-
-
-async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    """Poll a condition on the running loop until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from kubevigil.kube.client import KubeApi, connect
 from kubevigil.kube.informer import Informer
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.cluster import Cluster
-from tests.kube.conftest import Run, proxied_kubeconfig, until
+from tests.conditions import eventually
+from tests.kube.conftest import Run, proxied_kubeconfig
 from tests.kube.tcpproxy import TcpProxy, proxy_to
 
 POD = by_kind("Pod")
@@ -61,7 +62,7 @@ def informer(api: KubeApi, **kw: object) -> Informer:
 async def sentinel(cluster: Cluster, run: Run, ns: str = "team-a", **labels: str) -> None:
     """Write one more pod and wait for it: afterwards every earlier change has been delivered."""
     cluster.store.create(POD, pod("zz-sentinel", ns, **labels))
-    await until(lambda: ("ADDED", "zz-sentinel") in run.names())
+    await eventually(lambda: ("ADDED", "zz-sentinel") in run.names())
 
 
 async def test_relist_after_410_emits_exact_differences(cluster: Cluster, proxy: TcpProxy, api: KubeApi) -> None:
@@ -77,7 +78,7 @@ async def test_relist_after_410_emits_exact_differences(cluster: Cluster, proxy:
         for i in range(40):
             touch(cluster, "team-a", "e", str(i))
         proxy.restore()
-        await until(lambda: len(run.seen) >= 3)
+        await eventually(lambda: len(run.seen) >= 3)
         await sentinel(cluster, run)
         assert sorted(run.names()[:-1]) == [("ADDED", "e"), ("DELETED", "b"), ("MODIFIED", "a")]
         assert run.inf.stats.relists == 1
@@ -120,7 +121,7 @@ async def test_field_selector_across_all_namespaces(cluster: Cluster, api: KubeA
         assert sorted(run.inf.cache.keys()) == [("team-a", "x"), ("team-b", "x")]
         assert [o["metadata"]["namespace"] for o in run.inf.cache.list("team-b")] == ["team-b"]
         cluster.store.delete(POD, "team-b", "x")
-        await until(lambda: ("DELETED", "x") in run.names())
+        await eventually(lambda: ("DELETED", "x") in run.names())
         assert sorted(run.inf.cache.keys()) == [("team-a", "x")]
 
 
@@ -130,7 +131,7 @@ async def test_bookmarks_advance_resource_version_without_handler_calls(cluster:
         for i in range(5):
             cluster.store.create(POD, pod(f"other-{i}", "team-a", app="other"))
         latest = int(cluster.store.get(POD, "team-a", "other-4")["metadata"]["resourceVersion"])
-        await until(lambda: int(run.inf.resource_version) >= latest)
+        await eventually(lambda: int(run.inf.resource_version) >= latest)
         assert int(run.inf.resource_version) > start_rv
         assert run.seen == []
         assert run.inf.stats.events["BOOKMARK"] >= 1
@@ -142,10 +143,10 @@ async def test_watch_failing_for_grows_while_the_server_is_unreachable_and_reset
     async with Run(informer(api)) as run:
         assert run.inf.watch_failing_for() == 0.0
         proxy.sever()  # cut the stream and refuse new connections
-        await until(lambda: run.inf.watch_failing_for() > 0.3)
+        await eventually(lambda: run.inf.watch_failing_for() > 0.3)
         proxy.restore()
         await sentinel(cluster, run)
-        await until(lambda: run.inf.watch_failing_for() == 0.0)
+        await eventually(lambda: run.inf.watch_failing_for() == 0.0)
 
 
 async def test_cache_view_keeps_only_the_view_and_handlers_get_whole_objects(cluster: Cluster, api: KubeApi) -> None:
@@ -155,12 +156,12 @@ async def test_cache_view_keeps_only_the_view_and_handlers_get_whole_objects(clu
     cluster.store.create(POD, pod("listed"))
     async with Run(informer(api, cache_view=identity)) as run:
         cluster.store.create(POD, pod("watched"))
-        await until(lambda: ("ADDED", "watched") in run.names())
+        await eventually(lambda: ("ADDED", "watched") in run.names())
         assert all("spec" in c.obj for c in run.seen)
         for name in ("listed", "watched"):
             cached = run.inf.cache.get("default", name)
             assert cached is not None and set(cached) == {"metadata"}
         touch(cluster, "default", "watched", "v2")
-        await until(lambda: ("MODIFIED", "watched") in run.names())
+        await eventually(lambda: ("MODIFIED", "watched") in run.names())
         modified = run.seen[-1]
         assert "spec" in modified.obj and set(modified.old or {}) == {"metadata"}

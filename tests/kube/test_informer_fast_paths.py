@@ -18,7 +18,7 @@ from kubevigil.kube.errors import ApiError
 from kubevigil.kube.informer import Change, Informer
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.cluster import Cluster
-from tests.kube.conftest import until
+from tests.conditions import eventually
 
 POD = by_kind("Pod")
 
@@ -63,11 +63,11 @@ async def test_a_burst_arrives_complete_in_order_and_counted(cluster: Cluster, a
 
     inf.add_handler(record)
     async with _running(inf):
-        await until(lambda: len(seen) == 20)
+        await eventually(lambda: len(seen) == 20)
         start = cluster.store.resource_version
         for k in range(1000):  # far more than one network read: many events per group
             cluster.store.touch(POD, "default", f"p{k % 20}")
-        await until(lambda: len(seen) == 1020)
+        await eventually(lambda: len(seen) == 1020)
         rvs = [int(rv) for _, _, rv in seen[20:]]
         assert rvs == list(range(start + 1, start + 1001))
         assert {t for t, _, _ in seen[20:]} == {"MODIFIED"}

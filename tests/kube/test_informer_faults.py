@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.informer import Change, Informer
 from kubevigil.kube.resources import by_kind
-from tests.kube.conftest import until
+from tests.conditions import eventually
 from tests.kube.fakeapi import FakeApi
 
 POD = by_kind("Pod")
@@ -47,7 +47,7 @@ async def test_list_then_watch_delivers_each_change_once(fake: FakeApi, fake_api
     await fake.write(POD, pod("b"))
     await fake.write(POD, pod("a"))
     await fake.delete(POD, "default", "b")
-    await until(lambda: len(seen) == 4)
+    await eventually(lambda: len(seen) == 4)
     assert [(c.type, c.obj["metadata"]["name"]) for c in seen[1:]] == [
         ("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
     assert seen[2].old is not None and seen[2].old["metadata"]["resourceVersion"] != seen[2].obj["metadata"]["resourceVersion"]
@@ -62,7 +62,7 @@ async def test_5xx_on_watch_resumes_with_backoff_and_no_duplicates(fake: FakeApi
     fake.fail_next = [500, 503]
     inf, seen, task = await started(fake_api)
     await fake.write(POD, pod("b"))
-    await until(lambda: len(seen) == 2)
+    await eventually(lambda: len(seen) == 2)
     assert fake.list_requests == 1
     restarts = inf.stats.watch_restarts
     assert restarts == 2
@@ -78,15 +78,15 @@ async def test_in_stream_410_relists_and_emits_only_differences(fake: FakeApi, f
     inf.backoff_cap = 0.02
     fake.fail_next = [503] * 1000  # keep the informer out while history moves past its resourceVersion
     await fake.kick()
-    await until(lambda: fake.watch_requests >= 3)
+    await eventually(lambda: fake.watch_requests >= 3)
     await fake.write(POD, pod("a"))
     await fake.delete(POD, "default", "b")
     for _ in range(6):
         await fake.write(POD, pod("e"))
     fake.fail_next.clear()
-    await until(lambda: fake.list_requests == 2)
+    await eventually(lambda: fake.list_requests == 2)
     await fake.write(POD, pod("z"))  # a sentinel: once it arrives, every earlier change has been delivered
-    await until(lambda: any(c.obj["metadata"]["name"] == "z" for c in seen))
+    await eventually(lambda: any(c.obj["metadata"]["name"] == "z" for c in seen))
     assert sorted((c.type, c.obj["metadata"]["name"]) for c in seen[:-1]) == [
         ("ADDED", "e"), ("DELETED", "b"), ("MODIFIED", "a")]
     assert inf.stats.relists == 1

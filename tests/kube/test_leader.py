@@ -13,7 +13,8 @@ from prometheus_client import CollectorRegistry
 
 from kubevigil.kube.client import KubeApi, connect
 from kubevigil.kube.leader import LEASE, LeaderElector
-from tests.kube.conftest import until, write_kubeconfig
+from tests.conditions import eventually
+from tests.kube.conftest import write_kubeconfig
 from tests.kube.fakeapi import FakeApi
 from tests.kube.tcpproxy import TcpProxy, proxy_to
 
@@ -73,16 +74,16 @@ async def test_exactly_one_leads_and_the_other_takes_over_on_release(two_apis: t
     sampler = Sampler(a, b)
     tasks = {e.identity: asyncio.create_task(e.run(leading_work(running, e.identity))) for e in (a, b)}
     sample_task = asyncio.create_task(sampler.run())
-    await until(lambda: a.is_leader or b.is_leader)
+    await eventually(lambda: a.is_leader or b.is_leader)
     leader, other = (a, b) if a.is_leader else (b, a)
     assert reg.get_sample_value("kubevigil_leader", {"lease": "default/lock"}) == 1
-    await until(lambda: sampler.samples > 100)  # both campaign for a while: the other never leads
+    await eventually(lambda: sampler.samples > 100)  # both campaign for a while: the other never leads
     assert not other.is_leader and running.get(leader.identity) == 1
     stopped_at = time.monotonic()
     tasks[leader.identity].cancel()
     await asyncio.gather(tasks[leader.identity], return_exceptions=True)
     assert running[leader.identity] == 0  # fn was cancelled and awaited
-    await until(lambda: other.is_leader, timeout=TIMING["lease_duration"])
+    await eventually(lambda: other.is_leader, timeout=TIMING["lease_duration"])
     assert time.monotonic() - stopped_at < TIMING["lease_duration"]
     lease = fake.objects[(LEASE.plural, "default", "lock")]
     assert lease["spec"]["holderIdentity"] == other.identity
@@ -99,17 +100,17 @@ async def test_leader_that_cannot_renew_steps_down_and_other_takes_over(two_apis
     a = LeaderElector(two_apis[0], "default", "lock", "pod-a", registry=reg, **TIMING)
     running: dict[str, int] = {}
     task_a = asyncio.create_task(a.run(leading_work(running, "pod-a")))
-    await until(lambda: a.is_leader)
+    await eventually(lambda: a.is_leader)
     b = LeaderElector(two_apis[1], "default", "lock", "pod-b", registry=reg, **TIMING)
     task_b = asyncio.create_task(b.run(leading_work(running, "pod-b")))
     sampler = Sampler(a, b)
     sample_task = asyncio.create_task(sampler.run())
-    await until(lambda: sampler.samples > 50)
+    await eventually(lambda: sampler.samples > 50)
     proxy.sever()  # pod-a is cut off from the API server
-    await until(lambda: not a.is_leader, timeout=3)
+    await eventually(lambda: not a.is_leader, timeout=3)
     assert running["pod-a"] == 0  # stepped down, fn cancelled, but run() goes on campaigning
     assert not task_a.done()
-    await until(lambda: b.is_leader, timeout=TIMING["lease_duration"] + 1)
+    await eventually(lambda: b.is_leader, timeout=TIMING["lease_duration"] + 1)
     lease = fake.objects[(LEASE.plural, "default", "lock")]
     assert lease["spec"]["holderIdentity"] == "pod-b" and lease["spec"]["leaseTransitions"] == 1
     for t in (sample_task, task_a, task_b):
@@ -131,12 +132,12 @@ async def test_two_electors_on_the_emulator(tmp_path: Path) -> None:
         tasks = [asyncio.create_task(e.run(leading_work(running, e.identity))) for e in electors]
         sampler = Sampler(*electors)
         sample_task = asyncio.create_task(sampler.run())
-        await until(lambda: any(e.is_leader for e in electors))
+        await eventually(lambda: any(e.is_leader for e in electors))
         first = 0 if electors[0].is_leader else 1
-        await until(lambda: sampler.samples > 100)
+        await eventually(lambda: sampler.samples > 100)
         tasks[first].cancel()
         await asyncio.gather(tasks[first], return_exceptions=True)
-        await until(lambda: electors[1 - first].is_leader, timeout=TIMING["lease_duration"])
+        await eventually(lambda: electors[1 - first].is_leader, timeout=TIMING["lease_duration"])
         lease = cluster.store.get(LEASE, "default", "kv")
         assert lease["spec"]["holderIdentity"] == f"pod-{1 - first}"
         sample_task.cancel()

@@ -17,7 +17,8 @@ from kubevigil.kube.informer import Change, Informer
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.certs import loopback_cert
 from kubevigil.sim.cluster import Cluster
-from tests.kube.conftest import proxied_kubeconfig, until, write_kubeconfig
+from tests.conditions import eventually
+from tests.kube.conftest import proxied_kubeconfig, write_kubeconfig
 from tests.kube.fakeapi import FakeApi
 from tests.kube.tcpproxy import TcpProxy
 
@@ -46,10 +47,10 @@ async def test_a_rotated_token_file_is_read_when_it_changes(fake: FakeApi, tmp_p
         # As the kubelet rotates a projected token: the new one is valid at once, the old one for a while longer.
         fake.extra_tokens.add("rotated")
         token_file.write_text("rotated")
-        await until(lambda: "Bearer rotated" in fake.seen_tokens)
+        await eventually(lambda: "Bearer rotated" in fake.seen_tokens)
         fake.token, fake.extra_tokens = "rotated", set()
         await fake.write(POD, pod("after-rotation"))
-        await until(lambda: "after-rotation" in seen)
+        await eventually(lambda: "after-rotation" in seen)
         assert api.reloads == 1 and not inf.failing
     finally:
         task.cancel()
@@ -99,15 +100,15 @@ async def test_a_new_ca_after_the_server_restarts_is_picked_up(tmp_path: Path) -
             await asyncio.wait_for(inf.synced.wait(), 10)
             with capture_logs() as logs:
                 proxy.sever()
-                await until(lambda: inf.failing)
+                await eventually(lambda: inf.failing)
                 proxy.target_port = int(second.url.rsplit(":", 1)[1])
                 proxy.restore()
                 # The old CA does not trust it. Under load a handshake may first be cut while the proxy switches
                 # (TLS: UNEXPECTED_EOF_WHILE_READING), so wait for the verification failure itself.
-                await until(lambda: inf.last_error.startswith("TLS: certificate verify failed"), timeout=20)
+                await eventually(lambda: inf.last_error.startswith("TLS: certificate verify failed"), timeout=20)
                 assert "\n" not in inf.last_error
                 proxied_kubeconfig(second, proxy, kubeconfig)
-                await until(lambda: inf.cache.get("default", "after-restart") is not None, timeout=30)
+                await eventually(lambda: inf.cache.get("default", "after-restart") is not None, timeout=30)
             assert inf.cache.get("default", "before-restart") is None and not inf.failing
             first_failure = next(e for e in logs if e["event"] == "informer cannot list/watch")
             assert first_failure["log_level"] == "warning" and first_failure["server"] == api.server

@@ -14,7 +14,8 @@ from kubevigil.kube.client import KubeApi, connect
 from kubevigil.kube.informer import Informer, freshness
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.cluster import Cluster
-from tests.kube.conftest import Run, proxied_kubeconfig, until
+from tests.conditions import eventually
+from tests.kube.conftest import Run, proxied_kubeconfig
 from tests.kube.fakeapi import FakeApi
 from tests.kube.tcpproxy import TcpProxy, proxy_to
 
@@ -57,11 +58,11 @@ async def test_staleness_grows_while_the_server_is_gone_and_readiness_says_why(
     registry = CollectorRegistry()
     try:
         async with Run(informer(api, registry)) as run:
-            await until(lambda: run.inf.stats.events["BOOKMARK"] >= 2)
+            await eventually(lambda: run.inf.stats.events["BOOKMARK"] >= 2)
             assert run.inf.stale_for() < 1.0  # bookmarks every 0.2 s are contact
             assert freshness([run.inf], 1.0).ok
             proxy.sever()
-            await until(lambda: run.inf.stale_for() > 1.0 and run.inf.failing)
+            await eventually(lambda: run.inf.stale_for() > 1.0 and run.inf.failing)
             ready = freshness([run.inf], 1.0)
             assert not ready.ok
             assert f"has not heard from {api.server}" in ready.detail and "the watch has been failing" in ready.detail
@@ -69,7 +70,7 @@ async def test_staleness_grows_while_the_server_is_gone_and_readiness_says_why(
             assert (registry.get_sample_value("kubevigil_informer_stale_seconds", labels) or 0) > 1.0
             assert registry.get_sample_value("kubevigil_informer_failing", labels) == 1.0
             proxy.restore()
-            await until(lambda: freshness([run.inf], 1.0).ok, timeout=20)
+            await eventually(lambda: freshness([run.inf], 1.0).ok, timeout=20)
             assert registry.get_sample_value("kubevigil_informer_failing", labels) == 0.0
     finally:
         await api.aclose()
@@ -84,11 +85,11 @@ async def test_a_quiet_watch_without_bookmarks_stays_fresh_by_asking_again(fake:
             ages.append(run.inf.stale_for())
             return fake.watch_requests >= 6
 
-        await until(sampled, timeout=20)
+        await eventually(sampled, timeout=20)
         assert max(ages) < 1.0  # never a bookmark, yet never stale: each new watch request is contact
         assert fake.list_requests == 1 and run.inf.stats.relists == 0  # asking again resumes, it does not relist
         await fake.write(POD, pod("b"))
-        await until(lambda: ("ADDED", "b") in run.names())
+        await eventually(lambda: ("ADDED", "b") in run.names())
 
 
 async def test_a_restored_store_that_answers_with_silence_is_relisted(fake: FakeApi, fake_api: KubeApi) -> None:
@@ -98,20 +99,20 @@ async def test_a_restored_store_that_answers_with_silence_is_relisted(fake: Fake
     fake.bookmark_interval = 0.1
     async with Run(informer(fake_api, contact_every=0.2, relist_after_silence=1.0)) as run:
         await fake.write(POD, pod("created-after-backup"))
-        await until(lambda: ("ADDED", "created-after-backup") in run.names())
+        await eventually(lambda: ("ADDED", "created-after-backup") in run.names())
         run.seen.clear()
         with capture_logs() as logs:
             await fake.restore(backup)  # resourceVersions go back; the informer's is now in the server's future
             await fake.write(POD, pod("changed"))
             await fake.write(POD, pod("new-in-restored"))
-            await until(lambda: run.inf.stats.relists == 1, timeout=20)
+            await eventually(lambda: run.inf.stats.relists == 1, timeout=20)
         assert sorted(run.names()) == [("ADDED", "new-in-restored"), ("DELETED", "created-after-backup"),
                                        ("MODIFIED", "changed")]
         assert cached_names(run.inf) == ["changed", "kept", "new-in-restored"]
         assert any(e["event"].startswith("informer relisting: no event or bookmark") and e["log_level"] == "warning"
                    for e in logs)
         await fake.write(POD, pod("after"))  # and it follows the restored store from then on
-        await until(lambda: ("ADDED", "after") in run.names())
+        await eventually(lambda: ("ADDED", "after") in run.names())
 
 
 async def test_too_large_resource_version_relists_at_once(fake: FakeApi, fake_api: KubeApi) -> None:
@@ -120,10 +121,10 @@ async def test_too_large_resource_version_relists_at_once(fake: FakeApi, fake_ap
     fake.rv_too_large_error = True
     async with Run(informer(fake_api)) as run:
         await fake.write(POD, pod("gone"))
-        await until(lambda: ("ADDED", "gone") in run.names())
+        await eventually(lambda: ("ADDED", "gone") in run.names())
         with capture_logs() as logs:
             await fake.restore(backup)
-            await until(lambda: ("DELETED", "gone") in run.names())
+            await eventually(lambda: ("DELETED", "gone") in run.names())
         assert run.inf.stats.relists == 1
         warning = next(e for e in logs if e["event"].startswith("informer relisting: the server does not have"))
         assert warning["log_level"] == "warning" and "ResourceVersionTooLarge" not in warning["error"]
@@ -146,16 +147,16 @@ async def test_after_the_server_was_unreachable_a_store_with_older_versions_is_r
                 run.seen.clear()
                 proxy.sever()
                 # Until an attempt finds nobody answering (not just a dead pooled connection): then it is an outage.
-                await until(lambda: run.inf.last_error.startswith(("cannot connect", "TLS")))
+                await eventually(lambda: run.inf.last_error.startswith(("cannot connect", "TLS")))
                 proxy.target_port = int(older.url.rsplit(":", 1)[1])
                 proxy.restore()
-                await until(lambda: run.inf.stats.relists == 1 and not run.inf.failing, timeout=20)
+                await eventually(lambda: run.inf.stats.relists == 1 and not run.inf.failing, timeout=20)
                 # "both" is another object in the older store (another uid): it is replaced, not modified
                 assert sorted(run.names()) == [("ADDED", "both"), ("ADDED", "only-in-older"), ("DELETED", "both"),
                                                ("DELETED", "only-in-newer")]
                 assert cached_names(run.inf) == ["both", "only-in-older"]
                 older.store.create(POD, pod("later"))
-                await until(lambda: ("ADDED", "later") in run.names())
+                await eventually(lambda: ("ADDED", "later") in run.names())
             await api.aclose()
 
 
@@ -166,9 +167,9 @@ async def test_failures_log_once_then_summaries_then_recovery(cluster: Cluster, 
         async with Run(informer(api, summary_every=0.3)) as run:
             with capture_logs() as logs:
                 proxy.sever()
-                await until(lambda: any(e["event"] == "informer still failing" for e in logs), timeout=20)
+                await eventually(lambda: any(e["event"] == "informer still failing" for e in logs), timeout=20)
                 proxy.restore()
-                await until(lambda: any(e["event"] == "informer recovered" for e in logs), timeout=20)
+                await eventually(lambda: any(e["event"] == "informer recovered" for e in logs), timeout=20)
             first = [e for e in logs if e["event"] == "informer cannot list/watch"]
             assert len(first) == 1 and first[0]["log_level"] == "warning"
             assert first[0]["server"] == api.server and first[0]["error"]

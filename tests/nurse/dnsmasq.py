@@ -5,12 +5,13 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import dns.message
 import dns.query
 import dns.rdatatype
+
+from tests.conditions import wait_for
 
 DNSMASQ = shutil.which("dnsmasq") or ("/usr/sbin/dnsmasq" if Path("/usr/sbin/dnsmasq").exists() else None)
 
@@ -44,20 +45,20 @@ class Dnsmasq:
              "--user=", "--cache-size=0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         name = next(iter(self.records))
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"dnsmasq exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]
-            try:
-                answer = dns.query.udp(dns.message.make_query(name, dns.rdatatype.A), self.host, port=self.port,
-                                       timeout=0.5)
-                if answer.answer:
-                    return self
-            except (dns.exception.Timeout, OSError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("dnsmasq did not answer within 20s")
+        proc = self.proc
+        try:
+            wait_for(lambda: proc.poll() is not None or self._answers(name), timeout=20)
+        except AssertionError:
+            self.stop()
+            raise RuntimeError("dnsmasq did not answer within 20s") from None
+        if proc.poll() is not None:
+            raise RuntimeError(f"dnsmasq exited: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
+        return self
+
+    def _answers(self, name: str) -> bool:
+        """dnsmasq answers `name` (a timeout or a refused port raises: not yet)."""
+        answer = dns.query.udp(dns.message.make_query(name, dns.rdatatype.A), self.host, port=self.port, timeout=0.5)
+        return bool(answer.answer)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -13,8 +13,9 @@ import yaml
 
 from tests.anchors import ANCHORS
 
-COMMANDS = [[], ["run"], ["demo"], ["check-config"], ["schema"], ["version"], ["sim"], ["sim", "serve"],
-            ["status"], ["status", "create-alarm"], ["status", "rbac"]]
+COMMANDS = [[], ["run"], ["demo"], ["check-config"], ["rbac"], ["schema"], ["version"], ["sim"], ["sim", "serve"],
+            ["status"], ["status", "create-alarm"], ["checks"], ["checks", "crd"], ["dashboards"],
+            ["dashboards", "cloudwatch"]]
 
 
 def kubevigil(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -87,7 +88,8 @@ def test_run_fails_in_one_line_when_the_cluster_is_unreachable(tmp_path: Path) -
     config.write_text(yaml.safe_dump({
         "cluster": {"name": "c", "kubeconfig": str(kubeconfig)}, "server": {"listen": "127.0.0.1:0"},
         "state_dir": str(tmp_path / "state"), "sinks": {"out": {"stdout": {}}},
-        "events": {"leader_election": {"enabled": False}, "route": {"routes": [{"match": [{"receiver": "out"}]}]}},
+        "leader_election": {"enabled": False},
+        "events": {"route": {"routes": [{"match": [{"receiver": "out"}]}]}},
     }))
     result = kubevigil("run", "--config", str(config))
     assert result.returncode == 1
@@ -102,10 +104,11 @@ def test_run_refuses_a_role_the_file_does_not_configure(tmp_path: Path) -> None:
     assert result.returncode == 1 and "--role status: not configured" in result.stderr
 
 
-def test_status_rbac_prints_list_watch_on_exactly_the_configured_kinds(tmp_path: Path) -> None:
-    result = kubevigil("status", "rbac", "--config", str(ANCHORS / "kubestatus2cloudwatch/config-example.yaml"))
+def test_rbac_prints_list_watch_on_exactly_the_configured_kinds(tmp_path: Path) -> None:
+    """Moved from `kubevigil status rbac`: a status-only config (status runs on every replica: no Lease)."""
+    result = kubevigil("rbac", "--config", str(ANCHORS / "kubestatus2cloudwatch/config-example.yaml"))
     assert result.returncode == 0, result.stderr
-    role = yaml.safe_load(result.stdout)
+    (role,) = yaml.safe_load_all(result.stdout)
     assert role["kind"] == "ClusterRole"
     assert role["rules"] == [{"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": ["list", "watch"]}]
 

@@ -18,7 +18,8 @@ PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
 CONFIG = {"cluster": {"name": "scrape-test"}, "sinks": {"out": {"stdout": {}}, "prom": {"prometheus": {}}},
           # `run` refuses a config that enables no role (exit 2), so the events role runs against the emulator
-          "events": {"leader_election": {"enabled": False}, "route": {"routes": [{"match": [{"receiver": "out"}]}]}}}
+          "leader_election": {"enabled": False},
+          "events": {"route": {"routes": [{"match": [{"receiver": "out"}]}]}}}
 
 
 def config(kubeconfig: Path) -> dict:

@@ -29,20 +29,10 @@ from kubevigil.sinks.aws import AwsParams, make_client
 from kubevigil.sinks.cloudwatch import Params
 from kubevigil.sinks.cloudwatch.sink import CloudWatchSink
 from kubevigil.sinks.sink import SinkContext
+from tests.conditions import eventually
 
 POD = by_kind("Pod")
 Body = bytes | Callable[[], bytes] | None  # None: hang until the client gives up
-
-
-async def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 class Exporters:
@@ -180,7 +170,7 @@ async def next_cycle(run: Running, interval: float) -> None:
     """Move the clock to the next cycle and wait until its values were handed over."""
     before = len(run.recorder.puts)
     await run.clock.advance(interval)
-    await wait_for(lambda: len(run.recorder.puts) > before, what="the next cycle")
+    await eventually(lambda: len(run.recorder.puts) > before, what="the next cycle")
 
 
 def datapoints(endpoint: str, namespace: str, metric: str, dims: dict[str, str]) -> list[dict[str, Any]]:

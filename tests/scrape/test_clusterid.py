@@ -16,8 +16,9 @@ from aiohttp import web
 from kubevigil.roles.scrape.clusterid import ClusterIdError, resolve
 from kubevigil.roles.scrape.config import ImdsParams
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 
-from .harness import scrape_role, wait_for
+from .harness import scrape_role
 
 TOKEN = "imds-session-token"
 
@@ -122,6 +123,6 @@ async def test_role_not_ready_with_the_reason(imds: tuple[FakeImds, str], tmp_pa
     async with Cluster(workloads=False) as cluster:
         section = {"sinks": ["mem"], "imds": {"endpoint": endpoint}}
         async with scrape_role(cluster.write_kubeconfig(tmp_path / "kc"), section, tmp_path / "s") as run:
-            await wait_for(lambda: not run.role.readiness().ok and "no cluster id" in run.role.readiness().detail,
+            await eventually(lambda: not run.role.readiness().ok and "no cluster id" in run.role.readiness().detail,
                            what="not ready with the cluster id reason")
             assert run.recorder.puts == []

@@ -10,8 +10,9 @@ import pytest
 import pytest_asyncio
 
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 
-from .harness import POD, Exporters, add_pod, datapoints, next_cycle, scrape_role, wait_for
+from .harness import POD, Exporters, add_pod, datapoints, next_cycle, scrape_role
 
 INTERVAL = 10.0
 
@@ -51,7 +52,7 @@ async def test_sums_and_deltas_over_cycles(cluster: Cluster, exporters: Exporter
     kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
     async with scrape_role(kubeconfig, section, tmp_path / "state", aws_env) as run:
         rec = run.recorder
-        await wait_for(lambda: rec.puts, what="first cycle")
+        await eventually(lambda: rec.puts, what="first cycle")
         got = rec.values(0)
         assert got["totalIPAddresses"] == 10 + 16 + 10
         assert got["assignIPAddresses"] == 3 and got["maxIPAddresses"] == 45 and got["eniMaxAvailable"] == 9
@@ -71,7 +72,7 @@ async def test_sums_and_deltas_over_cycles(cluster: Cluster, exporters: Exporter
         assert run.registry.get_sample_value("kubevigil_scrape_counter_resets_total", {"job": "aws-node"}) == 1
 
         cluster.store.delete(POD, "kube-system", "aws-node-1")  # deleted mid-run
-        await wait_for(lambda: len(run.role.runners[0].informer.cache) == 2, what="deletion seen")
+        await eventually(lambda: len(run.role.runners[0].informer.cache) == 2, what="deletion seen")
         exporters.bodies.update({a: ipamd(first, 110), c: ipamd(first, 6)})
         await next_cycle(run, INTERVAL)
         got = rec.values(3)
@@ -83,7 +84,7 @@ async def test_sums_and_deltas_over_cycles(cluster: Cluster, exporters: Exporter
         add_pod(cluster.store, "aws-node-8", hang, "node-8")
         exporters.bodies.update({garbage: b"<html>502 Bad Gateway</html>", hang: None,
                                  a: ipamd(first, 111), c: ipamd(first, 7)})
-        await wait_for(lambda: len(run.role.runners[0].targets()) == 4, what="new pods seen")
+        await eventually(lambda: len(run.role.runners[0].targets()) == 4, what="new pods seen")
         await next_cycle(run, INTERVAL)
         got = rec.values(4)
         # 2 of 4 answered: the sums are marked partial, the increases are whole for the pods that answered.
@@ -100,11 +101,11 @@ async def test_sums_and_deltas_over_cycles(cluster: Cluster, exporters: Exporter
         # Read back from CloudWatch: one datapoint per cycle, stamped with the cycle's start.
         times = [int(p[0].timestamp) for p in rec.puts]
         dims = {"CLUSTER_ID": "test-cluster"}
-        points = await wait_for(lambda: (p := datapoints(aws_env, run.namespace, "totalIPAddresses", dims))
+        points = await eventually(lambda: (p := datapoints(aws_env, run.namespace, "totalIPAddresses", dims))
                                 and len(p) == 4 and p, what="totalIPAddresses in CloudWatch")
         assert [(int(p["Timestamp"].timestamp()), p["Maximum"], p["SampleCount"]) for p in points] == [
             (times[0], 36, 1), (times[1], 36, 1), (times[2], 36, 1), (times[3], 20, 1)]
-        points = await wait_for(lambda: (p := datapoints(aws_env, run.namespace, "addReqCount", dims))
+        points = await eventually(lambda: (p := datapoints(aws_env, run.namespace, "addReqCount", dims))
                                 and len(p) == 4 and p, what="addReqCount in CloudWatch")
         assert [(int(p["Timestamp"].timestamp()), p["Maximum"]) for p in points] == [
             (times[1], 23), (times[2], 5), (times[3], 6), (times[4], 2)]
@@ -121,7 +122,7 @@ async def test_withhold_and_readiness_when_no_pod_answers(cluster: Cluster, expo
         "name": "aws-node", "port": exporters.port, "interval": INTERVAL, "timeout": 2,
         "completeness": {"min": 1.0, "below": "withhold"}}]}
     async with scrape_role(cluster.write_kubeconfig(tmp_path / "kc"), section, tmp_path / "state") as run:
-        await wait_for(lambda: run.recorder.puts, what="first cycle")
+        await eventually(lambda: run.recorder.puts, what="first cycle")
         assert set(run.recorder.values(0)) == {f"scrapeTargets{s}{{Job=aws-node}}" for s in
                                                 ("Expected", "Scraped", "Failed")}
         readiness = run.role.readiness()
@@ -139,6 +140,6 @@ async def test_http_errors_are_failures(cluster: Cluster, tmp_path: Path, status
     section = {"cluster_id": "c", "sinks": ["mem"], "jobs": [{"name": "aws-node", "via": "proxy",
                                                              "interval": INTERVAL, "timeout": 2}]}
     async with scrape_role(cluster.write_kubeconfig(tmp_path / "kc"), section, tmp_path / "state") as run:
-        await wait_for(lambda: run.recorder.puts, what="first cycle")
+        await eventually(lambda: run.recorder.puts, what="first cycle")
         (failure,) = run.role.status()["jobs"][0]["failures"]
         assert failure["reason"] == "http_status" and str(status) in failure["detail"]

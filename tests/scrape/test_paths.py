@@ -19,8 +19,9 @@ from kubevigil.sim.ipamd import RESTART_PERIOD, Ipamd, demo_ipamd
 from kubevigil.sinks.prometheus import Params as PromParams
 from kubevigil.sinks.prometheus.sink import PrometheusSink
 from kubevigil.sinks.sink import SinkContext
+from tests.conditions import eventually
 
-from .harness import add_pod, next_cycle, scrape_role, wait_for
+from .harness import add_pod, next_cycle, scrape_role
 
 INTERVAL = 10.0
 CNI = Wanted.of(r.metric for r in CNI_METRICS_HELPER)
@@ -49,7 +50,7 @@ async def test_proxy_path_through_the_emulator(cluster: Cluster, tmp_path: Path,
     section = {"cluster_id": "c", "sinks": ["mem"],
                "jobs": [{"name": "aws-node", "via": "proxy", "port": 1, "interval": INTERVAL, "timeout": 5}]}
     async with scrape_role(cluster.write_kubeconfig(tmp_path / "kc"), section, tmp_path / "state") as run:
-        await wait_for(lambda: run.recorder.puts, what="first cycle")
+        await eventually(lambda: run.recorder.puts, what="first cycle")
         assert run.recorder.values(0)["totalIPAddresses"] == 26
         assert served == ["/metrics", "/metrics"]
 
@@ -74,7 +75,7 @@ async def test_prometheus_sinks_get_gauges_and_cluster_counters(cluster: Cluster
     await sink.start()
     async with scrape_role(cluster.write_kubeconfig(tmp_path / "kc"), section, tmp_path / "state",
                            registry=registry, outlets={"prom": _Direct(sink)}) as run:
-        await wait_for(lambda: run.recorder.puts, what="first cycle")
+        await eventually(lambda: run.recorder.puts, what="first cycle")
         await next_cycle(run, INTERVAL)
         bodies.update({"aws-node-0": 10, "aws-node-1": 6})
         await next_cycle(run, INTERVAL)
@@ -100,7 +101,7 @@ async def test_demo_ipamd_serves_pods_on_loopback_and_proxy(cluster: Cluster, tm
     async with demo_ipamd(cluster) as ipamd:
         add_pod(cluster.store, "aws-node-a", "127.0.0.1", "node-a")  # port 61678 there may be taken: proxy only
         add_pod(cluster.store, "aws-node-b", "10.0.1.11", "node-b")  # not loopback: never bound
-        await wait_for(lambda: len(ipamd.pods) == 2, what="pods followed")
+        await eventually(lambda: len(ipamd.pods) == 2, what="pods followed")
         assert "10.0.1.11" not in ipamd._sites
         api = await connect(str(cluster.write_kubeconfig(tmp_path / "kc")))
         try:
@@ -111,7 +112,7 @@ async def test_demo_ipamd_serves_pods_on_loopback_and_proxy(cluster: Cluster, tm
         families = parse(body, ctype, CNI)
         assert families["awscni_total_ip_addresses"].samples[0].value in (10, 16)
         cluster.store.delete(cluster.store.resource("v1", "Pod"), "kube-system", "aws-node-b")
-        await wait_for(lambda: len(ipamd.pods) == 1, what="deleted pod dropped")
+        await eventually(lambda: len(ipamd.pods) == 1, what="deleted pod dropped")
         assert ("Pod", "kube-system", "aws-node-b") not in cluster.settings.proxies
 
 

@@ -14,6 +14,7 @@ from aiohttp import web
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.store import ApiStatusError
+from tests.conditions import eventually
 
 PODS = "/api/v1/namespaces/default/pods"
 DEPLOYS = "/apis/apps/v1/namespaces/default/deployments"
@@ -29,13 +30,6 @@ def deployment(name: str) -> dict[str, Any]:
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
                      "template": {"metadata": {"labels": {"app": name}},
                                   "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
-
-
-async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def read_events(resp: aiohttp.ClientResponse, count: int) -> list[dict[str, Any]]:
@@ -236,8 +230,8 @@ async def test_finalizers_and_garbage_collection(cluster: Cluster, http: aiohttp
     store.create(by_kind("Pod"), {**pod("held"), "metadata": held})
     async with http.delete(f"{DEPLOYS}/d") as resp:
         assert resp.status == 200
-    await wait_for(lambda: store.try_get(by_kind("Pod"), "default", "child") is None)
-    await wait_for(lambda: (store.try_get(by_kind("Pod"), "default", "held") or {}).get("metadata", {})
+    await eventually(lambda: store.try_get(by_kind("Pod"), "default", "child") is None)
+    await eventually(lambda: (store.try_get(by_kind("Pod"), "default", "held") or {}).get("metadata", {})
                    .get("deletionTimestamp") is not None)
     store.patch(by_kind("Pod"), "default", "held", "application/json-patch+json",
                 [{"op": "remove", "path": "/metadata/finalizers"}])

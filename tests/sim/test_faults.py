@@ -18,17 +18,10 @@ import yaml
 from kubevigil.kube.resources import by_kind
 from kubevigil.sim.api import INITIAL_EVENTS_END
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 
 CM = "/api/v1/namespaces/default/configmaps"
 KUBEVIGIL = str(Path(sys.executable).parent / "kubevigil")
-
-
-async def wait_until(predicate: Any, timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_list_and_watch_from_a_too_large_resource_version(http: aiohttp.ClientSession,
@@ -79,7 +72,7 @@ async def _serve(tmp_path: Path, *extra: str) -> tuple[asyncio.subprocess.Proces
     proc = await asyncio.create_subprocess_exec(
         KUBEVIGIL, "sim", "serve", "--kubeconfig-out", str(kubeconfig), "--no-workloads", *extra,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    await wait_until(lambda: kubeconfig.exists() or proc.returncode is not None, timeout=60)
+    await eventually(lambda: kubeconfig.exists() or proc.returncode is not None, timeout=60)
     assert proc.returncode is None, "sim serve exited"
     return proc, yaml.safe_load(kubeconfig.read_text())
 
@@ -107,11 +100,11 @@ async def test_kill9_restart_resumes_and_an_older_copy_moves_versions_back(tmp_p
             async with http.post(CM, json={"metadata": {"name": "one"}, "data": {"k": "1"}}) as resp:
                 one = await resp.json()
             backup = tmp_path / "backup.json"
-            await wait_until(lambda: state.exists() and b'"one"' in state.read_bytes())
+            await eventually(lambda: state.exists() and b'"one"' in state.read_bytes())
             backup.write_bytes(state.read_bytes())
             async with http.post(CM, json={"metadata": {"name": "two"}}) as resp:
                 two = await resp.json()
-            await wait_until(lambda: b'"two"' in state.read_bytes())
+            await eventually(lambda: b'"two"' in state.read_bytes())
     finally:
         await _kill9(proc)
     proc, config2 = await _serve(tmp_path, "--state-file", str(state), "--cert-dir", str(certs))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from kubevigil.kube.selectors import parse_label_selector, selector_from_spec
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sim.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from kubevigil.sim.serve import add_sim_parser, serve
+from tests.conditions import eventually
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 
@@ -23,10 +23,8 @@ async def test_serve_writes_kubeconfig_and_answers_kubectl(tmp_path: Path) -> No
     stop = asyncio.Event()
     kubeconfig = tmp_path / "kc.yaml"
     task = asyncio.create_task(serve(0, kubeconfig, nodes=2, workloads=False, stop=stop))
-    deadline = time.monotonic() + 10
-    while not kubeconfig.exists():
-        assert time.monotonic() < deadline and not task.done()
-        await asyncio.sleep(0.02)
+    await eventually(lambda: kubeconfig.exists() or task.done(), timeout=10, interval=0.02)
+    assert not task.done()
     assert yaml.safe_load(kubeconfig.read_text())["current-context"] == "kubevigil-sim"
     proc = await asyncio.create_subprocess_exec(
         KUBECTL, "get", "nodes", env={"KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path)},

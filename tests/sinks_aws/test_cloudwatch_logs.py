@@ -11,7 +11,7 @@ import pytest
 
 from kubevigil.sinks.cloudwatch_logs.params import Params
 from kubevigil.sinks.cloudwatch_logs.sink import CloudWatchLogsSink
-from kubevigil.sinks.sink import PermanentError, SinkContext
+from kubevigil.sinks.sink import AccessError, SinkContext
 from tests.sinks_aws.conftest import CLUSTER, calls_of, event_record
 from tests.sinks_aws.fake_aws import FakeAws
 
@@ -47,9 +47,9 @@ async def test_existing_group_gets_new_stream(
     assert len(log_events(aws("logs"), name, f"events-{CLUSTER}")) == 1
 
 
-async def test_no_create_means_missing_group_is_permanent(name: str, ctx: SinkContext, aws_env: str) -> None:
+async def test_no_create_means_missing_group_waits_for_an_operator(name: str, ctx: SinkContext, aws_env: str) -> None:
     sink = CloudWatchLogsSink(Params(log_group_name=name, create=False, endpoint_url=aws_env), ctx)
-    with pytest.raises(PermanentError, match="ResourceNotFound"):
+    with pytest.raises(AccessError, match="ResourceNotFound"):
         await sink.send([event_record(1)])
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,15 +15,9 @@ from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.sink import SinkContext
 from kubevigil.sinks.sqs.params import Params
 from kubevigil.sinks.sqs.sink import SqsSink
+from tests.conditions import eventually
 from tests.sinks_aws.conftest import calls_of, event_record
 from tests.sinks_aws.test_sqs import drain
-
-
-async def until(condition: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"condition not met within {timeout}s"
-        await asyncio.sleep(0.05)
 
 
 async def test_delivery_batches_to_sqs_limits(
@@ -46,7 +38,7 @@ async def test_delivery_batches_to_sqs_limits(
         good = [event_record(n) for n in range(25)]
         await delivery.outlets["events-sqs"].put([*good[:12], event_record(99, count="NaN"), *good[12:]])
         dead = deadletter_path(tmp_path, "events-sqs")
-        await until(lambda: sum(len(c["Entries"]) for c in calls) == 25 and dead.exists())
+        await eventually(lambda: sum(len(c["Entries"]) for c in calls) == 25 and dead.exists())
     finally:
         await delivery.shutdown(5.0)
     # delivery cut 26 records into 10 + 10 + 6 (SQS's 10 per call); the bad one left its batch with 9 messages

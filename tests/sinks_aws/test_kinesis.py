@@ -10,8 +10,8 @@ import pytest
 
 from kubevigil.sinks.kinesis.params import Params
 from kubevigil.sinks.kinesis.sink import KinesisSink
-from kubevigil.sinks.sink import PermanentError, RetryableError, SinkContext
-from tests.conditions import wait_for
+from kubevigil.sinks.sink import AccessError, PermanentError, RetryableError, SinkContext
+from tests.conditions import eventually
 from tests.sinks_aws.conftest import calls_of, event_record
 from tests.sinks_aws.fake_aws import FakeAws
 
@@ -28,7 +28,7 @@ async def test_records_read_back_with_keys(
     kinesis = aws("kinesis")
     kinesis.create_stream(StreamName=name, ShardCount=1)
     summary = kinesis.describe_stream_summary
-    wait_for(lambda: summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
+    await eventually(lambda: summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
     key = "{{ involvedObject.namespace }}/{{ involvedObject.name }}"
     params = Params(stream_name=name, endpoint_url=aws_env, partition_key=key)
     sink = KinesisSink(params, ctx)
@@ -66,7 +66,7 @@ async def test_per_record_errors(fake_aws: FakeAws, ctx: SinkContext) -> None:
     (500, "InternalFailure", RetryableError),
     (503, "ServiceUnavailable", RetryableError),
     (400, "ValidationException", PermanentError),
-    (400, "AccessDeniedException", PermanentError),
+    (400, "AccessDeniedException", AccessError),
 ])
 async def test_whole_call_errors(fake_aws: FakeAws, ctx: SinkContext, status: int, code: str, error: type) -> None:
     fake_aws.error(status, code)
@@ -94,9 +94,9 @@ async def test_later_call_failing_fails_only_unsent(fake_aws: FakeAws, ctx: Sink
     assert all(f.retryable for f in failures)
 
 
-async def test_missing_stream_is_permanent(ctx: SinkContext, aws_env: str, name: str) -> None:
+async def test_missing_stream_waits_for_an_operator(ctx: SinkContext, aws_env: str, name: str) -> None:
     sink = KinesisSink(Params(stream_name=name, endpoint_url=aws_env), ctx)
-    with pytest.raises(PermanentError, match="ResourceNotFound"):
+    with pytest.raises(AccessError, match="ResourceNotFound"):
         await sink.send([event_record(1)])
 
 

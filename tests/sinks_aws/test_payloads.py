@@ -8,7 +8,7 @@ import pytest
 
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.payloads import Payload, chunks, fifo_id, render, send_in_order
-from kubevigil.sinks.sink import ItemFailure, RetryableError
+from kubevigil.sinks.sink import ItemFailure, RetryableError, no_ack
 from tests.sinks_aws.conftest import event_record
 
 
@@ -37,4 +37,4 @@ async def test_first_run_failing_raises_for_the_whole_batch() -> None:
 
     runs = [[Payload(0, event_record(0), b"{}")], [Payload(1, event_record(1), b"{}")]]
     with pytest.raises(RetryableError):
-        await send_in_order(runs, put)
+        await send_in_order(runs, put, no_ack)

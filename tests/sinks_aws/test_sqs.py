@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kubevigil.sinks.sink import PermanentError, SinkContext
+from kubevigil.sinks.sink import AccessError, SinkContext
 from kubevigil.sinks.sqs.params import Params
 from kubevigil.sinks.sqs.sink import SqsSink
 from tests.sinks_aws.conftest import calls_of, event_record
@@ -95,9 +95,9 @@ async def test_fifo_dedups_by_record_id(aws: Callable[[str], Any], name: str, ct
     assert sorted(json.loads(m["Body"])["count"] for m in drain(sqs, url, 3)) == [1, 2]
 
 
-async def test_missing_queue_is_permanent(ctx: SinkContext, aws_env: str, name: str) -> None:
+async def test_missing_queue_waits_for_an_operator(ctx: SinkContext, aws_env: str, name: str) -> None:
     sink = SqsSink(Params(queue_name=name, endpoint_url=aws_env), ctx)
-    with pytest.raises(PermanentError, match=r"(?i)queue"):
+    with pytest.raises(AccessError, match=r"(?i)queue"):
         await sink.send([event_record(1)])
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kubevigil.sinks.sink import RetryableError
+from kubevigil.sinks.sink import AccessError, RetryableError
 from tests.sinks_http.conftest import event
 
 
@@ -60,14 +60,19 @@ async def test_slack_chat_post_message_shape(receiver, build) -> None:
 
 
 async def test_slack_error_codes_are_classified(receiver, build) -> None:
-    receiver.answer = lambda n, _s: (200, {"ok": False, "error": "channel_not_found" if n == 1 else "ratelimited"})
-    failures = await sent(build("slack", token="x", channel="#nope", api_url=receiver.url), [event(0), event(1)])
+    # A refused message fails alone; a transient code is retried; a wrong token or channel is an access error
+    # (docs/delivery.md, "Failures": kept and retried with a long backoff while /readyz says why).
+    receiver.answer = lambda n, _s: (200, {"ok": False, "error": "msg_too_long" if n == 1 else "ratelimited"})
+    failures = await sent(build("slack", token="x", channel="#ops", api_url=receiver.url), [event(0), event(1)])
     assert [(f.index, f.retryable) for f in failures] == [(0, False), (1, True)]
+    receiver.answer = lambda _n, _s: (200, {"ok": False, "error": "channel_not_found"})
+    with pytest.raises(AccessError, match="channel_not_found"):
+        await sent(build("slack", token="x", channel="#nope", api_url=receiver.url), [event(0)])
 
 
 async def test_slack_without_token_sends_nothing(receiver, build) -> None:
-    failures = await sent(build("slack", token="", channel="#ops", api_url=receiver.url), [event(0)])
-    assert failures[0].reason == "slack: no token configured" and not failures[0].retryable
+    with pytest.raises(AccessError, match=r"^slack: no token configured$"):
+        await sent(build("slack", token="", channel="#ops", api_url=receiver.url), [event(0)])
     assert receiver.requests == []
 
 

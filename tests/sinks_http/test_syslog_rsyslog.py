@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kubevigil.catalog import load
-from tests.events.endpoints import until
+from tests.conditions import eventually
 from tests.sinks_http.conftest import event
 from tests.sinks_http.rsyslog import RSYSLOGD, Rsyslog, start_rsyslog
 
@@ -29,7 +29,7 @@ async def test_tcp_octet_counting_reaches_rsyslog_intact(build, rsyslog: Rsyslog
     multiline = event(2, message="first line\nsecond line")
     assert await sink.send([event(0), event(1, type="Normal", reason="Pulled"), multiline]) == []
     await sink.close()
-    await until(lambda: len(rsyslog.lines()) >= 3, timeout=30, state=rsyslog.lines)
+    await eventually(lambda: len(rsyslog.lines()) >= 3, timeout=30, state=rsyslog.lines)
     first, second, third = rsyslog.lines()
     assert first[:5] == ["prod-eks", "k8s.event", "BackOff", "local0", "warning"]
     assert second[:5] == ["prod-eks", "k8s.event", "Pulled", "local0", "info"]
@@ -41,7 +41,7 @@ async def test_udp_one_datagram_per_message_reaches_rsyslog(build, rsyslog: Rsys
     sink = build("syslog", address=f"127.0.0.1:{rsyslog.udp_port}", network="udp", facility="daemon")
     assert await sink.send([event(0), event(1)]) == []
     await sink.close()
-    await until(lambda: len(rsyslog.lines()) >= 2, timeout=30, state=rsyslog.lines)
+    await eventually(lambda: len(rsyslog.lines()) >= 2, timeout=30, state=rsyslog.lines)
     assert [line[:5] for line in rsyslog.lines()] == [["prod-eks", "kubevigil", "BackOff", "daemon", "warning"]] * 2
     assert [json.loads(line[5])["metadata"]["uid"] for line in rsyslog.lines()] == ["uid-0", "uid-1"]
 
@@ -60,6 +60,6 @@ async def test_an_imported_event_exporter_syslog_receiver_reaches_rsyslog(tmp_pa
     sink = SINKS["syslog"].build(params, ctx)
     assert await sink.send([event(0)]) == []
     await sink.close()
-    await until(lambda: len(rsyslog.lines()) >= 1, timeout=30, state=rsyslog.lines)
+    await eventually(lambda: len(rsyslog.lines()) >= 1, timeout=30, state=rsyslog.lines)
     [line] = rsyslog.lines()
     assert line[:3] == ["c1", "k8s.event", "BackOff"] and json.loads(line[5])["reason"] == "BackOff"

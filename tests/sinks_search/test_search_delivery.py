@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -12,15 +11,9 @@ from kubevigil.delivery.delivery import Delivery
 from kubevigil.delivery.settings import DeliveryParams
 from kubevigil.sinks.registry import SINKS
 from kubevigil.sinks.sink import SinkContext
+from tests.conditions import eventually
 from tests.fakes.search_server import FakeSearchServer
 from tests.sinks_search.test_search_sinks import records
-
-
-async def wait_until(condition, timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_outage_then_recovery_delivers_every_event_once(tmp_path: Path) -> None:
@@ -35,11 +28,11 @@ async def test_outage_then_recovery_delivers_every_event_once(tmp_path: Path) ->
         search.state.down = True
         await delivery.outlets["search"].put(records(300))
         failed = lambda: registry.get_sample_value("kubevigil_delivery_failed_total", {"sink": "search"}) or 0  # noqa: E731
-        await wait_until(lambda: failed() >= 3)  # it kept trying while the cluster was down
+        await eventually(lambda: failed() >= 3)  # it kept trying while the cluster was down
         assert search.state.count() == 0
         assert registry.get_sample_value("kubevigil_delivery_queue_depth", {"sink": "search"}) == 300
         search.state.down = False
-        await wait_until(lambda: search.state.count() == 300)
+        await eventually(lambda: search.state.count() == 300)
         await delivery.shutdown(5)
     assert search.state.writes == 300
     assert registry.get_sample_value("kubevigil_delivery_sent_total", {"sink": "search"}) == 300
@@ -57,7 +50,7 @@ async def test_per_item_rejections_are_dead_lettered_and_the_rest_delivered(tmp_
                             clock=SystemClock(), registry=registry)
         await delivery.start()
         await delivery.outlets["es"].put(records(10))
-        await wait_until(lambda: registry.get_sample_value("kubevigil_delivery_dead_lettered_total", {"sink": "es"}) == 1)
+        await eventually(lambda: registry.get_sample_value("kubevigil_delivery_dead_lettered_total", {"sink": "es"}) == 1)
         await delivery.shutdown(5)
     assert search.state.count() == 9
     dead = list((tmp_path / "deadletter").glob("*.jsonl"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,8 +18,9 @@ from kubevigil.runtime import Runtime
 from kubevigil.sim.cluster import Cluster
 from kubevigil.sinks.aws import AwsParams, make_client
 from tests.anchors import ANCHORS as ANCHOR_DIR
+from tests.conditions import eventually
 
-from .harness import namespace, seed, wait_for
+from .harness import namespace, seed
 
 ANCHORS = ANCHOR_DIR / "kubestatus2cloudwatch"
 
@@ -44,7 +46,7 @@ async def test_anchor_config_runs_and_publishes(sim_cluster: Cluster, sim_kubeco
     seed(sim_cluster.store, namespace("observability"))
     sts = by_kind("StatefulSet")
     sim_cluster.store.create(sts, statefulset("prometheus", "observability", 2))
-    await wait_for(lambda: (sim_cluster.store.get(sts, "observability", "prometheus").get("status") or {}).get(
+    await eventually(lambda: (sim_cluster.store.get(sts, "observability", "prometheus").get("status") or {}).get(
         "readyReplicas") == 2, what="prometheus ready in the emulator")
     started = datetime.now(UTC)
     # Found the way kubestatus2cloudwatch finds it; the endpoint and cluster come from the standard environment.
@@ -63,7 +65,7 @@ async def test_anchor_config_runs_and_publishes(sim_cluster: Cluster, sim_kubeco
                 async with http.get(f"http://127.0.0.1:{runtime.port}/status") as resp:
                     return await resp.json()
 
-            body = await wait_for(lambda: _healthy(status()), what="/status healthy")
+            body = await eventually(lambda: _healthy(status()), what="/status healthy")
             assert body["targets"][0]["id"] == "StatefulSet/observability/prometheus"
         cw = make_client("cloudwatch", AwsParams())
         def points() -> list[dict]:
@@ -72,9 +74,41 @@ async def test_anchor_config_runs_and_publishes(sim_cluster: Cluster, sim_kubeco
                 Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()], StartTime=started - timedelta(seconds=1),
                 EndTime=started + timedelta(minutes=5), Period=60, Statistics=["Maximum"])["Datapoints"]
 
-        assert (await wait_for(points, what="MyNamespace/MyMetric with the file's dimensions"))[0]["Maximum"] == 1.0
+        assert (await eventually(points, what="MyNamespace/MyMetric with the file's dimensions"))[0]["Maximum"] == 1.0
     finally:
         await runtime.stop()
+
+
+async def test_dry_run_anchor_prints_the_heartbeat_and_puts_nothing(
+        sim_cluster: Cluster, sim_kubeconfig: Path, aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`dryRun: true` (the original skips PutMetricData) is a stdout sink: each heartbeat a JSON line, nothing sent."""
+    seed(sim_cluster.store, namespace("observability"))
+    started = datetime.now(UTC)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_env)
+    monkeypatch.setenv("KUBECONFIG", str(sim_kubeconfig))
+    loaded = load(ANCHORS / "upstream" / "test-config-3-success.yaml")
+    assert any(w.startswith("dryRun: true: kubevigil puts nothing to CloudWatch") for w in loaded.warnings)
+    settings = loaded.settings.model_copy(update={"server": ServerSettings(listen="127.0.0.1:0"),
+                                                  "state_dir": tmp_path / "state"})
+    runtime = Runtime(settings, settings.roles_enabled())
+    await runtime.start()
+    printed: list[dict] = []
+    try:
+        def heartbeats() -> list[dict]:
+            printed.extend(json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{"))
+            return [p for p in printed if p.get("name") == "MyMetric"]
+
+        (first, *_) = await eventually(heartbeats, what="a heartbeat line on stdout")
+    finally:
+        await runtime.stop()
+    # The StatefulSet does not exist: the heartbeat is 0, with the file's own dimensions.
+    assert first["value"] == 0.0 and first["dimensions"] == {"Cluster": "MyCluster"}
+    cw = make_client("cloudwatch", AwsParams())  # the moto server other tests publish MyNamespace/MyMetric to
+    assert cw.get_metric_statistics(
+        Namespace="MyNamespace", MetricName="MyMetric", Dimensions=[{"Name": "Cluster", "Value": "MyCluster"}],
+        StartTime=started - timedelta(seconds=1), EndTime=started + timedelta(minutes=5), Period=60,
+        Statistics=["Maximum"])["Datapoints"] == []
 
 
 async def _healthy(pending: object) -> dict | None:

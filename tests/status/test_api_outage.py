@@ -27,7 +27,8 @@ import yaml
 from kubevigil.kube.client import connect
 from kubevigil.kube.resources import by_kind
 from kubevigil.sinks.aws import AwsParams, make_client
-from tests.events.endpoints import FAST_DELIVERY, child, until
+from tests.conditions import eventually
+from tests.events.endpoints import FAST_DELIVERY, child
 from tests.loopback import free_port
 
 from .harness import deployment, namespace
@@ -45,7 +46,7 @@ async def emulator(port: int, kubeconfig_out: Path, token: str, log: Path) -> As
             sys.executable, "-m", "kubevigil.cli", "sim", "serve", "--port", str(port), "--kubeconfig-out",
             str(kubeconfig_out), "--token", token, stdout=out, stderr=out)
     try:
-        await until(lambda: kubeconfig_out.exists() or proc.returncode is not None, timeout=60)
+        await eventually(lambda: kubeconfig_out.exists() or proc.returncode is not None, timeout=60)
         assert proc.returncode is None, log.read_text()[-2000:]
         yield proc
     finally:
@@ -155,7 +156,7 @@ async def test_api_server_killed_then_restarted_with_a_new_ca_and_token(aws_env:
             def state() -> str:
                 return f"kubevigil log: {run_log.read_text()[-3000:]}"
 
-            await until(lambda: any(e.get("event") == "started" for e in log_entries(run_log))
+            await eventually(lambda: any(e.get("event") == "started" for e in log_entries(run_log))
                         or run.returncode is not None, timeout=60, state=state)
             base = f"http://127.0.0.1:{next(e for e in log_entries(run_log) if e.get('event') == 'started')['port']}"
 
@@ -167,14 +168,15 @@ async def test_api_server_killed_then_restarted_with_a_new_ca_and_token(aws_env:
                 return (await get("/readyz"))[0] == 200
 
             async def poll(check: Any, timeout: float, what: str) -> None:
-                deadline = time.monotonic() + timeout
-                while not await check():
-                    assert run.returncode is None, state()
-                    assert time.monotonic() < deadline, f"timed out waiting for {what}; {state()}"
-                    await asyncio.sleep(0.1)
+                """`check` through `eventually`, giving up at once when kubevigil exits."""
+                async def done() -> bool:
+                    return run.returncode is not None or await check()
+
+                await eventually(done, timeout=timeout, interval=0.1, what=what, state=state)
+                assert run.returncode is None, state()
 
             await poll(ready, 60, "/readyz 200")
-            await until(lambda: any(v == 1.0 for _, v in heartbeats(metrics)), timeout=30, state=state)
+            await eventually(lambda: any(v == 1.0 for _, v in heartbeats(metrics)), timeout=30, state=state)
 
             first_sim.send_signal(signal.SIGKILL)
             await first_sim.wait()
@@ -212,10 +214,10 @@ async def test_api_server_killed_then_restarted_with_a_new_ca_and_token(aws_env:
 
                 await poll(not_found, 30, "the target judged from the new store")
                 await seed_shop(kubeconfig)
-                await until(lambda: any(t > restarted_at and v == 1.0 for t, v in heartbeats(metrics)), timeout=60,
-                            state=state)
-                await until(lambda: any(p["Timestamp"].timestamp() > restarted_at and p["Maximum"] == 1.0
-                                        for p in cloudwatch_points(aws_env, started)), timeout=30, state=state)
+                await eventually(lambda: any(t > restarted_at and v == 1.0 for t, v in heartbeats(metrics)), timeout=60,
+                                 state=state)
+                await eventually(lambda: any(p["Timestamp"].timestamp() > restarted_at and p["Maximum"] == 1.0
+                                             for p in cloudwatch_points(aws_env, started)), timeout=30, state=state)
                 run.send_signal(signal.SIGTERM)
                 assert await asyncio.wait_for(run.wait(), 30) == 0
 

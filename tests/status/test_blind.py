@@ -11,10 +11,11 @@ from structlog.testing import capture_logs
 
 from kubevigil.roles.role import readiness_of
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 from tests.kube.conftest import proxied_kubeconfig
 from tests.kube.tcpproxy import TcpProxy, proxy_to
 
-from .harness import Running, datapoints, deployment, heartbeat, namespace, seed, wait_for
+from .harness import Running, datapoints, deployment, heartbeat, namespace, seed
 
 BOUND = 2.0  # status.stale_after_seconds in these tests
 
@@ -38,9 +39,9 @@ def section(name: str, when_stale: str) -> dict:
 
 async def blind_for_a_while(hb: Running) -> float:
     """Wait until the view has been stale for a few intervals past the bound; returns when the last contact was."""
-    await wait_for(lambda: hb.role.withheld, timeout=30, what="the heartbeat withheld")
+    await eventually(lambda: hb.role.withheld, timeout=30, what="the heartbeat withheld")
     informer = hb.role.informers()[0]
-    await wait_for(lambda: informer.stale_for() > BOUND + 1.5, timeout=30, what="three more intervals")
+    await eventually(lambda: informer.stale_for() > BOUND + 1.5, timeout=30, what="three more intervals")
     return time.time() - informer.stale_for()
 
 
@@ -50,7 +51,7 @@ async def test_skip_publishes_nothing_while_blind_then_resumes(sim_cluster: Clus
     seed(sim_cluster.store, namespace("shop"), deployment("web", "shop", 1))
     dims = {"Cluster": "test"}
     async with heartbeat(kubeconfig, section("BlindSkip", "skip"), aws_env, tmp_path) as hb:
-        await wait_for(lambda: hb.role.published_value == 1 and readiness_of(hb.role).ok, what="healthy and ready")
+        await eventually(lambda: hb.role.published_value == 1 and readiness_of(hb.role).ok, what="healthy and ready")
         with capture_logs() as logs:
             proxy.sever()
             last_contact = await blind_for_a_while(hb)
@@ -61,11 +62,11 @@ async def test_skip_publishes_nothing_while_blind_then_resumes(sim_cluster: Clus
             assert view["value"] is None and view["published_value"] == 1
             assert "stale view" in view["withheld"] and "stale after 2s" in view["withheld"]
             assert view["targets"][0]["stale_seconds"] > BOUND
-            await wait_for(lambda: hb.role.informers()[0].stale_for() > BOUND + 2.5, what="one more interval")
+            await eventually(lambda: hb.role.informers()[0].stale_for() > BOUND + 2.5, what="one more interval")
             assert hb.role.publishes == publishes  # nothing went out while blind
             restored_at = time.time()
             proxy.restore()
-            await wait_for(lambda: hb.role.publishes > publishes and hb.role.published_value == 1, timeout=30,
+            await eventually(lambda: hb.role.publishes > publishes and hb.role.published_value == 1, timeout=30,
                            what="publishing resumes")
             assert readiness_of(hb.role).ok and hb.role.status()["withheld"] is None
         stale = [e for e in logs if e["event"].startswith("view of the cluster is stale")]
@@ -73,7 +74,7 @@ async def test_skip_publishes_nothing_while_blind_then_resumes(sim_cluster: Clus
         assert any(e["event"].startswith("view of the cluster is fresh again") and e["log_level"] == "info"
                    for e in logs)
         # What CloudWatch received: no 1 derived from a view older than the bound, for the heartbeat or the target.
-        await wait_for(lambda: datapoints(aws_env, "BlindSkip", dims), what="datapoints in moto")
+        await eventually(lambda: datapoints(aws_env, "BlindSkip", dims), what="datapoints in moto")
         for dims_ in (dims, {**dims, "target": "Deployment/shop/web"}):
             points = datapoints(aws_env, "BlindSkip", dims_)
             assert points[0]["Maximum"] == 1.0
@@ -87,15 +88,15 @@ async def test_zero_publishes_zero_while_blind(sim_cluster: Cluster, proxy: TcpP
     sim_cluster.add_node("node-1")
     seed(sim_cluster.store, namespace("shop"), deployment("web", "shop", 1))
     async with heartbeat(kubeconfig, section("BlindZero", "zero"), aws_env, tmp_path) as hb:
-        await wait_for(lambda: hb.role.published_value == 1, what="healthy")
+        await eventually(lambda: hb.role.published_value == 1, what="healthy")
         proxy.sever()
         await blind_for_a_while(hb)
         publishes = hb.role.publishes
-        await wait_for(lambda: hb.role.publishes >= publishes + 2, what="publishing goes on")
+        await eventually(lambda: hb.role.publishes >= publishes + 2, what="publishing goes on")
         assert hb.role.published_value == 0 and hb.role.value == 0
         assert hb.registry.get_sample_value("kubevigil_status_healthy") == 0.0
         assert hb.registry.get_sample_value("kubevigil_status_stale_targets") == 1.0
         assert hb.registry.get_sample_value("kubevigil_status_target_healthy",
                                                  {"target": "Deployment/shop/web"}) == 0.0
         proxy.restore()
-        await wait_for(lambda: hb.role.published_value == 1, timeout=30, what="healthy again")
+        await eventually(lambda: hb.role.published_value == 1, timeout=30, what="healthy again")

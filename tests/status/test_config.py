@@ -110,12 +110,14 @@ targets:
 """)
     loaded = load(path)
     assert loaded.settings.status.seconds == 60
-    assert loaded.settings.status.dry_run is True
+    assert loaded.settings.status.sinks == ["dry_run"] and list(loaded.settings.sinks) == ["dry_run"]
+    assert loaded.settings.sinks["dry_run"].type == "stdout"
     assert loaded.settings.logging.format == "console"
     text = "\n".join(loaded.warnings)
     assert "seconds: 0 is not an interval; kubevigil publishes every 60 s" in text
     assert "logging.format: logfmt" in text
     assert "targets[0].mode: AtLeastOne" in text
+    assert "dryRun: true: kubevigil puts nothing to CloudWatch (namespace 'NS' is not used)" in text
 
 
 def test_importer_errors_point_at_original_keys(tmp_path: Path) -> None:

@@ -12,8 +12,9 @@ from moto.server import ThreadedMotoServer
 from structlog.testing import capture_logs
 
 from kubevigil.sim.cluster import Cluster
+from tests.conditions import eventually
 
-from .harness import datapoints, deployment, heartbeat, namespace, seed, wait_for
+from .harness import datapoints, deployment, heartbeat, namespace, seed
 
 
 def free_port() -> int:
@@ -45,19 +46,19 @@ async def test_cloudwatch_down_then_back(sim_cluster: Cluster, sim_kubeconfig: P
     try:
         with capture_logs() as logs:
             async with heartbeat(sim_kubeconfig, section, endpoint, tmp_path) as hb:
-                await wait_for(lambda: datapoints(endpoint, "Outage", dims), what="first datapoint")
+                await eventually(lambda: datapoints(endpoint, "Outage", dims), what="first datapoint")
                 server.stop()
                 down_at = time.time()
                 before = hb.role.publishes
-                await wait_for(lambda: hb.role.publishes >= before + 3, what="publishing during the outage")
+                await eventually(lambda: hb.role.publishes >= before + 3, what="publishing during the outage")
                 assert not hb.task.done()
-                await wait_for(lambda: any(e.get("event") == "sink failing, retrying" for e in logs),
+                await eventually(lambda: any(e.get("event") == "sink failing, retrying" for e in logs),
                                what="delivery logging the failure")
                 up_at = time.time()
                 server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
                 server.start()
                 # Values taken while CloudWatch was down arrive with their own timestamps once it is back.
-                await wait_for(lambda: [p for p in datapoints(endpoint, "Outage", dims)
+                await eventually(lambda: [p for p in datapoints(endpoint, "Outage", dims)
                                         if down_at + 0.5 < p["Timestamp"].timestamp() < up_at],
                                timeout=20, what="values from the outage delivered")
                 assert not hb.task.done()

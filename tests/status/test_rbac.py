@@ -13,7 +13,7 @@ DEPLOY = Path(__file__).parents[2] / "deploy" / "roles" / "status" / "clusterrol
 
 
 def section(*targets: dict) -> StatusSection:
-    return StatusSection.model_validate({"metric": {"name": "H"}, "dry_run": True, "targets": list(targets)})
+    return StatusSection.model_validate({"metric": {"name": "H"}, "sinks": ["cw"], "targets": list(targets)})
 
 
 def test_rules_cover_exactly_the_configured_kinds() -> None:

@@ -29,6 +29,7 @@ async def running(kubeconfig: Path, tmp_path: Path, sections: dict[str, Any], *,
         "server": {"listen": "127.0.0.1:0", **({"web": web} if web is not None else {})},
         "state_dir": str(tmp_path / "state"),
         "shutdown_grace": 1,
+        "leader_election": {"enabled": False},  # one process: the leader roles run at once
         "sinks": {"out": {"file": {"path": str(tmp_path / "out.jsonl")}}, **(sinks or {})},
         **sections,
     }
@@ -45,7 +46,7 @@ async def running(kubeconfig: Path, tmp_path: Path, sections: dict[str, Any], *,
 
 def events_section(*receivers: str) -> dict[str, Any]:
     routes = [{"match": [{"receiver": r}]} for r in receivers or ("out",)]
-    return {"events": {"leader_election": {"enabled": False}, "route": {"routes": routes}}}
+    return {"events": {"route": {"routes": routes}}}
 
 
 def warning(cluster: Cluster, reason: str, message: str, namespace: str = "default", kind: str = "Pod",

@@ -4,10 +4,11 @@ filters, and a panel whose data cannot be read."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 
 from kubevigil.config.settings import WebSettings
 from kubevigil.core.clock import ManualClock
@@ -16,6 +17,7 @@ from kubevigil.core.readiness import Readiness
 from kubevigil.delivery.metrics import DeliveryMetrics
 from kubevigil.roles.events.recent import MESSAGE_CHARS, RecentWarnings
 from kubevigil.roles.nurse.panel import worst_paths
+from kubevigil.roles.registry import ROLES
 from kubevigil.roles.role import PodIdentity, Role
 from kubevigil.web import panels, render, samples
 from kubevigil.web.page import section
@@ -54,23 +56,21 @@ def test_recent_warnings_count_per_minute_and_keep_the_latest() -> None:
     assert recent.latest()[0].object == "Pod shop/web-1"
 
 
-def test_delivery_and_leases_come_from_the_registry() -> None:
+def test_delivery_comes_from_the_registry() -> None:
     registry = CollectorRegistry()
     metrics = DeliveryMetrics(registry)
     ok, down = metrics.for_sink("file"), metrics.for_sink("hook")
     ok.sent.inc(7)
     down.failed.inc(3)
     down.dead_lettered.inc(2)
-    metrics.watch("file", lambda: 0.0, lambda: 0.0)
-    metrics.watch("hook", lambda: 12.0, lambda: 95.0)
-    Gauge("kubevigil_leader", "", ["lease"], registry=registry).labels("kv/kubevigil").set(1)
+    metrics.watch("file", lambda: 0.0, lambda: 0.0, lambda: 0.0)
+    metrics.watch("hook", lambda: 12.0, lambda: 95.0, lambda: 1.0)
     assert samples.delivery(registry) == [
         {"sink": "file", "sent": 7.0, "failed_attempts": 0.0, "queued": 0.0, "oldest_unsent_seconds": 0.0,
-         "dead_letters": 0.0, "behind": False},
+         "dead_letters": 0.0, "access_denied": 0.0, "behind": False},
         {"sink": "hook", "sent": 0.0, "failed_attempts": 3.0, "queued": 12.0, "oldest_unsent_seconds": 95.0,
-         "dead_letters": 2.0, "behind": True},
+         "dead_letters": 2.0, "access_denied": 1.0, "behind": True},
     ]
-    assert samples.leases(registry) == [{"lease": "kv/kubevigil", "leader": True}]
 
 
 def test_worst_paths_put_errors_and_silent_nurses_first_then_the_slowest() -> None:
@@ -100,10 +100,13 @@ class Broken(Role):
         """Never run: the page only reads it."""
 
 
-def process(roles: Mapping[str, Role]) -> Process:
+def process(roles: Mapping[str, Role], standby: bool = False) -> Process:
     clock = ManualClock()
-    return Process("c", roles, lambda: {"role:status": Readiness(False, "watch failing")}, CollectorRegistry(),
-                   clock, None, PodIdentity("kv-0"), WebSettings.model_validate({}), clock.now())
+    ready = Readiness(True, "standby: kv-1 leads (lease kv/kubevigil)") if standby else Readiness(False, "watch failing")
+    return Process("c", roles, lambda: {"role:status": ready},
+                   lambda: {"version": "0", "leader_election": None, "roles": {}, "informers": []},
+                   lambda name: standby, CollectorRegistry(), clock, None, PodIdentity("kv-0"),
+                   WebSettings.model_validate({}), clock.now())
 
 
 async def test_a_panel_whose_data_fails_says_so_and_the_rest_of_the_page_stays(monkeypatch: pytest.MonkeyPatch
@@ -111,7 +114,7 @@ async def test_a_panel_whose_data_fails_says_so_and_the_rest_of_the_page_stays(m
     async def failing(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
         raise RuntimeError("http://user:secret@host/ went away")
 
-    monkeypatch.setitem(panels.ROLE_PANELS, "status", failing)
+    monkeypatch.setitem(ROLES, "status", replace(ROLES["status"], panel=failing))
     proc = process({"status": Broken()})
     data = await panels.data(proc, "status", {})
     assert data == {"unavailable": "RuntimeError while reading the status role's state"}  # no exception text
@@ -120,3 +123,19 @@ async def test_a_panel_whose_data_fails_says_so_and_the_rest_of_the_page_stays(m
     info = await panels.data(proc, "process", {})
     assert info is not None and info["ready"] is False and info["parts"][0]["detail"] == "watch failing"
     assert panels.names(proc) == ["status", "process"]
+
+
+async def test_a_role_waiting_for_the_lease_says_who_leads_instead_of_showing_its_old_state(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async def stale(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
+        raise AssertionError("a standby's panel must not read the role's state")
+
+    monkeypatch.setitem(ROLES, "status", replace(ROLES["status"], panel=stale))
+    data = await panels.data(process({"status": Broken()}, standby=True), "status", {})
+    assert data == {"unavailable": "standby: kv-1 leads (lease kv/kubevigil)"}
+
+
+def test_the_page_lists_the_roles_whose_spec_has_a_panel(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert all(spec.panel is not None for spec in ROLES.values())
+    monkeypatch.setitem(ROLES, "status", replace(ROLES["status"], panel=None))
+    assert panels.names(process({"status": Broken()})) == ["process"]

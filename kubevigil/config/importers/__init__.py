@@ -2,12 +2,17 @@
 
 An importer is a module with `detect(doc) -> bool`, `translate(doc, source) -> (native dict, warnings)` and,
 optionally, `origin(native_loc, doc) -> original_loc | None`. See docs/configuration.md, "Writing an importer".
+
+Tools configured by environment variables instead of a file have an environment importer: a module with
+`from_environment(environ) -> (native dict, warnings)` and, optionally, `origin(native_loc) -> (variable,) | None`.
+A role names its tool's environment importer in the role table (`FromEnvironment`); `kubevigil run --role X` with
+no config file reads the variables through it (config/defaults.py).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -19,6 +24,23 @@ MODULES: dict[str, str] = {
     "event-exporter": "kubevigil.config.importers.event_exporter",
     "native": "kubevigil.config.importers.native",
 }
+
+
+ENVIRONMENT_MODULES: dict[str, str] = {
+    "cni-metrics-helper": "kubevigil.config.importers.cni_metrics_helper",
+    "kubenurse": "kubevigil.config.importers.kubenurse",
+}
+
+
+class EnvironmentImporter(Protocol):
+    def from_environment(self, environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+        """The native config the variables describe, and warnings; ConfigError naming each bad variable."""
+
+
+def environment_importer(name: str) -> EnvironmentImporter:
+    """The environment importer called `name` (a key of ENVIRONMENT_MODULES)."""
+    module: EnvironmentImporter = importlib.import_module(ENVIRONMENT_MODULES[name])  # a module is one
+    return module
 
 
 @runtime_checkable

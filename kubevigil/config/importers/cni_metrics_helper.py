@@ -41,7 +41,9 @@ def from_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[s
 
     job: dict[str, Any] = {"name": "aws-node", "interval": interval, "timeout": min(10.0, interval / 2)}
     section: dict[str, Any] = {"jobs": [job]}
-    native: dict[str, Any] = {"logging": {"level": level, "format": "json"}, "sinks": {}, "scrape": section}
+    # One replica, no election, as the original: its RBAC has no Lease (two replicas need a config file).
+    native: dict[str, Any] = {"logging": {"level": level, "format": "json"}, "leader_election": {"enabled": False},
+                              "sinks": {}, "scrape": section}
     if environ.get("AWS_CLUSTER_ID"):
         section["cluster_id"] = environ["AWS_CLUSTER_ID"]
     imds: dict[str, Any] = {}

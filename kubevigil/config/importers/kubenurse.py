@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 DEFAULT_LISTEN = "0.0.0.0:8080"
 TLS_PORT = 8443
-SOURCE = Path("<environment>")
 
 # Every variable env-vars.md lists, with the native key path its errors are reported at.
 VARIABLES: dict[str, Loc] = {
@@ -357,21 +356,6 @@ def origin(loc: Loc, doc: dict[str, Any] | None = None) -> Loc | None:
 def load_environment(environ: Mapping[str, str], tables: Tables) -> Loaded:
     """Translate and validate: what `kubevigil run --role nurse` and `check-config --role nurse` use without a
     file. Every problem is one line naming the variable."""
-    from pydantic import ValidationError
+    from kubevigil.config.defaults import load_environment as load
 
-    from kubevigil.config.loader import Loaded
-    from kubevigil.config.messages import describe_errors
-    from kubevigil.config.settings import DEFAULT_STATE_DIR, settings_model
-
-    native, warnings = from_environment(environ)
-    native["state_dir"] = environ.get("KUBEVIGIL_STATE_DIR") or DEFAULT_STATE_DIR
-    model = settings_model(tables)
-    try:
-        settings = model.model_validate(native)
-    except ValidationError as exc:
-        issues = []
-        for loc, message in describe_errors(exc.errors(), model, native):
-            where = origin(loc) or loc
-            issues.append(ConfigIssue(None, None, ".".join(map(str, where)), message, where))
-        raise ConfigError(issues) from None
-    return Loaded(settings=settings, source=SOURCE, format="kubenurse", warnings=warnings)
+    return load("kubenurse", environ, tables)

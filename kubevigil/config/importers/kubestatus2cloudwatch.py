@@ -1,4 +1,5 @@
-"""kubestatus2cloudwatch's config file, translated to a native `status:` section and one `cloudwatch` sink.
+"""kubestatus2cloudwatch's config file, translated to a native `status:` section and one `cloudwatch` sink (a
+`stdout` sink with `dryRun: true`, since the original then skips PutMetricData).
 
 The same metric namespace, name and dimensions are published (no Cluster dimension is added), so existing alarms
 keep working. Values kubevigil treats differently produce a warning saying how.
@@ -13,6 +14,7 @@ from typing import Any
 from kubevigil.config.issues import ConfigError, ConfigIssue, Loc
 
 SINK = "cloudwatch"
+DRY_RUN_SINK = "dry_run"  # what `dryRun: true` publishes to instead: a stdout sink
 DEFAULT_SECONDS = 60
 TOP_KEYS = ("dryRun", "seconds", "logging", "metric", "targets")
 METRIC_KEYS = ("namespace", "name", "dimensions")
@@ -25,7 +27,6 @@ _ORIGINS: tuple[tuple[Loc, Loc], ...] = (
     (("status", "metric", "dimensions"), ("metric", "dimensions")),
     (("status", "metric"), ("metric",)),
     (("status", "seconds"), ("seconds",)),
-    (("status", "dry_run"), ("dryRun",)),
     (("status", "targets"), ("targets",)),
     (("logging", "level"), ("logging", "level")),
     (("logging", "format"), ("logging", "format")),
@@ -128,16 +129,20 @@ def translate(doc: dict[str, Any], source: Path) -> tuple[dict[str, Any], list[s
         native_metric["dimensions"] = _dimensions(metric["dimensions"], warnings)
     # The original publishes exactly its configured dimensions; no Cluster dimension is added.
     native_metric["cluster_dimension"] = None
-    sink = {"namespace": metric["namespace"]}
+    sinks: dict[str, Any] = {SINK: {"cloudwatch": {"namespace": metric["namespace"]}}}
+    if dry_run:
+        sinks = {DRY_RUN_SINK: {"stdout": {}}}
+        warnings.append(f"dryRun: true: kubevigil puts nothing to CloudWatch (namespace {metric['namespace']!r} is "
+                        f"not used); it writes each heartbeat as a JSON line on standard output instead (a `stdout` "
+                        f"sink named {DRY_RUN_SINK!r})")
     status: dict[str, Any] = {
         "targets": doc["targets"],
         "metric": native_metric,
         "seconds": _seconds(doc, warnings),
-        "dry_run": dry_run,
-        "sinks": [SINK],
+        "sinks": list(sinks),
     }
     warnings += _mode_warnings(doc["targets"])
-    native: dict[str, Any] = {"sinks": {SINK: {"cloudwatch": sink}}, "status": status}
+    native: dict[str, Any] = {"sinks": sinks, "status": status}
     if "logging" in doc:
         native["logging"] = _logging(doc["logging"], warnings)
     return native, warnings

@@ -1,20 +1,29 @@
 """Role `checks`: the HealthCheck controller (active-monitor's CRD and kubevigil's), with remedies and metrics.
 
-This module stays light (the config model only): the controller is imported when the role is built.
+This module stays light (the config model and the role's table line): the controller is imported when the role is
+built.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from contextlib import AbstractAsyncContextManager
+from typing import Any, cast
 
+from kubevigil.config.tables import DefaultSection
 from kubevigil.roles.checks.config import ChecksSection
-
-if TYPE_CHECKING:
-    from kubevigil.roles.role import Role, RoleContext
-
-leader = True  # one writer of HealthCheck status: runs only on the replica holding the Lease
+from kubevigil.roles.rbac import Access
+from kubevigil.roles.role import (
+    CommandTools,
+    DemoEnvironment,
+    DemoSinks,
+    Role,
+    RoleContext,
+    RoleDemo,
+    RoleSpec,
+    Subcommands,
+)
 
 
 def build(section: ChecksSection, ctx: RoleContext) -> Role:
@@ -24,21 +33,16 @@ def build(section: ChecksSection, ctx: RoleContext) -> Role:
     return ChecksRole(section, ctx)
 
 
-def defaults() -> dict[str, Any]:
-    """The section `kubevigil run --role checks` uses with no config file: every namespace, default limits."""
-    return {}
-
-
-def rbac(section: ChecksSection) -> list[dict[str, Any]]:
-    """The rules of kubevigil's own ClusterRole for this section (no wildcard)."""
+def api_access(section: ChecksSection) -> Access:
+    """kubevigil's own ClusterRole for this section (no wildcard, no escalate or bind)."""
     from kubevigil.roles.checks.access import rules
 
-    return rules(section)
+    return Access(cluster=rules(section))
 
 
-def add_commands(subparsers: Any) -> None:
+def add_commands(subcommands: Subcommands, tools: CommandTools) -> None:
     """`kubevigil checks crd`: print the two HealthCheck CRDs (what deploy/crds/ holds)."""
-    checks = subparsers.add_parser("checks", help="HealthCheck controller commands")
+    checks = subcommands.add_parser("checks", help="HealthCheck controller commands")
     sub = checks.add_subparsers(dest="checks_command", required=True)
     crd = sub.add_parser("crd", help="print the HealthCheck CRDs (activemonitor.keikoproj.io and kubevigil.io)")
     crd.set_defaults(func=_print_crds)
@@ -51,12 +55,19 @@ def _print_crds(_: argparse.Namespace) -> int:
     return 0
 
 
-def demo_section(sink_names: dict[str, str] | None = None) -> dict[str, Any]:
+def demo_section(sinks: DemoSinks) -> dict[str, Any]:
     """The demo's `checks:` section (see kubevigil/roles/checks/demo.py for the objects it seeds)."""
     from kubevigil.roles.checks.demo import section
 
-    demo: dict[str, Any] = section(sink_names or {})
+    demo: dict[str, Any] = section({"records": sinks.records, "metrics": sinks.metrics})
     return demo
+
+
+def demo_setup(env: DemoEnvironment) -> AbstractAsyncContextManager[object]:
+    """The CRDs, a namespace, a Deployment and one check of each runner the emulator can play."""
+    from kubevigil.roles.checks.demo import setup
+
+    return setup(env)
 
 
 async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
@@ -67,4 +78,19 @@ async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
     return await data(cast(ChecksRole, role), query)
 
 
-__all__ = ["ChecksSection", "add_commands", "build", "defaults", "demo_section", "leader", "panel", "rbac"]
+SPEC: RoleSpec[ChecksSection] = RoleSpec(
+    name="checks",
+    summary="HealthCheck controller with remedies (active-monitor)",
+    config=ChecksSection,
+    build=build,
+    leader=True,  # one writer of HealthCheck status
+    rbac=api_access,
+    demo=RoleDemo(section=demo_section, setup=demo_setup,
+                  links=(("checks", "{base}/api/checks  (KUBECONFIG={kubeconfig} kubectl get kubevigil -A)"),
+                          ("run now", "the token in {out}/token (the page's API token field)"))),
+    commands=add_commands,
+    defaults=DefaultSection({}),  # `kubevigil run --role checks` with no file: every namespace, default limits
+    panel=panel,
+)
+
+__all__ = ["SPEC", "ChecksSection", "add_commands", "api_access", "build"]

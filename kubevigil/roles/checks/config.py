@@ -6,8 +6,7 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
-from kubevigil.core.model import Model
-from kubevigil.core.signals import SignalKind
+from kubevigil.core.model import Model, Section, SinkRef
 from kubevigil.roles.checks.durations import Duration
 
 
@@ -24,7 +23,7 @@ class ApiToken(Model):
     key: str = Field("token", description="Key in the Secret's data")
 
 
-class ChecksSection(Model):
+class ChecksSection(Section):
     """Runs HealthCheck objects of both kinds (activemonitor.keikoproj.io/v1alpha1 and kubevigil.io/v1)."""
 
     namespaces: list[str] = Field(default_factory=list, description="Namespaces to watch (default: all)")
@@ -43,7 +42,7 @@ class ChecksSection(Model):
     custom_metrics_limit: int = Field(500, ge=0, description="Most custom metric series kept (the rest dropped)")
     log_tail_lines: int = Field(20, ge=0, le=1000, description="Lines of a failed container's log kept in status")
 
-    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+    def sink_refs(self) -> Iterable[SinkRef]:
         for i, name in enumerate(self.sinks.records):
             yield ("sinks", "records", i), name, "record"
         for i, name in enumerate(self.sinks.metrics):

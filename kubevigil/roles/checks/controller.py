@@ -11,19 +11,20 @@ import asyncio
 import contextlib
 import copy
 import importlib
-import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import structlog
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 
 from kubevigil.core.readiness import Readiness
 from kubevigil.core.signals import Metric, Record
 from kubevigil.kube.errors import ApiError
+from kubevigil.kube.factory import Subscription
 from kubevigil.kube.informer import Change, Informer
 from kubevigil.kube.resources import Resource
 from kubevigil.kube.workqueue import WorkQueue
@@ -59,7 +60,7 @@ from kubevigil.roles.checks.status import (
 )
 from kubevigil.roles.role import Role, RoleContext
 
-log = logging.getLogger("kubevigil.checks")
+log = structlog.get_logger("kubevigil.checks")
 
 FINALIZER = "kubevigil.io/healthcheck-cleanup"
 HC_RESOURCES = {
@@ -87,12 +88,6 @@ class ChecksRole(Role):
 
     def __init__(self, section: ChecksSection, ctx: RoleContext,
                  http: Callable[[], aiohttp.ClientSession] | None = None) -> None:
-        if ctx.api is None:
-            raise RuntimeError("the checks role needs a Kubernetes API client (cluster.kubeconfig / in-cluster)")
-        wanted = [*section.sinks.records, *section.sinks.metrics]
-        missing = [s for s in wanted if s not in ctx.outlets]
-        if missing:
-            raise RuntimeError(f"checks.sinks: no outlet for {missing}; defined: {sorted(ctx.outlets)}")
         self.section = section
         self.ctx = ctx
         self.api = ctx.api
@@ -109,6 +104,7 @@ class ChecksRole(Role):
         self.runs_finished = 0
         self._hc_informers: dict[str, list[Informer]] = {}
         self._run_informers: dict[str, Informer] = {}
+        self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._local: dict[CheckKey, dict[str, Any]] = {}  # what our last write returned (newer than the cache)
         self._key_by_uid: dict[str, CheckKey] = {}
@@ -129,6 +125,8 @@ class ChecksRole(Role):
     # ---- lifecycle ---------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Reconcile until cancelled. Each run (a new leadership term) starts from the API: status is the truth, so
+        what the last term kept in memory is dropped when it ends."""
         self._http = self._new_http()
         try:
             self._tasks.append(asyncio.create_task(self.queue.run(), name="checks:queue"))
@@ -140,7 +138,21 @@ class ChecksRole(Role):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._tasks.clear()
+            subscriptions, self._subscriptions = self._subscriptions, []
+            for subscription in subscriptions:
+                await subscription.close()
             await self._http.close()
+            self._forget_term()
+
+    def _forget_term(self) -> None:
+        self._hc_informers.clear()
+        self._run_informers.clear()
+        self.queue.clear()
+        for key in list(self.views):
+            self.metrics.forget(key)
+        self.views.clear()
+        for state in (self._local, self._key_by_uid, self._runs, self._uuids, self._start_failures, self.reports):
+            state.clear()
 
     async def _keep_discovering(self) -> None:
         while True:
@@ -151,21 +163,22 @@ class ChecksRole(Role):
         """Start the informers of each kind the API serves; run informers first, so adoption sees every run."""
         for kind, res in (("Workflow", WORKFLOW), ("Job", JOB)):
             if kind not in self._run_informers and await self._served(res):
-                inf = Informer(self.api, res, label_selector=f"{LABEL_MANAGED}={MANAGER}", clock=self.clock,
-                               registry=self.ctx.registry, name=f"checks-{res.plural}")
-                inf.add_handler(self._on_run)
-                self._run_informers[kind] = inf
-                self._tasks.append(asyncio.create_task(inf.run(), name=f"informer:checks-{res.plural}"))
+                self._run_informers[kind] = await self._subscribe(
+                    res, self._on_run, label_selector=f"{LABEL_MANAGED}={MANAGER}", name=f"checks-{res.plural}")
         await asyncio.gather(*(inf.synced.wait() for inf in self._run_informers.values()))
         for group, res in HC_RESOURCES.items():
             if group in self._hc_informers or not await self._served(res):
                 continue
-            infs = [Informer(self.api, res, namespace=ns, clock=self.clock, registry=self.ctx.registry,
-                             name=f"healthchecks.{group}") for ns in self._namespaces()]
-            for inf in infs:
-                inf.add_handler(self._on_check)
-                self._tasks.append(asyncio.create_task(inf.run(), name=f"informer:healthchecks.{group}"))
-            self._hc_informers[group] = infs
+            self._hc_informers[group] = [await self._subscribe(res, self._on_check, namespace=ns,
+                                                               name=f"healthchecks.{group}")
+                                         for ns in self._namespaces()]
+
+    async def _subscribe(self, res: Resource, handler: Callable[[Change], Awaitable[None]], *,
+                         namespace: str | None = None, label_selector: str | None = None, name: str) -> Informer:
+        subscription = await self.ctx.informers.subscribe(res, handler, namespace=namespace,
+                                                          label_selector=label_selector, name=name)
+        self._subscriptions.append(subscription)
+        return subscription.informer
 
     def _namespaces(self) -> list[str | None]:
         return list(self.section.namespaces) or [None]
@@ -176,7 +189,7 @@ class ChecksRole(Role):
         except KeyError:
             return False
         except (ApiError, OSError) as exc:
-            log.warning("discovery of %s failed: %s", res.api_version, exc)
+            log.warning("discovery failed", api_version=res.api_version, error=str(exc))
             return False
         return True
 
@@ -440,11 +453,12 @@ class ChecksRole(Role):
         started = self.clock.now()
         self.runs_started += 1
         try:
-            result = await asyncio.wait_for(spec.run(env, check.deadline), check.deadline + 1.0)
+            async with asyncio.timeout(check.deadline + 1.0):  # not wait_for: see runtime.py
+                result = await spec.run(env, check.deadline)
         except TimeoutError:
             return Outcome(False, f"timed out after {check.deadline:g}s"), started, self.clock.now()
         except Exception as exc:  # a probe bug is a failed run with its reason, not a dead worker
-            log.exception("probe %s of %s raised", getattr(check.runner, "name", "?"), check.key)
+            log.exception("probe raised", probe=getattr(check.runner, "name", "?"), check=check.key)
             return Outcome(False, f"probe error: {type(exc).__name__}: {exc}"), started, self.clock.now()
         values = [{"name": k, "value": v, "help": f"{k} reported by the probe"} for k, v in result.values.items()]
         return Outcome(bool(result.ok), str(result.message), values), started, started + float(result.duration)
@@ -590,7 +604,7 @@ class ChecksRole(Role):
                                     "deadline": _stamp(created + check.deadline), "uuid": uuid}
             if uuid:
                 self._uuids[uuid] = check.key
-            log.info("adopted %s %s/%s of %s", shown, ns, name, check.key)
+            log.info("adopted a run", kind=shown, namespace=ns, name=name, check=check.key)
             return
 
     async def _collect_garbage(self, check: Check, status: dict[str, Any], wake: list[float]) -> None:
@@ -622,7 +636,7 @@ class ChecksRole(Role):
             await self._delete_run(kind, ns, name)
         removed = await access.release(self.api, key)
         if removed:
-            log.info("released RBAC of %s: %d object(s) deleted", key, removed)
+            log.info("released RBAC", check=key, deleted=removed)
         finalizers = [f for f in obj["metadata"].get("finalizers") or [] if f != FINALIZER]
         with contextlib.suppress(ApiError):
             await self._patch(key, obj, {"metadata": {"finalizers": finalizers or None}})
@@ -665,9 +679,10 @@ class ChecksRole(Role):
         for names, item in ((sinks.records, record), (sinks.metrics, metric)):
             for name in names:
                 try:
-                    await asyncio.wait_for(self.ctx.outlets[name].put([item]), SINK_PUT_TIMEOUT)
+                    async with asyncio.timeout(SINK_PUT_TIMEOUT):  # not wait_for: see runtime.py
+                        await self.ctx.outlets[name].put([item])
                 except TimeoutError:
-                    log.warning("sink %s queue full; result of %s not queued", name, key)
+                    log.warning("sink queue full; result not queued", sink=name, check=key)
 
     # ---- runtime surface -------------------------------------------------------------------------------------------
 

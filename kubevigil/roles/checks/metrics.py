@@ -7,12 +7,12 @@ as active-monitor names them, `<check name>_<metric name>`, and capped in number
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 from kubevigil.roles.checks.check import CheckKey
 from kubevigil.roles.checks.status import parse_time
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("kubevigil.checks")
 
 _NAME = re.compile(r"[^a-zA-Z0-9_]")
 _VALID = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -61,8 +61,8 @@ class CheckMetrics(Collector):
                 self.custom_dropped += 1
                 if key not in self._warned:
                     self._warned.add(key)
-                    log.warning("custom metrics of %s dropped: custom_metrics_limit %d reached (counted in "
-                                "kubevigil_checks_custom_metrics_dropped_total)", key, self._limit)
+                    log.warning("custom metrics dropped: custom_metrics_limit reached (counted in "
+                                "kubevigil_checks_custom_metrics_dropped_total)", check=key, limit=self._limit)
                 continue
             self.custom[slot] = CustomValue(str(m.get("help") or f"Custom metric {raw_name} of a HealthCheck"),
                                             float(value))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from typing import Any
+
+import structlog
 
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import by_kind
@@ -12,7 +13,7 @@ from kubevigil.roles.checks.status import rfc3339
 
 EVENT = by_kind("Event")
 COMPONENT = "kubevigil-checks"
-log = logging.getLogger(__name__)
+log = structlog.get_logger("kubevigil.checks")
 
 
 class EventRecorder:
@@ -41,4 +42,4 @@ class EventRecorder:
             await self._api.create(EVENT, meta["namespace"], event)
             self.written += 1
         except (ApiError, OSError) as exc:
-            log.warning("could not write Event %s on %s/%s: %s", reason, meta["namespace"], meta["name"], exc)
+            log.warning("could not write Event", reason=reason, namespace=meta["namespace"], name=meta["name"], error=str(exc))

@@ -1,14 +1,17 @@
-"""Role `events`: durable Kubernetes Event export with event-exporter's routing (kubernetes-event-exporter)."""
+"""Role `events`: durable Kubernetes Event export with event-exporter's routing (kubernetes-event-exporter).
+
+This module stays light (the config model and the role's table line): the role is imported when it is built.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
-from kubevigil.roles.events.config import EventsConfig, demo_section
-
-if TYPE_CHECKING:
-    from kubevigil.roles.role import Role, RoleContext
+from kubevigil.roles.events.config import EventsConfig
+from kubevigil.roles.events.demo import DEMO
+from kubevigil.roles.events.rbac import api_access
+from kubevigil.roles.role import Role, RoleContext, RoleSpec
 
 
 def build(section: EventsConfig, ctx: RoleContext) -> Role:
@@ -26,4 +29,15 @@ async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
     return await data(cast(EventsRole, role), query)
 
 
-__all__ = ["EventsConfig", "build", "demo_section", "panel"]
+SPEC: RoleSpec[EventsConfig] = RoleSpec(
+    name="events",
+    summary="Kubernetes Events, routed to receivers (kubernetes-event-exporter)",
+    config=EventsConfig,
+    build=build,
+    leader=True,  # one exporter: two would send every Event twice
+    rbac=api_access,
+    demo=DEMO,
+    panel=panel,
+)
+
+__all__ = ["SPEC", "EventsConfig", "build"]

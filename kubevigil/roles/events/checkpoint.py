@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import structlog
 
 from kubevigil.core.clock import Clock
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 from kubevigil.kube.resources import by_kind
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("kubevigil.events")
 CONFIGMAP = by_kind("ConfigMap", "v1")
 
 
@@ -133,9 +134,9 @@ class ConfigMapCheckpoint:
             self._rv = (cm.get("metadata") or {}).get("resourceVersion")
         except ApiError as exc:
             self._dirty = True
-            log.warning("events checkpoint: writing ConfigMap %s/%s failed: %s", self.namespace, self.name, exc)
+            log.warning("events checkpoint: writing the ConfigMap failed", namespace=self.namespace, name=self.name, error=str(exc))
 
-    def _body(self) -> dict:
+    def _body(self) -> dict[str, Any]:
         return {"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": self.name, "namespace": self.namespace},
                 "data": {"marks": json.dumps(self._marks, separators=(",", ":"))}}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kubevigil.core.model import Model
+from kubevigil.core.model import Model, Section, SinkRef
 from kubevigil.core.patterns import compile_pattern, glob_hint
-from kubevigil.core.signals import SignalKind
 
 REGEX_FIELDS = ("message", "api_version", "kind", "namespace", "reason", "type", "component", "host")
 YAML_NAMES = {"api_version": "apiVersion"}
@@ -78,15 +77,6 @@ class Route(Model):
     dedupe: Dedupe | None = None
 
 
-class LeaderElection(Model):
-    enabled: bool = True
-    lease_name: str = "kubevigil-events"
-    namespace: str | None = None  # default: $POD_NAMESPACE, then "default"
-    lease_duration: float = 15
-    renew_deadline: float = 10
-    retry_period: float = 2
-
-
 class Enrichment(Model):
     """Involved-object metadata, fetched once per object and kept in an LRU with a TTL."""
 
@@ -96,7 +86,18 @@ class Enrichment(Model):
     fetch_timeout_seconds: float = Field(5, gt=0)
 
 
-class EventsConfig(Model):
+class MetricsOut(Model):
+    """Per period, to metric sinks: events seen, Warnings among them, and per receiver what was exported and how its
+    delivery stands, so a CloudWatch dashboard shows where events went when the cluster's Prometheus is gone."""
+
+    sinks: list[str] = Field(default_factory=list, description="Metric sinks (cloudwatch, emf …) that get them")
+    seconds: float = Field(60.0, ge=1, le=86_400, description="Period")
+
+
+class EventsConfig(Section):
+    moved_keys: ClassVar[Mapping[str, str]] = {
+        "leader_election": "the top-level `leader_election:` section (one Lease for the whole process)"}
+
     api: Literal["core", "events.k8s.io"] = "core"
     namespace: str | None = None  # None: all namespaces
     repeats: Literal["all", "first", "none"] = "all"
@@ -104,8 +105,8 @@ class EventsConfig(Model):
     checkpoint: Literal["file", "configmap"] = "file"
     checkpoint_configmap: str = "kubevigil-events-checkpoint"
     route: Route = Route()
-    leader_election: LeaderElection = LeaderElection()
     enrichment: Enrichment = Enrichment()
+    metrics: MetricsOut = MetricsOut()
     stale_after_seconds: float = Field(
         120, gt=0, le=86400,
         description="/readyz fails once the watch has not heard from the API server for this long")
@@ -115,11 +116,17 @@ class EventsConfig(Model):
     def _namespace(cls, value: str | None) -> str | None:
         return value or None
 
-    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+    def receivers(self) -> list[str]:
+        """The sinks the route tree sends records to, in order of first mention."""
+        return list(dict.fromkeys(name for _, name, _ in _route_refs(self.route, ("route",))))
+
+    def sink_refs(self) -> Iterable[SinkRef]:
         yield from _route_refs(self.route, ("route",))
+        for i, name in enumerate(self.metrics.sinks):
+            yield ("metrics", "sinks", i), name, "metric"
 
 
-def _route_refs(route: Route, loc: tuple[str | int, ...]) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+def _route_refs(route: Route, loc: tuple[str | int, ...]) -> Iterable[SinkRef]:
     for i, rule in enumerate(route.match):
         if rule.receiver:
             yield (*loc, "match", i, "receiver"), rule.receiver, "record"
@@ -129,15 +136,3 @@ def _route_refs(route: Route, loc: tuple[str | int, ...]) -> Iterable[tuple[tupl
     for i, sub in enumerate(route.routes):
         yield from _route_refs(sub, (*loc, "routes", i))
 
-
-def demo_section() -> dict:
-    """The `events:` section of `kubevigil demo`: everything to a file, Warnings also to stdout."""
-    return {
-        "leader_election": {"enabled": False},
-        "route": {
-            "routes": [
-                {"match": [{"receiver": "events-file"}]},
-                {"match": [{"type": "Warning", "receiver": "stdout"}]},
-            ]
-        },
-    }

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+import structlog
 
 from kubevigil.core.clock import Clock
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.errors import ApiError
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("kubevigil.events")
 MAX_OWNER_DEPTH = 5  # Pod -> ReplicaSet -> Deployment, Job -> CronJob; deeper chains are unusual
 
 
@@ -47,8 +48,6 @@ class MetaCache:
         self.size = size
         self.ttl = ttl
         self.timeout = timeout
-        self.hits = 0
-        self.misses = 0
         self._entries: OrderedDict[tuple[str, str, str, str], tuple[float, Meta]] = OrderedDict()
         self._inflight: dict[tuple[str, str, str, str], asyncio.Future[Meta]] = {}
 
@@ -57,13 +56,10 @@ class MetaCache:
         entry = self._entries.get(key)
         if entry is not None and self.clock.monotonic() - entry[0] < self.ttl:
             self._entries.move_to_end(key)
-            self.hits += 1
             return entry[1]
         pending = self._inflight.get(key)
         if pending is not None:  # concurrent lookups of one object share one GET
-            self.hits += 1
             return await asyncio.shield(pending)
-        self.misses += 1
         future: asyncio.Future[Meta] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
@@ -81,13 +77,14 @@ class MetaCache:
     async def _fetch(self, api_version: str, kind: str, namespace: str, name: str) -> Meta:
         try:
             res = await self.api.resource_for(api_version, kind)
-            obj = await asyncio.wait_for(self.api.get(res, namespace if res.namespaced else None, name), self.timeout)
+            async with asyncio.timeout(self.timeout):  # not wait_for: see runtime.py
+                obj = await self.api.get(res, namespace if res.namespaced else None, name)
         except (TimeoutError, ApiError, KeyError, OSError) as exc:
             # A deleted object (404) or an unknown kind: the event is exported without enrichment.
-            log.debug("enrichment: %s %s %s/%s: %s", api_version, kind, namespace, name, exc)
+            log.debug("enrichment: object not found", api_version=api_version, kind=kind, namespace=namespace, name=name, error=str(exc))
             return GONE if isinstance(exc, ApiError) and exc.status == 404 else MISSING
         except Exception as exc:  # transport errors of the HTTP client: same treatment, never block the export
-            log.info("enrichment: %s %s %s/%s failed: %s", api_version, kind, namespace, name, exc)
+            log.info("enrichment failed", api_version=api_version, kind=kind, namespace=namespace, name=name, error=str(exc))
             return MISSING
         return Meta.of(obj)
 

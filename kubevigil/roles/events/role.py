@@ -6,14 +6,15 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Gauge
 
 from kubevigil.core.readiness import Readiness
 from kubevigil.core.signals import Record
+from kubevigil.kube.factory import Subscription
 from kubevigil.kube.informer import Change, Informer, contact_interval
-from kubevigil.kube.leader import LeaderElector
 from kubevigil.kube.resources import by_kind
 from kubevigil.roles.events.checkpoint import Checkpoint, ConfigMapCheckpoint, FileCheckpoint
 from kubevigil.roles.events.config import EventsConfig
@@ -27,12 +28,14 @@ from kubevigil.roles.events.occurrences import (
 )
 from kubevigil.roles.events.recent import RecentWarnings
 from kubevigil.roles.events.routing import Router
+from kubevigil.roles.events.summary import Summary
 from kubevigil.roles.role import Role, RoleContext
 
 log = structlog.get_logger("kubevigil.events")
 BATCH = 500
 QUEUE_SIZE = 5_000
 ENRICH_CONCURRENCY = 32
+SINK_PUT_TIMEOUT = 10.0  # a summary waits this long for a full metric sink queue, then that period is skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +78,6 @@ class EventsRole(Role):
     name = "events"
 
     def __init__(self, cfg: EventsConfig, ctx: RoleContext) -> None:
-        if ctx.api is None:
-            raise RuntimeError("the events role needs a Kubernetes API client (cluster.kubeconfig / in-cluster)")
-        receivers = {ref[1] for ref in cfg.sink_refs()}
-        missing = sorted(receivers - set(ctx.outlets))
-        if missing:
-            raise RuntimeError(f"events.route: no sink named {missing}; defined: {sorted(ctx.outlets)}")
         self.cfg = cfg
         self.ctx = ctx
         self.api = ctx.api
@@ -89,6 +86,7 @@ class EventsRole(Role):
         self.meta_cache = (MetaCache(ctx.api, ctx.clock, cfg.enrichment.cache_size, cfg.enrichment.ttl_seconds,
                                      cfg.enrichment.fetch_timeout_seconds) if cfg.enrichment.enabled else None)
         self.enricher = Enricher(self.meta_cache, ctx.cluster_name)
+        self.summary = Summary(ctx.cluster_name, cfg.receivers(), ctx.registry) if cfg.metrics.sinks else None
         self.informer: Informer | None = None
         self.recent = RecentWarnings()  # for the web page
         self._newest = 0.0
@@ -101,40 +99,36 @@ class EventsRole(Role):
     # -- lifecycle ----------------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        election = self.cfg.leader_election
-        if not election.enabled:
-            await self.export()
-            return
-        namespace = election.namespace or self.ctx.pod.namespace
-        elector = LeaderElector(self.api, namespace, election.lease_name, self.ctx.pod.name,
-                                lease_duration=election.lease_duration, renew_deadline=election.renew_deadline,
-                                retry_period=election.retry_period, clock=self.ctx.clock, registry=self.ctx.registry)
-        await elector.run(self.export)
-
-    async def export(self) -> None:
-        """Watch and export until cancelled (while holding the lease when leader election is on)."""
+        """Watch and export until cancelled (the runtime runs it while the process holds the lease, with leader
+        election on): every start resumes from the checkpoint."""
         checkpoint = self._checkpoint()
         loaded = await checkpoint.load()
         self._first_start = loaded is None
         self._seen = dict(loaded or {})
         self._queue = asyncio.Queue(QUEUE_SIZE)
         res = by_kind("Event", "v1" if self.cfg.api == "core" else "events.k8s.io/v1")
-        self.informer = Informer(self.api, res, namespace=self.cfg.namespace, name="events", clock=self.ctx.clock,
-                                 registry=self.ctx.registry, cache_view=event_identity,
-                                 contact_every=contact_interval(self.cfg.stale_after_seconds))
-        self.informer.add_handler(self._on_change)
-        log.info("events: watching", api=self.cfg.api, namespace=self.cfg.namespace or "(all)",
-                 first_start=self._first_start, checkpointed=len(self._seen))
-        # The workers run until cancelled; readiness reports any that ended. Pruning ends after the first sync.
-        self._tasks = [asyncio.create_task(self.informer.run(), name="events:informer"),
-                       asyncio.create_task(self._pump(checkpoint), name="events:pump")]
-        prune = asyncio.create_task(self._prune_after_sync(self.informer), name="events:prune")
-        everything = [*self._tasks, prune]
+        # The pump runs before the watch starts: the handler feeds it. It runs until cancelled; readiness reports
+        # it if it ended. Pruning ends after the first sync.
+        self._tasks = [asyncio.create_task(self._pump(checkpoint), name="events:pump")]
+        if self.summary is not None:
+            self._tasks.append(asyncio.create_task(self._publish_summaries(self.summary), name="events:summary"))
+        subscription: Subscription | None = None
+        prune: asyncio.Task[None] | None = None
         try:
+            subscription = await self.ctx.informers.subscribe(
+                res, self._on_change, namespace=self.cfg.namespace, name="events", view=event_identity,
+                contact_every=contact_interval(self.cfg.stale_after_seconds))
+            self.informer = subscription.informer
+            log.info("events: watching", api=self.cfg.api, namespace=self.cfg.namespace or "(all)",
+                     first_start=self._first_start, checkpointed=len(self._seen))
+            prune = asyncio.create_task(self._prune_after_sync(self.informer), name="events:prune")
             done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()
         finally:
+            if subscription is not None:
+                await subscription.close()
+            everything = [*self._tasks, *([prune] if prune else [])]
             for task in everything:
                 task.cancel()
             for task in everything:
@@ -145,8 +139,7 @@ class EventsRole(Role):
     def _checkpoint(self) -> Checkpoint:
         if self.cfg.checkpoint == "file":
             return FileCheckpoint(self.ctx.state_dir)
-        namespace = (self.cfg.leader_election.namespace or self.ctx.pod.namespace)
-        return ConfigMapCheckpoint(self.api, namespace, self.cfg.checkpoint_configmap, self.ctx.clock)
+        return ConfigMapCheckpoint(self.api, self.ctx.pod.namespace, self.cfg.checkpoint_configmap, self.ctx.clock)
 
     def informers(self) -> Sequence[Informer]:
         return () if self.informer is None else (self.informer,)
@@ -157,7 +150,7 @@ class EventsRole(Role):
 
     def readiness(self) -> Readiness:
         if self.informer is None:
-            return Readiness(False, "events: watch not started (not leading yet)")
+            return Readiness(False, "events: the watch has not started")
         dead = [t.get_name() for t in self._tasks if t.done()]
         if dead:
             return Readiness(False, f"events: {', '.join(dead)} stopped")
@@ -181,6 +174,8 @@ class EventsRole(Role):
                 self.metrics.skipped.labels("already_exported").inc()
             return
         self.metrics.received.inc()
+        if self.summary is not None:
+            self.summary.seen(event.get("type") or "")
         now = self.ctx.clock.now()
         ts = occurrence_time(event, now)
         self._newest = max(self._newest, ts)
@@ -228,6 +223,8 @@ class EventsRole(Role):
         for receiver, records in groups.items():
             await self.ctx.outlets[receiver].put(records)
             self.metrics.exported.labels(receiver).inc(len(records))
+            if self.summary is not None:
+                self.summary.exported(receiver, len(records))
         marks: dict[str, int] = {}
         forgotten: set[str] = set()
         for item in batch:
@@ -242,7 +239,20 @@ class EventsRole(Role):
         if forgotten:
             await checkpoint.forget(forgotten)
 
-    def _route(self, occ: Occurrence, body: dict, groups: dict[str, list[Record]]) -> None:
+    async def _publish_summaries(self, summary: Summary) -> None:
+        """Every `metrics.seconds`: the period's summary to the metric sinks, never holding up the export."""
+        clock = self.ctx.clock
+        while True:
+            await clock.sleep(self.cfg.metrics.seconds)
+            values = summary.drain(clock.now())
+            for name in self.cfg.metrics.sinks:
+                try:
+                    async with asyncio.timeout(SINK_PUT_TIMEOUT):  # not wait_for: it can swallow a cancellation
+                        await self.ctx.outlets[name].put(values)
+                except TimeoutError:
+                    log.warning("events: metric sink queue full; this period's summary is not queued", sink=name)
+
+    def _route(self, occ: Occurrence, body: dict[str, Any], groups: dict[str, list[Record]]) -> None:
         decision = self.router.route(body, occ.count)
         for path in decision.dropped:
             self.metrics.dropped.labels(path).inc()
@@ -257,19 +267,19 @@ class EventsRole(Role):
         for receiver in decision.receivers:
             groups.setdefault(receiver, []).append(record)
 
-    async def _enrich_all(self, occurrences: list[Occurrence]) -> list[dict]:
+    async def _enrich_all(self, occurrences: list[Occurrence]) -> list[dict[str, Any]]:
         if len(occurrences) <= 1:
             return [await self.enricher.enrich(o.event) for o in occurrences]
         gate = asyncio.Semaphore(ENRICH_CONCURRENCY)
 
-        async def one(occ: Occurrence) -> dict:
+        async def one(occ: Occurrence) -> dict[str, Any]:
             async with gate:
                 return await self.enricher.enrich(occ.event)
 
         return list(await asyncio.gather(*(one(o) for o in occurrences)))
 
 
-def event_identity(event: dict) -> dict:
+def event_identity(event: dict[str, Any]) -> dict[str, Any]:
     """What the watch cache keeps of an Event: its identity, enough to diff a relist and to prune the checkpoint.
     The role works on each Event as it arrives, so a busy cluster's live Events need not all be held whole."""
     meta = event.get("metadata") or {}

@@ -1,17 +1,19 @@
-"""Role `nurse`: in-cluster network probing on every node (kubenurse, with goldpinger's cluster matrix)."""
+"""Role `nurse`: in-cluster network probing on every node (kubenurse, with goldpinger's cluster matrix).
+
+This module stays light (the config model and the role's table line): the role is imported when it is built.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from contextlib import AbstractAsyncContextManager
+from typing import Any, cast
 
-from kubevigil.roles.nurse.config import NurseSection, demo_section
+from kubevigil.config.tables import FromEnvironment
+from kubevigil.roles.nurse.config import ALL_NAMESPACES, NurseSection, demo_section
 from kubevigil.roles.nurse.rbac import pod_rules_namespaced, rbac
-
-if TYPE_CHECKING:
-    from kubevigil.roles.role import Role, RoleContext
-
-leader = False  # a DaemonSet: every replica checks from its own node
+from kubevigil.roles.rbac import OWN_NAMESPACE, Access
+from kubevigil.roles.role import DemoEnvironment, DemoSinks, Role, RoleContext, RoleDemo, RoleSpec
 
 
 def build(section: NurseSection, ctx: RoleContext) -> Role:
@@ -19,6 +21,25 @@ def build(section: NurseSection, ctx: RoleContext) -> Role:
     from kubevigil.roles.nurse.role import NurseRole
 
     return NurseRole(section, ctx)
+
+
+def api_access(section: NurseSection) -> Access:
+    """list + watch on nodes (cluster-wide) and on the nurse pods: in their namespace, or everywhere with '*'."""
+    namespace = section.neighbours.namespace
+    pods = pod_rules_namespaced(section)
+    return Access(cluster=rbac(section),
+                  namespaced={namespace or OWN_NAMESPACE: pods} if pods and namespace != ALL_NAMESPACES else {})
+
+
+def _demo_section(sinks: DemoSinks) -> dict[str, Any]:
+    return demo_section([sinks.prometheus], [sinks.records])
+
+
+def demo_setup(env: DemoEnvironment) -> AbstractAsyncContextManager[object]:
+    """A kubenurse DaemonSet on the emulator with a nurse per node on its pod's loopback address."""
+    from kubevigil.roles.nurse.demo import demo_nurses
+
+    return demo_nurses(env)
 
 
 async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
@@ -29,4 +50,17 @@ async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
     return await data(cast(NurseRole, role), query)
 
 
-__all__ = ["NurseSection", "build", "demo_section", "leader", "panel", "pod_rules_namespaced", "rbac"]
+SPEC: RoleSpec[NurseSection] = RoleSpec(
+    name="nurse",
+    summary="Network probing from every node: API server, Service, Ingress, neighbours (kubenurse)",
+    config=NurseSection,
+    build=build,
+    leader=False,  # a DaemonSet: every replica checks from its own node
+    rbac=api_access,
+    demo=RoleDemo(section=_demo_section, setup=demo_setup, links=(("network", "{base}/api/matrix/all"),)),
+    # kubenurse has no file: its DaemonSet's variables configure `kubevigil run --role nurse`
+    defaults=FromEnvironment("kubenurse"),
+    panel=panel,
+)
+
+__all__ = ["SPEC", "NurseSection", "api_access", "build", "demo_section", "pod_rules_namespaced", "rbac"]

@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from kubevigil.core.model import Model
-from kubevigil.core.signals import SignalKind
+from kubevigil.core.hostport import split_host_optional_port
+from kubevigil.core.model import Model, Section, SinkRef
 
 BUILTIN_CHECKS = ("api_server_direct", "api_server_dns", "me_ingress", "me_service")
 DEFAULT_DNS_NAME = "kubernetes.default.svc.cluster.local"
 ALL_NAMESPACES = "*"
+DNS_PORT = 53
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$",
                        re.IGNORECASE)
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -105,13 +106,15 @@ class Client(Model):
         from ipaddress import ip_address
 
         for value in values:
-            host, _, port = value.rpartition(":") if value.count(":") == 1 or value.startswith("[") else ("", "", "")
-            host = (host or value).strip("[]")
+            try:
+                host, port = split_host_optional_port(value, DNS_PORT)
+            except ValueError:
+                raise ValueError(f"dns server {value!r} has an invalid port") from None
             try:
                 ip_address(host)
             except ValueError:
                 raise ValueError(f"dns server {value!r} is not an IP address (optionally with :port)") from None
-            if port and not (port.isdigit() and 0 < int(port) < 65536):
+            if port == 0:
                 raise ValueError(f"dns server {value!r} has an invalid port")
         return values
 
@@ -165,7 +168,7 @@ class RecordsOut(Model):
     recover_after: int = Field(2, ge=1, le=1000, description="Consecutive good rounds before it is ok again")
 
 
-class NurseSection(Model):
+class NurseSection(Section):
     """In-cluster network probing on every node (replaces kubenurse)."""
 
     interval_seconds: float = Field(5.0, gt=0, le=86_400, description="Time between rounds of checks")
@@ -196,7 +199,7 @@ class NurseSection(Model):
             check_http_url(url, f"extra check {name!r}: URL")
         return checks
 
-    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+    def sink_refs(self) -> Iterable[SinkRef]:
         for i, name in enumerate(self.metrics.sinks):
             yield ("metrics", "sinks", i), name, "metric"
         for i, name in enumerate(self.records.sinks):

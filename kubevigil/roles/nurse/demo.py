@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from kubevigil.kube.informer import Change, Informer
 from kubevigil.kube.resources import by_kind
 from kubevigil.roles.nurse import endpoints
 from kubevigil.roles.nurse.config import NurseSection
-from kubevigil.roles.role import PodIdentity, RoleContext
+from kubevigil.roles.role import DemoEnvironment, PodIdentity, RoleContext
 
 log = structlog.get_logger("kubevigil.nurse.demo")
 
@@ -209,3 +209,13 @@ async def start_demo_nurses(api: KubeApi, *, cluster_name: str, state_dir: Path,
     nurses = DemoNurses(api, cluster_name, state_dir)
     await nurses.start()
     return nurses
+
+
+@contextlib.asynccontextmanager
+async def demo_nurses(env: DemoEnvironment) -> AsyncIterator[DemoNurses]:
+    """`start_demo_nurses` for `kubevigil demo`: the nurses run while the block runs."""
+    nurses = await start_demo_nurses(env.api, cluster_name=env.cluster_name, state_dir=env.out / "state" / "nurses")
+    try:
+        yield nurses
+    finally:
+        await nurses.stop()

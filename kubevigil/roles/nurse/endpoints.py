@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from kubevigil.config.settings import split_host_port
+from kubevigil.core.hostport import split_host_port
 from kubevigil.roles.nurse.probe import ORIGIN_HEADER
 from kubevigil.roles.nurse.rounds import Round
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
 from typing import Any
 
-from prometheus_client import CollectorRegistry
-
-from kubevigil.core.clock import Clock
-from kubevigil.kube.client import KubeApi
+from kubevigil.kube.factory import InformerFactory, Subscription
 from kubevigil.kube.informer import Change, Informer
 from kubevigil.kube.resources import by_kind
 from kubevigil.roles.nurse.config import ALL_NAMESPACES, Neighbours
@@ -66,29 +62,47 @@ def zone_of(node: dict[str, Any] | None) -> str:
 
 
 class Peers:
-    """Keeps the neighbour candidates current from the pod and node informers."""
+    """Keeps the neighbour candidates current from the pod and node informers (while started)."""
 
-    def __init__(self, api: KubeApi, section: Neighbours, pod: PodIdentity, clock: Clock,
-                 registry: CollectorRegistry) -> None:
+    def __init__(self, section: Neighbours, pod: PodIdentity) -> None:
         self.section = section
         self.pod = pod
         if section.namespace == ALL_NAMESPACES:
             self.namespace: str | None = None
         else:
             self.namespace = section.namespace or pod.namespace
-        self.pods = Informer(api, by_kind("Pod"), namespace=self.namespace, label_selector=section.selector or None,
-                             name="nurse:pods", clock=clock, registry=registry, cache_view=pod_view)
-        self.nodes = Informer(api, by_kind("Node"), name="nurse:nodes", clock=clock, registry=registry,
-                              cache_view=node_view)
-        self.pods.add_handler(self._changed)
-        self.nodes.add_handler(self._changed)
+        self.pods: Informer | None = None
+        self.nodes: Informer | None = None
+        self._subscriptions: list[Subscription] = []
         self._candidates: list[Neighbour] | None = None
         self._hashes: dict[str, int] = {}
+
+    async def start(self, informers: InformerFactory) -> None:
+        """Subscribe to the nurse pods and the nodes (kept as small projections)."""
+        pods = await informers.subscribe(by_kind("Pod"), self._changed, namespace=self.namespace,
+                                         label_selector=self.section.selector or None, view=pod_view,
+                                         name="nurse:pods")
+        nodes = await informers.subscribe(by_kind("Node"), self._changed, view=node_view, name="nurse:nodes")
+        self._subscriptions = [pods, nodes]
+        self.pods, self.nodes = pods.informer, nodes.informer
+
+    async def stop(self) -> None:
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
+            await subscription.close()
+        self.pods = self.nodes = None
+        self._candidates = None
+
+    def _pod_list(self) -> list[dict[str, Any]]:
+        return self.pods.cache.list() if self.pods is not None else []
+
+    def _node(self, name: str) -> dict[str, Any] | None:
+        return self.nodes.cache.get(None, name) if self.nodes is not None else None
 
     def _hash(self, node_name: str) -> int:
         found = self._hashes.get(node_name)
         if found is None:
-            if len(self._hashes) > 4 * len(self.nodes.cache) + 1000:  # nodes come and go: keep it bounded
+            if len(self._hashes) > 4 * len(self.nodes.cache if self.nodes else ()) + 1000:  # nodes come and go: bounded
                 self._hashes.clear()
             found = self._hashes[node_name] = node_hash(node_name)
         return found
@@ -96,25 +110,23 @@ class Peers:
     async def _changed(self, _: Change) -> None:
         self._candidates = None
 
-    def runners(self) -> list[Coroutine[Any, Any, None]]:
-        return [self.pods.run(), self.nodes.run()]
-
     @property
     def synced(self) -> bool:
-        return self.pods.synced.is_set() and self.nodes.synced.is_set()
+        return (self.pods is not None and self.nodes is not None and self.pods.synced.is_set()
+                and self.nodes.synced.is_set())
 
     def own_node_name(self) -> str:
         """NODE_NAME from the downward API, else the node of this pod as listed (kubenurse's way)."""
         if self.pod.node_name:
             return self.pod.node_name
-        for pod in self.pods.cache:
+        for pod in self._pod_list():
             if pod["metadata"]["name"] == self.pod.name:
                 return str(pod["spec"].get("nodeName") or "")
         return ""
 
     def own_node(self) -> dict[str, Any] | None:
         name = self.own_node_name()
-        return self.nodes.cache.get(None, name) if name else None
+        return self._node(name) if name else None
 
     def own_zone(self) -> str:
         return zone_of(self.own_node())
@@ -122,9 +134,9 @@ class Peers:
     def unready_reason(self) -> str:
         """Why /ready answers 503 for this node: cordoned or gone (kubenurse's node readiness watcher)."""
         name = self.own_node_name()
-        if not name or not self.nodes.synced.is_set():
+        if not name or self.nodes is None or not self.nodes.synced.is_set():
             return ""
-        node = self.nodes.cache.get(None, name)
+        node = self._node(name)
         if node is None:
             return f"node {name} not found"
         return f"node {name} is cordoned" if is_unschedulable(node) else ""
@@ -142,14 +154,14 @@ class Peers:
 
     def _eligible(self, *, check_nodes: bool, include_self: bool) -> list[Neighbour]:
         by_node: dict[str, Neighbour] = {}
-        for pod in self.pods.cache:
+        for pod in self._pod_list():
             meta, status = pod["metadata"], pod["status"]
             node_name = pod["spec"]["nodeName"]
             if status["phase"] != "Running" or meta.get("deletionTimestamp") or not status["podIP"] or not node_name:
                 continue
             if meta["name"] == self.pod.name and not include_self:
                 continue
-            node = self.nodes.cache.get(None, node_name)
+            node = self._node(node_name)
             if check_nodes and (node is None or is_unschedulable(node) or is_not_ready(node)):
                 continue
             found = by_node.get(node_name)
@@ -160,7 +172,7 @@ class Peers:
 
     def state(self, stale_after: float) -> str:
         """kubenurse's neighbourhood_state: "ok", or why the list of neighbours is missing or old."""
-        if not self.pods.synced.is_set():
+        if self.pods is None or not self.pods.synced.is_set():
             return "error: the nurse pods have not been listed yet"
         failing = self.pods.watch_failing_for()
         if failing > stale_after:

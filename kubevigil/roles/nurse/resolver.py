@@ -11,18 +11,16 @@ import dns.nameserver
 import dns.resolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from kubevigil.core.hostport import split_host_optional_port
+from kubevigil.roles.nurse.config import DNS_PORT
+
 _NOT_FOUND = (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer)
 
 
 def _server(text: str) -> dns.nameserver.Do53Nameserver:
     """`10.0.0.10`, `127.0.0.53:5353`, `[::1]:53` -> a plain-DNS server (port 53 unless given)."""
-    if text.startswith("["):
-        host, _, port = text[1:].partition("]:")
-        return dns.nameserver.Do53Nameserver(host.rstrip("]"), int(port or 53))
-    host, sep, port = text.rpartition(":")
-    if sep and ":" not in host:
-        return dns.nameserver.Do53Nameserver(host, int(port))
-    return dns.nameserver.Do53Nameserver(text, 53)
+    host, port = split_host_optional_port(text, DNS_PORT)
+    return dns.nameserver.Do53Nameserver(host, port)
 
 
 class NameserverResolver(AbstractResolver):

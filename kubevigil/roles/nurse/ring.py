@@ -46,11 +46,6 @@ class Neighbour:
                 "NodeName": self.node_name, "NodeHash": self.node_hash}
 
 
-def clockwise_distance(from_hash: int, to_hash: int) -> int:
-    """How far `to_hash` lies clockwise of `from_hash` (kubenurse's wrapping uint64 subtraction)."""
-    return (to_hash - from_hash) % _RING
-
-
 def nearest_clockwise(own_node: str, candidates: Sequence[Neighbour], limit: int) -> list[Neighbour]:
     """The `limit` candidates nearest clockwise of `own_node`, nearest first; all of them when limit < 1 or
     there are no more than `limit` (kubenurse filters only above its limit)."""

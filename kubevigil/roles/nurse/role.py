@@ -35,11 +35,6 @@ class NurseRole(Role):
     name = "nurse"
 
     def __init__(self, section: NurseSection, ctx: RoleContext) -> None:
-        if ctx.api is None:
-            raise RuntimeError("the nurse role needs a Kubernetes API client (cluster.kubeconfig / in-cluster)")
-        missing = [s for s in (*section.metrics.sinks, *section.records.sinks) if s not in ctx.outlets]
-        if missing:
-            raise RuntimeError(f"nurse: no outlet for sinks {missing}; defined: {sorted(ctx.outlets)}")
         self.section = section
         self.ctx = ctx
         self.api = ctx.api
@@ -50,7 +45,7 @@ class NurseRole(Role):
         self.metrics = NurseMetrics(section.histogram.buckets, section.histogram.victoriametrics,
                                     self.incoming.count)
         ctx.registry.register(self.metrics)
-        self.peers = Peers(ctx.api, section.neighbours, ctx.pod, ctx.clock, ctx.registry)
+        self.peers = Peers(section.neighbours, ctx.pod)
         self.transitions = Transitions(section.records.fail_after, section.records.recover_after)
         self.summary: Summary | None = None
         self._prober: Prober | None = None
@@ -82,9 +77,10 @@ class NurseRole(Role):
         return endpoints.routes(self)
 
     def readiness(self) -> Readiness:
-        if self.section.neighbours.enabled and not self.peers.pods.synced.is_set():
+        pods = self.peers.pods
+        if self.section.neighbours.enabled and (pods is None or not pods.synced.is_set()):
             return Readiness(False, "the nurse pods have not been listed yet")
-        failing = self.peers.pods.watch_failing_for()
+        failing = pods.watch_failing_for() if pods is not None else 0.0
         if failing > self._stale_after:
             return Readiness(False, f"the pod watch has been failing for {failing:.0f}s")
         if self.latest is None:
@@ -96,9 +92,10 @@ class NurseRole(Role):
     async def run(self) -> None:
         self._prober = self._new_prober()
         self._matrix = ClusterMatrix(self._prober_tls)
-        tasks = [asyncio.create_task(c, name="nurse:informer") for c in self.peers.runners()]
+        tasks: list[asyncio.Task[None]] = []
         tls_site: web.AppRunner | None = None
         try:
+            await self.peers.start(self.ctx.informers)
             if self.section.tls.enabled:
                 tls = self.section.tls
                 tls_site = await endpoints.serve(self.routes(), self.ctx.registry, tls.listen,
@@ -115,6 +112,7 @@ class NurseRole(Role):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.peers.stop()
             await self._prober.close()
             await self._matrix.close()
             if tls_site is not None:
@@ -136,7 +134,8 @@ class NurseRole(Role):
 
     async def _wait_synced(self) -> None:
         """Give the informers up to one interval, so the first round (made at start) already has neighbours."""
-        waits: asyncio.Future[Any] = asyncio.gather(self.peers.pods.synced.wait(), self.peers.nodes.synced.wait())
+        informers = [i for i in (self.peers.pods, self.peers.nodes) if i is not None]
+        waits: asyncio.Future[Any] = asyncio.gather(*(i.synced.wait() for i in informers))
         timer: asyncio.Future[Any] = asyncio.ensure_future(self.ctx.clock.sleep(self.section.interval_seconds))
         await asyncio.wait({waits, timer}, return_when=asyncio.FIRST_COMPLETED)
         for fut in (waits, timer):
@@ -213,7 +212,8 @@ class NurseRole(Role):
             return
         for name in sinks:
             try:
-                await asyncio.wait_for(self.ctx.outlets[name].put(items), timeout=self.section.interval_seconds)
+                async with asyncio.timeout(self.section.interval_seconds):  # not wait_for: see runtime.py
+                    await self.ctx.outlets[name].put(items)
             except TimeoutError:
                 log.warning("sink queue full; nurse results not queued", sink=name, items=len(items))
             except Exception as exc:

@@ -1,19 +1,17 @@
 """Role `scrape`: pods' Prometheus metrics aggregated to cluster level and published (cni-metrics-helper).
 
-The runtime wiring lives here as plain values for the role table: `build`, `rbac`, `demo_section`, `LEADER`.
+This module stays light (the config model and the role's table line): the role is imported when it is built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
+from kubevigil.config.tables import FromEnvironment
+from kubevigil.roles.rbac import Access, PolicyRule
+from kubevigil.roles.role import DemoSinks, Role, RoleContext, RoleDemo, RoleSpec
 from kubevigil.roles.scrape.config import ScrapeSection
-
-if TYPE_CHECKING:
-    from kubevigil.roles.role import Role, RoleContext
-
-LEADER = True  # one writer: two replicas would publish every cycle twice
 
 
 def build(section: ScrapeSection, ctx: RoleContext) -> Role:
@@ -23,22 +21,27 @@ def build(section: ScrapeSection, ctx: RoleContext) -> Role:
     return ScrapeRole(section, ctx)
 
 
-def rbac(section: ScrapeSection) -> list[dict[str, Any]]:
+def rbac(section: ScrapeSection) -> list[PolicyRule]:
     """Exactly what the section uses: list+watch on pods (informers), get on pods/proxy only with `via: proxy`."""
-    rules: list[dict[str, Any]] = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]}]
+    rules: list[PolicyRule] = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]}]
     if any(job.via == "proxy" for job in section.jobs):
         rules.append({"apiGroups": [""], "resources": ["pods/proxy"], "verbs": ["get"]})
     return rules
 
 
-def demo_section(sink_names: list[str], prometheus_sinks: list[str]) -> dict[str, Any]:
-    """The demo's aws-node job, every 10 s, through pods/proxy (the emulator's demo ipamd serves both paths)."""
+def api_access(section: ScrapeSection) -> Access:
+    return Access(cluster=rbac(section))
+
+
+def demo_section(sinks: DemoSinks) -> dict[str, Any]:
+    """The demo's aws-node job every 10 s, scraping each pod's ipamd on its loopback pod IP (the demo cluster's
+    aws-node pods serve it there and through pods/proxy)."""
     return {
         "cluster_id": "demo",
-        "jobs": [{"name": "aws-node", "interval": 10, "timeout": 5, "via": "proxy",
+        "jobs": [{"name": "aws-node", "interval": 10, "timeout": 5, "via": "direct",
                   "breakdown": {"by": "node", "rules": ["assignIPAddresses", "totalIPAddresses"]}}],
-        "sinks": list(sink_names),
-        "prometheus_sinks": list(prometheus_sinks),
+        "sinks": [sinks.metrics],
+        "prometheus_sinks": [sinks.prometheus],
     }
 
 
@@ -50,4 +53,17 @@ async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
     return await data(cast(ScrapeRole, role), query)
 
 
-__all__ = ["LEADER", "ScrapeSection", "build", "demo_section", "panel", "rbac"]
+SPEC: RoleSpec[ScrapeSection] = RoleSpec(
+    name="scrape",
+    summary="Pods' Prometheus metrics aggregated to cluster level (cni-metrics-helper)",
+    config=ScrapeSection,
+    build=build,
+    leader=True,  # one writer: two replicas would publish every cycle twice
+    rbac=api_access,
+    demo=RoleDemo(section=demo_section, links=(("scrape", "{base}/api/scrape"),)),
+    # cni-metrics-helper has no file: its Deployment's variables configure `kubevigil run --role scrape`
+    defaults=FromEnvironment("cni-metrics-helper"),
+    panel=panel,
+)
+
+__all__ = ["SPEC", "ScrapeSection", "api_access", "build", "demo_section", "rbac"]

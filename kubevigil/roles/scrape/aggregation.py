@@ -72,10 +72,6 @@ class _PodCounters:
         self.current: dict[SeriesKey, float] = {}
         self.stats = stats
 
-    @property
-    def baseline(self) -> bool:
-        return self.previous is not None
-
     def increase(self, sample: Sample) -> float | None:
         """The sample's increase since the last scrape; None on the pod's first sight or for a NaN."""
         if not math.isfinite(sample.value):

@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kubevigil.core.model import Model
-from kubevigil.core.signals import SignalKind
+from kubevigil.core.model import Model, Section, SinkRef
 from kubevigil.roles.scrape.rules import Rule
 
 INSTANT: frozenset[str] = frozenset({"sum", "max", "min", "avg"})  # a value at the scrape, not an increase
@@ -116,7 +115,7 @@ class ImdsParams(Model):
     enabled: bool = Field(True, description="false: never ask IMDS (AWS_EC2_METADATA_DISABLED=true)")
 
 
-class ScrapeSection(Model):
+class ScrapeSection(Section):
     """The `scrape` role: pods' Prometheus metrics, aggregated to cluster level (cni-metrics-helper)."""
 
     jobs: list[Job] = Field(
@@ -157,7 +156,7 @@ class ScrapeSection(Model):
                 raise ValueError(f"dimension name {dim!r}: 1-255 characters, no ':'")
         return self
 
-    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+    def sink_refs(self) -> Iterable[SinkRef]:
         for i, name in enumerate(self.sinks):
             yield ("sinks", i), name, "metric"
         for i, name in enumerate(self.prometheus_sinks):

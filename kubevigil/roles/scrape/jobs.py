@@ -6,10 +6,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry
-
 from kubevigil.core.clock import Clock
 from kubevigil.core.history import History
+from kubevigil.kube.factory import InformerFactory, Subscription
 from kubevigil.kube.informer import Informer
 from kubevigil.kube.resources import by_kind
 from kubevigil.roles.scrape.aggregation import Aggregator, CycleStats, PodScrape, Value
@@ -61,24 +60,45 @@ class CycleReport:
 
 
 class JobRunner:
-    """Owns a job's pod informer, its fetcher and its aggregation state."""
+    """A job's pod watch (while watching), its fetcher and its aggregation state."""
 
-    def __init__(self, job: Job, api: Any, clock: Clock, registry: CollectorRegistry) -> None:
+    def __init__(self, job: Job, api: Any, clock: Clock) -> None:
         self.job = job
         self.clock = clock
-        self.informer = Informer(api, by_kind("Pod"), namespace=job.namespace, label_selector=job.selector,
-                                 name=f"scrape:{job.name}", clock=clock, registry=registry, cache_view=pod_view)
+        self.informer: Informer | None = None
+        self._subscription: Subscription | None = None
         self.fetcher: Fetcher = (
             ProxyFetcher(api, job.port, job.path, max_bytes=job.max_bytes) if job.via == "proxy"
             else DirectFetcher(job.port, job.path, max_bytes=job.max_bytes, concurrency=job.concurrency))
-        rules = job.rule_list()
-        self.wanted = Wanted.of(r.metric for r in rules)
-        self.aggregator = Aggregator(rules, job.breakdown)
+        self.wanted = Wanted.of(r.metric for r in job.rule_list())
+        self.aggregator = Aggregator(job.rule_list(), job.breakdown)
         self.last: CycleReport | None = None
         self.history: History[CyclePoint] = History(HISTORY_POINTS, HISTORY_SECONDS)
 
+    async def watch(self, informers: InformerFactory) -> None:
+        """Subscribe to the job's pods (shared with any role watching the same pods the same way), with fresh counter
+        bases: after a pause (another replica led meanwhile and published those increases) old bases would count
+        them twice."""
+        self.aggregator = Aggregator(self.job.rule_list(), self.job.breakdown)
+        self._subscription = await informers.subscribe(
+            by_kind("Pod"), namespace=self.job.namespace, label_selector=self.job.selector, view=pod_view,
+            name=f"scrape:{self.job.name}")
+        self.informer = self._subscription.informer
+
+    async def unwatch(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.close()
+        self._subscription = self.informer = None
+
+    @property
+    def synced(self) -> bool:
+        return self.informer is not None and self.informer.synced.is_set()
+
+    def pods(self) -> list[dict[str, Any]]:
+        return self.informer.cache.list() if self.informer is not None else []
+
     def targets(self) -> list[Target]:
-        return [t for pod in self.informer.cache.list() if (t := target_of(pod)) is not None]
+        return [t for pod in self.pods() if (t := target_of(pod)) is not None]
 
     async def cycle(self) -> CycleReport:
         """Scrape every target once (at most `concurrency` at a time) and aggregate what answered."""
@@ -88,7 +108,7 @@ class JobRunner:
         results = await asyncio.gather(*(self._scrape(t, gate) for t in targets))
         scrapes = [r for r in results if isinstance(r, PodScrape)]
         failures = [r for r in results if isinstance(r, Failure)]
-        self.aggregator.forget({pod["metadata"].get("uid", "") for pod in self.informer.cache.list()})
+        self.aggregator.forget({pod["metadata"].get("uid", "") for pod in self.pods()})
         values, stats = self.aggregator.cycle(scrapes)
         report = CycleReport(at, len(targets), len(scrapes), failures, values, stats,
                              self.clock.monotonic() - started)

@@ -1,14 +1,17 @@
-"""Role `status`: the cluster heartbeat (1 when every watched target is healthy, 0 when one is not)."""
+"""Role `status`: the cluster heartbeat (1 when every watched target is healthy, 0 when one is not).
+
+This module stays light (the config model and the role's table line): the role is imported when it is built.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
+from kubevigil.roles.rbac import Access
+from kubevigil.roles.role import DemoSinks, Role, RoleContext, RoleDemo, RoleSpec
+from kubevigil.roles.status.commands import add_commands
 from kubevigil.roles.status.config import StatusSection
-
-if TYPE_CHECKING:
-    from kubevigil.roles.role import Role, RoleContext
 
 
 def build(section: StatusSection, ctx: RoleContext) -> Role:
@@ -16,6 +19,19 @@ def build(section: StatusSection, ctx: RoleContext) -> Role:
     from kubevigil.roles.status.role import StatusRole
 
     return StatusRole(section, ctx)
+
+
+def api_access(section: StatusSection) -> Access:
+    """list + watch on exactly the kinds the targets use (the role never GETs or writes)."""
+    from kubevigil.roles.status.rbac import rules
+
+    return Access(cluster=rules(section))
+
+
+def demo_section(sinks: DemoSinks) -> dict[str, Any]:
+    from kubevigil.roles.status.demo import demo_section as section
+
+    return section([sinks.metrics, sinks.prometheus])
 
 
 async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
@@ -26,4 +42,18 @@ async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
     return await data(cast(StatusRole, role), query)
 
 
-__all__ = ["StatusSection", "build", "panel"]
+SPEC: RoleSpec[StatusSection] = RoleSpec(
+    name="status",
+    summary="Cluster heartbeat to CloudWatch (kubestatus2cloudwatch)",
+    config=StatusSection,
+    build=build,
+    # Every replica publishes: a heartbeat is an idempotent sample, and a second replica keeps it going while the
+    # first is down (the alarm takes the Minimum, so one replica seeing a problem is enough).
+    leader=False,
+    rbac=api_access,
+    demo=RoleDemo(section=demo_section, links=(("heartbeat", "{base}/status"),)),
+    commands=add_commands,
+    panel=panel,
+)
+
+__all__ = ["SPEC", "StatusSection", "api_access", "build"]

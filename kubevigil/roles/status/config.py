@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kubevigil.core.model import Model
-from kubevigil.core.signals import SignalKind, Unit
+from kubevigil.core.model import Model, Section, SinkRef
+from kubevigil.core.signals import Unit
 
 KINDS = (
     "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "Node", "PersistentVolumeClaim",
@@ -157,7 +157,7 @@ class MetricSpec(Model):
         return v
 
 
-class StatusSection(Model):
+class StatusSection(Section):
     """The `status` role: a heartbeat that is 1 when every target is healthy."""
 
     targets: list[Target] = Field(min_length=1, description="What to watch")
@@ -166,7 +166,6 @@ class StatusSection(Model):
     publish_on_change: bool = Field(False, description="Also publish as soon as the value changes")
     per_target: bool = Field(False, description="Also publish one value per target with the `target` dimension")
     sinks: list[str] = Field(default_factory=list, description="Names of metric sinks that receive the heartbeat")
-    dry_run: bool = Field(False, description="Log what would be published; send nothing")
     sync_timeout: float | None = Field(
         None, gt=0,
         description="Seconds to wait for the first full view of the cluster before publishing 0; default `seconds`",
@@ -189,10 +188,19 @@ class StatusSection(Model):
             raise ValueError(f"must be greater than 0 (got {v}): the interval between two published values")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_dry_run(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "dry_run" in data:
+            raise ValueError("`dry_run` is gone: a dry run is a `stdout` sink, which prints each heartbeat as a JSON "
+                             "line and publishes nothing (sinks: {dry_run: {stdout: {}}} and status.sinks: [dry_run])")
+        return data
+
     @model_validator(mode="after")
     def _coherent(self) -> StatusSection:
-        if not self.sinks and not self.dry_run:
-            raise ValueError("`sinks` is empty: name at least one metric sink, or set `dry_run: true`")
+        if not self.sinks:
+            raise ValueError("`sinks` is empty: name at least one metric sink (a `stdout` sink prints the heartbeat "
+                             "and publishes nothing)")
         dupes = sorted(key for key, n in Counter(t.key for t in self.targets).items() if n > 1)
         if dupes:
             raise ValueError(f"targets {dupes} appear twice; give them distinct `id`s")
@@ -205,6 +213,6 @@ class StatusSection(Model):
             return self.stale_after_seconds
         return min(600.0, max(30.0, 3 * self.seconds))
 
-    def sink_refs(self) -> Iterable[tuple[tuple[str | int, ...], str, SignalKind]]:
+    def sink_refs(self) -> Iterable[SinkRef]:
         for i, name in enumerate(self.sinks):
             yield ("sinks", i), name, "metric"

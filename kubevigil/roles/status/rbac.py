@@ -1,7 +1,7 @@
 """The least-privilege ClusterRole for a `status:` section: list and watch on exactly the kinds it targets.
 
 The role only lists and watches (informers); it never GETs single objects or writes. Print it for a config with
-`kubevigil status rbac --config config.yaml`.
+`kubevigil rbac --config config.yaml`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,3 @@ def rules(section: StatusSection) -> list[dict[str, Any]]:
         groups[res.group].add(res.plural)
     return [{"apiGroups": [g], "resources": sorted(p), "verbs": list(VERBS)} for g, p in sorted(groups.items())]
 
-
-def cluster_role(section: StatusSection, name: str = "kubevigil-status") -> dict[str, Any]:
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": name}, "rules": rules(section)}

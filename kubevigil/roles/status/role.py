@@ -31,17 +31,11 @@ class StatusRole(Role):
     name = "status"
 
     def __init__(self, section: StatusSection, ctx: RoleContext) -> None:
-        if ctx.api is None:
-            raise RuntimeError("the status role needs a Kubernetes API client (cluster.kubeconfig / in-cluster)")
-        missing = [s for s in section.sinks if s not in ctx.outlets]
-        if missing and not section.dry_run:
-            raise RuntimeError(f"status.sinks: no outlet for {missing}; defined: {sorted(ctx.outlets)}")
         self.section = section
         self.ctx = ctx
         now = ctx.clock.now()
         self.trackers = [TargetTracker(t, since=now) for t in section.targets]
-        self.watches = Watches(self.trackers, ctx.api, ctx.clock, ctx.registry, self._target_changed,
-                               stale_after=section.stale_after)
+        self.watches = Watches(self.trackers, ctx.clock, self._target_changed, stale_after=section.stale_after)
         self._by_key = {tr.key: tr for tr in self.trackers}
         self._zero: set[str] = {tr.key for tr in self.trackers if tr.value == 0}
         self._dirty: set[str] = set()
@@ -103,9 +97,9 @@ class StatusRole(Role):
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        tasks = [asyncio.create_task(inf.run(), name=f"informer:{key.label}")
-                 for key, inf in self.watches.informers.items()]
+        tasks: list[asyncio.Task[None]] = []
         try:
+            await self.watches.start(self.ctx.informers)
             await self._wait_synced()
             await self._publish("start")
             self._started = True
@@ -116,6 +110,7 @@ class StatusRole(Role):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.watches.stop()
 
     async def _wait_synced(self) -> None:
         """Wait for every informer's first list, at most `sync_timeout` (default one interval) on the clock."""
@@ -220,10 +215,6 @@ class StatusRole(Role):
         value = self.value
         metrics = self._metrics(now, value, trackers if self.section.per_target else [])
         self._record(now, value, trackers)
-        if self.section.dry_run:
-            log.info("dry run: would publish", why=why, metrics=[x.to_dict() for x in metrics],
-                     unhealthy=self._unhealthy(), withheld=self.withheld or None)
-            return
         if self._zero:
             log.info("publish", why=why, value=value, unhealthy=self._unhealthy())
         else:
@@ -253,7 +244,8 @@ class StatusRole(Role):
     async def _put(self, sink: str, metrics: list[Metric]) -> None:
         """Hand values to delivery; a full queue must not stall the heartbeat past one interval."""
         try:
-            await asyncio.wait_for(self.ctx.outlets[sink].put(metrics), timeout=self.section.seconds)
+            async with asyncio.timeout(self.section.seconds):  # not wait_for: 3.11's can swallow a cancellation
+                await self.ctx.outlets[sink].put(metrics)
         except TimeoutError:
             log.warning("sink queue full; heartbeat not queued", sink=sink)
         except Exception as exc:

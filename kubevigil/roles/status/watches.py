@@ -7,10 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry
-
 from kubevigil.core.clock import Clock
 from kubevigil.kube.cache import key_of
+from kubevigil.kube.factory import InformerFactory, Subscription
 from kubevigil.kube.informer import Change, Informer, contact_interval
 from kubevigil.kube.resources import by_kind
 from kubevigil.roles.status.health import Health, evaluate
@@ -44,14 +43,17 @@ NOT_SYNCED = Health("unhealthy", "no view of the cluster yet: list/watch of this
 
 
 class Watches:
-    """Owns the informers; keeps every tracker's objects equal to what its informer caches."""
+    """Subscribes to the informers the targets need; keeps every tracker's objects equal to what they cache."""
 
-    def __init__(self, trackers: list[TargetTracker], api: Any, clock: Clock, registry: CollectorRegistry,
-                 on_change: Callable[[TargetTracker, bool], None], stale_after: float = 120.0) -> None:
+    def __init__(self, trackers: list[TargetTracker], clock: Clock, on_change: Callable[[TargetTracker, bool], None],
+                 stale_after: float = 120.0) -> None:
         self.trackers = trackers
         self.clock = clock
+        self.stale_after = stale_after
         self._on_change = on_change
-        self.informers: dict[WatchKey, Informer] = {}
+        self.keys: list[WatchKey] = []
+        self.informers: dict[WatchKey, Informer] = {}  # while started
+        self._subscriptions: list[Subscription] = []
         self._named: dict[WatchKey, dict[ObjectKey, list[TargetTracker]]] = defaultdict(lambda: defaultdict(list))
         self._broad: dict[WatchKey, list[TargetTracker]] = defaultdict(list)
         self._by_namespace_watch: dict[WatchKey, list[TargetTracker]] = defaultdict(list)
@@ -65,16 +67,30 @@ class Watches:
             if nk is not None:
                 self._by_namespace_watch[nk].append(tr)
             for key in (wk, nk):
-                if key is not None and key not in self.informers:
-                    self.informers[key] = Informer(api, by_kind(key.kind), namespace=key.namespace,
-                                                   label_selector=key.selector, name=key.label, clock=clock,
-                                                   registry=registry, contact_every=contact_interval(stale_after))
-        for key, inf in self.informers.items():
-            inf.add_handler(self._namespace_handler(key) if key.kind == "Namespace" else self._object_handler(key))
+                if key is not None and key not in self.keys:
+                    self.keys.append(key)
+        # Namespaces first: an object's handler reads the namespace selector's cache.
+        self.keys.sort(key=lambda k: k.kind != "Namespace")
+
+    async def start(self, factory: InformerFactory) -> None:
+        """Subscribe to every watch the targets need (shared with other roles watching the same objects)."""
+        for key in self.keys:
+            handler = self._namespace_handler(key) if key.kind == "Namespace" else self._object_handler(key)
+            subscription = await factory.subscribe(
+                by_kind(key.kind), handler, namespace=key.namespace, label_selector=key.selector, name=key.label,
+                contact_every=contact_interval(self.stale_after))
+            self._subscriptions.append(subscription)
+            self.informers[key] = subscription.informer
+
+    async def stop(self) -> None:
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
+            await subscription.close()
+        self.informers = {}
 
     @property
     def synced(self) -> bool:
-        return all(inf.synced.is_set() for inf in self.informers.values())
+        return len(self.informers) == len(self.keys) and all(inf.synced.is_set() for inf in self.informers.values())
 
     def informers_of(self, tracker: TargetTracker) -> list[Informer]:
         keys = [object_watch(tracker)] + ([nk] if (nk := namespace_watch(tracker)) else [])

@@ -14,7 +14,7 @@ from kubevigil.core.signals import Metric
 from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.cloudwatch.params import Params
 from kubevigil.sinks.payloads import chunks
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext, SinkError
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, Sink, SinkContext, SinkError, no_ack
 
 MAX_DATUMS = 1000
 MAX_BYTES = 1_000_000  # CloudWatch's 1 MB request limit, measured on the uncompressed body
@@ -67,7 +67,7 @@ class CloudWatchSink(Sink[Metric]):
             "StorageResolution": self.params.storage_resolution,
         }
 
-    async def send(self, batch: Sequence[Metric]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Metric], ack: Ack = no_ack) -> list[ItemFailure]:
         now = datetime.now(UTC).timestamp()
         failures: list[ItemFailure] = []
         good: list[tuple[int, Metric]] = []
@@ -89,6 +89,7 @@ class CloudWatchSink(Sink[Metric]):
                 rest = [item for later in runs[n:] for item in later]
                 failures += [ItemFailure(i, str(exc), retryable=exc.retryable) for i, _ in rest]
                 break
+            await ack([i for i, _ in run])
         return failures
 
     async def close(self) -> None:

@@ -13,7 +13,7 @@ from kubevigil.core.templating import compile_value
 from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.cloudwatch_logs.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, render, send_in_order
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext, SinkError
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, Sink, SinkContext, SinkError, no_ack
 
 MAX_EVENTS = 10_000
 MAX_BYTES = 1_048_576  # per call, messages plus EVENT_OVERHEAD each
@@ -33,7 +33,7 @@ class CloudWatchLogsSink(Sink[Record]):
         self.stream = params.log_stream_name.replace("{cluster}", ctx.cluster_name)
         self.client: Any = make_client("logs", params)
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         payloads, failures = render(batch, self.layout, MAX_EVENT_BYTES, "CloudWatch Logs")
         ordered = sorted(payloads, key=lambda p: _millis(p.record))
         runs = [
@@ -41,7 +41,7 @@ class CloudWatchLogsSink(Sink[Record]):
             for span in _day_spans(ordered)
             for run in chunks(span, MAX_EVENTS, MAX_BYTES, lambda p: len(p.data) + EVENT_OVERHEAD)
         ]
-        return failures + await send_in_order(runs, self._put)
+        return failures + await send_in_order(runs, self._put, ack)
 
     async def close(self) -> None:
         self.client.close()

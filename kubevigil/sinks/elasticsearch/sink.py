@@ -8,9 +8,9 @@ from elastic_transport import ApiError, TransportError
 from elastic_transport import ConnectionError as ESConnectionError
 from elasticsearch import AsyncElasticsearch
 
-from kubevigil.sinks.bulk_index import BulkIndexSink, http_status_retryable
+from kubevigil.sinks.bulk_index import BulkIndexSink
 from kubevigil.sinks.elasticsearch.params import Params
-from kubevigil.sinks.sink import PermanentError, RetryableError, SinkContext
+from kubevigil.sinks.sink import RetryableError, SinkContext, error_for_status
 
 
 class ElasticsearchSink(BulkIndexSink):
@@ -41,8 +41,7 @@ class ElasticsearchSink(BulkIndexSink):
             # A prebuilt NDJSON body: each document is serialised once, by BulkBuilder, not again by the client.
             response = await self._client.bulk(body=body)  # type: ignore[arg-type]
         except ApiError as exc:
-            error = RetryableError if http_status_retryable(exc.meta.status) else PermanentError
-            raise error(f"elasticsearch _bulk: {exc.meta.status} {exc.message}") from exc
+            raise error_for_status(exc.meta.status, f"elasticsearch _bulk: {exc.meta.status} {exc.message}") from exc
         except (ESConnectionError, TransportError) as exc:
             raise RetryableError(f"elasticsearch unreachable: {exc}") from exc
         return dict(response.body)

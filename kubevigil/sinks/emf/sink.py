@@ -11,7 +11,7 @@ import orjson
 
 from kubevigil.core.signals import Metric
 from kubevigil.sinks.emf.params import Params
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, PermanentError, Sink, SinkContext, no_ack
 
 MAX_METRICS = 100  # per EMF document
 MAX_DIMENSIONS = 30
@@ -55,7 +55,7 @@ class EmfSink(Sink[Metric]):
         self.params = params
         self.out = out or (sys.stdout if params.stream == "stdout" else sys.stderr)
 
-    async def send(self, batch: Sequence[Metric]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Metric], ack: Ack = no_ack) -> list[ItemFailure]:
         failures: list[ItemFailure] = []
         good: list[Metric] = []
         for i, m in enumerate(batch):

@@ -11,7 +11,7 @@ from kubevigil.core.templating import compile_value
 from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.eventbridge.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, failed_in_order, render, send_in_order
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, Sink, SinkContext, no_ack
 
 MAX_ENTRIES = 10
 MAX_BYTES = 262_144  # per entry and per call, counted as AWS counts an entry's size
@@ -29,7 +29,7 @@ class EventBridgeSink(Sink[Record]):
         self.client: Any = make_client("events", params)
         self.overhead = TIME_BYTES + len(params.source.encode()) + len(params.detail_type.encode())
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         rendered, failures = render(batch, self.layout, MAX_BYTES - self.overhead, "EventBridge")
         payloads = []
         for payload in rendered:
@@ -40,7 +40,7 @@ class EventBridgeSink(Sink[Record]):
                 reason = f"record {payload.record.id}: EventBridge detail must be a JSON object, layout gave {start}"
                 failures.append(ItemFailure(payload.index, reason, retryable=False))
         runs = list(chunks(payloads, MAX_ENTRIES, MAX_BYTES, lambda p: len(p.data) + self.overhead))
-        return failures + await send_in_order(runs, self._put)
+        return failures + await send_in_order(runs, self._put, ack)
 
     async def close(self) -> None:
         self.client.close()

@@ -13,7 +13,7 @@ from kubevigil.core.templating import compile_value
 from kubevigil.sinks.file.params import Params
 from kubevigil.sinks.lines import encode_lines
 from kubevigil.sinks.payloads import de_dot
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext, no_ack
 
 
 class FileSink(Sink[Any]):
@@ -33,7 +33,7 @@ class FileSink(Sink[Any]):
     async def close(self) -> None:
         await asyncio.to_thread(self._close)
 
-    async def send(self, batch: Sequence[Signal]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Signal], ack: Ack = no_ack) -> list[ItemFailure]:
         items = [de_dot(i) if isinstance(i, Record) else i for i in batch] if self.params.de_dot else batch
         lines, failures = encode_lines(items, self._layout)
         try:

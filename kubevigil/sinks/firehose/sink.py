@@ -10,7 +10,7 @@ from kubevigil.core.templating import compile_value
 from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.firehose.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, de_dot, failed_in_order, render, send_in_order
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, Sink, SinkContext, no_ack
 
 MAX_RECORDS = 500
 MAX_BYTES = 4_194_304  # per call
@@ -27,11 +27,11 @@ class FirehoseSink(Sink[Record]):
         self.layout = None if params.layout is None else compile_value(params.layout)
         self.client: Any = make_client("firehose", params)
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         records = [de_dot(r) for r in batch] if self.params.de_dot else batch
         payloads, failures = render(records, self.layout, MAX_RECORD_BYTES - 1, "Firehose")
         runs = list(chunks(payloads, MAX_RECORDS, MAX_BYTES, lambda p: len(p.data) + 1))
-        return failures + await send_in_order(runs, self._put)
+        return failures + await send_in_order(runs, self._put, ack)
 
     async def close(self) -> None:
         self.client.close()

@@ -11,7 +11,7 @@ from kubevigil.core.templating import RenderError, Text, compile_text, compile_v
 from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.kinesis.params import Params
 from kubevigil.sinks.payloads import Payload, chunks, failed_in_order, render, send_in_order
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, Sink, SinkContext, no_ack
 
 MAX_RECORDS = 500
 MAX_BYTES = 5_242_880  # per call, data plus partition keys
@@ -31,7 +31,7 @@ class KinesisSink(Sink[Record]):
         self.stream = {"StreamARN": params.stream_arn} if params.stream_arn else {"StreamName": params.stream_name}
         self.client: Any = make_client("kinesis", params)
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         rendered, failures = render(batch, self.layout, MAX_RECORD_BYTES, "Kinesis")
         payloads = []
         for payload in rendered:
@@ -41,7 +41,7 @@ class KinesisSink(Sink[Record]):
             else:
                 payloads.append(keyed)
         runs = list(chunks(payloads, MAX_RECORDS, MAX_BYTES, _size))
-        return failures + await send_in_order(runs, self._put)
+        return failures + await send_in_order(runs, self._put, ack)
 
     async def close(self) -> None:
         self.client.close()

@@ -13,7 +13,7 @@ from kubevigil.core.templating import RenderError, compile_text, compile_value, 
 from kubevigil.sinks.http_post import HttpSink
 from kubevigil.sinks.loki.params import Params
 from kubevigil.sinks.payloads import Payload, render
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, SinkContext, no_ack
 
 _MAX_LINE = 256 * 1024  # Loki's default max_line_size
 
@@ -28,7 +28,7 @@ class LokiSink(HttpSink):
         self._labels = {k: compile_text(v) for k, v in params.stream_labels.items()}
         self._url = params.url if params.url.rstrip("/").endswith("/push") else params.url.rstrip("/") + "/loki/api/v1/push"
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         payloads, failures = render(batch, self._layout, _MAX_LINE, "Loki")
         streams: dict[tuple[tuple[str, str], ...], list[Payload]] = {}
         for p in payloads:

@@ -9,9 +9,9 @@ from opensearchpy import AsyncHttpConnection, AsyncOpenSearch, AWSV4SignerAsyncA
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
-from kubevigil.sinks.bulk_index import BulkIndexSink, http_status_retryable
+from kubevigil.sinks.bulk_index import BulkIndexSink
 from kubevigil.sinks.opensearch.params import Params
-from kubevigil.sinks.sink import PermanentError, RetryableError, SinkContext
+from kubevigil.sinks.sink import RetryableError, SinkContext, error_for_status
 
 
 class OpenSearchSink(BulkIndexSink):
@@ -46,8 +46,7 @@ class OpenSearchSink(BulkIndexSink):
             raise RetryableError(f"opensearch unreachable: {exc.error}") from exc
         except TransportError as exc:
             status = exc.status_code if isinstance(exc.status_code, int) else None
-            error = RetryableError if http_status_retryable(status) else PermanentError
-            raise error(f"opensearch _bulk: {status} {exc.error}") from exc
+            raise error_for_status(status, f"opensearch _bulk: {status} {exc.error}") from exc
         return response
 
     async def close(self) -> None:

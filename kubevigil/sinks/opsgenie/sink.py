@@ -10,7 +10,7 @@ from kubevigil.core.templating import compile_text, record_context
 from kubevigil.sinks.http_post import HttpSink, json_each, send_each
 from kubevigil.sinks.opsgenie.params import Params
 from kubevigil.sinks.payloads import Payload
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, SinkContext
+from kubevigil.sinks.sink import AccessError, Ack, BatchLimits, ItemFailure, SinkContext, no_ack
 
 # Opsgenie's own field limits; longer values are cut, as its API would reject them.
 _LIMITS = {"message": 130, "alias": 512, "description": 15_000, "entity": 512}
@@ -38,13 +38,13 @@ class OpsgenieSink(HttpSink):
             body["details"] = {k: t.render(ctx) for k, t in self._details.items()}
         return body
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         payloads, failures = json_each(batch, self.alert)
-        return failures + await send_each(payloads, self._post)
+        return failures + await send_each(payloads, self._post, ack)
 
     async def _post(self, payload: Payload) -> None:
         key = self.params.api_key.get_secret_value()
         if not key:
-            raise PermanentError("opsgenie: no API key configured")
+            raise AccessError("opsgenie: no API key configured")
         headers = {"Authorization": f"GenieKey {key}", "Content-Type": "application/json"}
         await self._poster.post(f"{self.params.api_url}/v2/alerts", payload.data, headers)

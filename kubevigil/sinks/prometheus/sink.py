@@ -14,7 +14,7 @@ from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.signals import Metric, MetricKind
 from kubevigil.sinks.prometheus.naming import label_name, metric_name
 from kubevigil.sinks.prometheus.params import Params
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, SignalKind, Sink, SinkContext, no_ack
 
 
 @dataclass(slots=True)
@@ -87,7 +87,7 @@ class PrometheusSink(Sink[Metric]):
             self.ctx.registry.unregister(self.values)
             self._registered = False
 
-    async def send(self, batch: Sequence[Metric]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Metric], ack: Ack = no_ack) -> list[ItemFailure]:
         for metric in batch:
             self.values.update(metric_name(self.params.prefix, metric.name, metric.unit), metric)
         return []

@@ -11,11 +11,23 @@ from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_text, record_context
 from kubevigil.sinks.http_post import HttpSink, json_each, send_each
 from kubevigil.sinks.payloads import Payload
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, RetryableError, SinkContext
+from kubevigil.sinks.sink import (
+    AccessError,
+    Ack,
+    BatchLimits,
+    ItemFailure,
+    PermanentError,
+    RetryableError,
+    SinkContext,
+    no_ack,
+)
 from kubevigil.sinks.slack.params import Params
 
-# Slack answers HTTP 200 with {"ok": false, "error": ...}; these codes clear up by themselves.
+# Slack answers HTTP 200 with {"ok": false, "error": ...}. These codes clear up by themselves:
 _TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "request_timeout", "service_unavailable"}
+# these mean the token or the channel is wrong, which an operator fixes (the 401/403/404 of the table):
+_ACCESS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission",
+           "missing_scope", "channel_not_found", "not_in_channel", "is_archived", "team_access_not_granted"}
 
 
 class SlackSink(HttpSink):
@@ -29,9 +41,9 @@ class SlackSink(HttpSink):
         self._attachment = {k: compile_text(v) for k, v in optional.items() if v is not None}
         self._fields = {k: compile_text(v) for k, v in params.fields.items()}
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         payloads, failures = json_each(batch, self.message)
-        return failures + await send_each(payloads, self._post)
+        return failures + await send_each(payloads, self._post, ack)
 
     def message(self, record: Record) -> dict[str, Any]:
         """The chat.postMessage body for one record."""
@@ -47,11 +59,12 @@ class SlackSink(HttpSink):
     async def _post(self, payload: Payload) -> None:
         token = self.params.token.get_secret_value()
         if not token:
-            raise PermanentError("slack: no token configured")
+            raise AccessError("slack: no token configured")
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json; charset=utf-8"}
         answer = orjson.loads(await self._poster.post(f"{self.params.api_url}/chat.postMessage", payload.data, headers))
         if not answer.get("ok"):
             code = answer.get("error", "unknown_error")
-            raise (RetryableError if code in _TRANSIENT else PermanentError)(f"slack: {code}")
+            error = RetryableError if code in _TRANSIENT else AccessError if code in _ACCESS else PermanentError
+            raise error(f"slack: {code}")
 
 

@@ -9,7 +9,7 @@ from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.payloads import Payload, chunks, failed_by_id, fifo_id, render, send_in_order
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, Sink, SinkContext, no_ack
 from kubevigil.sinks.sns.params import Params
 
 MAX_ENTRIES = 10
@@ -25,10 +25,10 @@ class SnsSink(Sink[Record]):
         self.layout = None if params.layout is None else compile_value(params.layout)
         self.client: Any = make_client("sns", params)
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         payloads, failures = render(batch, self.layout, MAX_BYTES, "SNS")
         runs = list(chunks(payloads, MAX_ENTRIES, MAX_BYTES, lambda p: len(p.data)))
-        return failures + await send_in_order(runs, self._put)
+        return failures + await send_in_order(runs, self._put, ack)
 
     async def close(self) -> None:
         self.client.close()

@@ -10,7 +10,7 @@ from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.aws import call, make_client
 from kubevigil.sinks.payloads import Payload, chunks, failed_by_id, fifo_id, render, send_in_order
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, Sink, SinkContext, no_ack
 from kubevigil.sinks.sqs.params import Params
 
 MAX_ENTRIES = 10
@@ -30,13 +30,13 @@ class SqsSink(Sink[Record]):
         self.client: Any = make_client("sqs", params)
         self.queue_url = params.queue_url
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         payloads, failures = render(batch, self.layout, MAX_BYTES, "SQS")
         if not payloads:
             return failures
         queue_url = await self._queue_url()
         runs = list(chunks(payloads, MAX_ENTRIES, MAX_BYTES, lambda p: len(p.data)))
-        return failures + await send_in_order(runs, lambda run: self._put(queue_url, run))
+        return failures + await send_in_order(runs, lambda run: self._put(queue_url, run), ack)
 
     async def close(self) -> None:
         self.client.close()

@@ -11,7 +11,7 @@ from kubevigil.core.signals import Record, Signal
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.lines import encode_lines
 from kubevigil.sinks.payloads import de_dot
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext, no_ack
 from kubevigil.sinks.stdout.params import Params
 
 
@@ -24,7 +24,7 @@ class StdoutSink(Sink[Any]):
         self.ctx = ctx
         self._layout = compile_value(params.layout) if params.layout is not None else None
 
-    async def send(self, batch: Sequence[Signal]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Signal], ack: Ack = no_ack) -> list[ItemFailure]:
         items = [de_dot(i) if isinstance(i, Record) else i for i in batch] if self.params.de_dot else batch
         lines, failures = encode_lines(items, self._layout)
         data = b"".join(lines)

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from kubevigil.core.hostport import split_host_port
 from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.payloads import Payload, render
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, RetryableError, SignalKind, Sink, SinkContext, no_ack
 from kubevigil.sinks.syslog.params import FACILITIES, Params
 
 _WARNING, _INFO = 4, 6
@@ -32,20 +33,20 @@ class SyslogSink(Sink[Record]):
 
     def __init__(self, params: Params, ctx: SinkContext) -> None:
         self.params = params
-        host, _, port = params.address.rpartition(":")
-        self._host, self._port = host.strip("[]"), int(port)
+        self._host, self._port = split_host_port(params.address)
         self._layout = compile_value(params.layout) if params.layout is not None else None
         self._facility = FACILITIES[params.facility]
         self._hostname = (params.hostname or ctx.cluster_name or "-").replace(" ", "_")
         self._writer: asyncio.StreamWriter | None = None
         self._udp: asyncio.DatagramTransport | None = None
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         limit = _MAX_UDP if self.params.network == "udp" else 1_000_000
         payloads, failures = render(batch, self._layout, limit, "syslog")
         messages = [frame(p, facility=self._facility, hostname=self._hostname, tag=self.params.tag) for p in payloads]
         try:
-            await asyncio.wait_for(self._write(messages), self.params.timeout)
+            async with asyncio.timeout(self.params.timeout):
+                await self._write(messages)
         except (OSError, TimeoutError) as exc:
             await self.close()
             raise RetryableError(f"syslog {self.params.address}: {type(exc).__name__}: {exc}") from exc

@@ -11,7 +11,7 @@ from kubevigil.core.signals import Record
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.http_post import HttpSink, send_each
 from kubevigil.sinks.payloads import Payload, render
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, SinkContext, no_ack
 from kubevigil.sinks.teams.params import Params
 
 _MAX_BODY = 28 * 1024  # Teams rejects webhook messages over about 28 KB
@@ -35,9 +35,9 @@ class TeamsSink(HttpSink):
         self._layout = compile_value(source)
         self._card = params.layout is None
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         payloads, failures = render(batch, self._layout, _MAX_BODY, "Teams")
-        return failures + await send_each(payloads, self._post)
+        return failures + await send_each(payloads, self._post, ack)
 
     async def _post(self, payload: Payload) -> None:
         data = payload.data

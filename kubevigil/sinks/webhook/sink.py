@@ -8,7 +8,7 @@ from kubevigil.core.signals import Record
 from kubevigil.core.templating import RenderError, compile_text, compile_value, record_context
 from kubevigil.sinks.http_post import HttpSink, send_each
 from kubevigil.sinks.payloads import Payload, render
-from kubevigil.sinks.sink import BatchLimits, ItemFailure, PermanentError, SinkContext
+from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, PermanentError, SinkContext, no_ack
 from kubevigil.sinks.webhook.params import Params
 
 _MAX_BODY = 10 * 1024 * 1024
@@ -23,9 +23,9 @@ class WebhookSink(HttpSink):
         self._layout = compile_value(params.layout) if params.layout is not None else None
         self._headers = {k: compile_text(v) for k, v in params.headers.items()}
 
-    async def send(self, batch: Sequence[Record]) -> list[ItemFailure]:
+    async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         payloads, failures = render(batch, self._layout, _MAX_BODY, "the webhook")
-        return failures + await send_each(payloads, self._post)
+        return failures + await send_each(payloads, self._post, ack)
 
     async def _post(self, payload: Payload) -> None:
         ctx = record_context(payload.record)

@@ -43,6 +43,10 @@ def detect(doc: dict[str, Any]) -> bool:
 
 
 def origin(loc: Loc, doc: dict[str, Any]) -> Loc | None:
+    if loc[:2] == ("leader_election", "lease_name"):
+        return ("leaderElection", "leaderElectionID")
+    if loc[:1] == ("leader_election",):
+        return ("leaderElection",)
     if loc[:2] == ("events", "route"):
         return ("route", *route_origin(loc[2:]))
     if loc[:1] == ("sinks",) and len(loc) >= 2:
@@ -89,6 +93,7 @@ def translate_config(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         issues.append(ConfigIssue.at(("receivers",), "must be a list of receivers (- name: ..., <type>: {...})"))
         receivers = []
     native["sinks"] = _sinks(receivers, referenced, warnings, issues)
+    native["leader_election"] = _leader_election(doc, issues)
     native["events"] = events
     if issues:
         raise ConfigError(issues)
@@ -146,6 +151,15 @@ def _ignored(doc: dict[str, Any], warnings: list[str], issues: list[ConfigIssue]
                         "kubevigil_delivery_*")
 
 
+def _leader_election(doc: dict[str, Any], issues: list[ConfigIssue]) -> dict[str, Any]:
+    """event-exporter's `leaderElection` is the process's election in kubevigil (off unless enabled, as there)."""
+    election = doc.get("leaderElection") or {}
+    native: dict[str, Any] = {"enabled": bool(go_bool(election, ("enabled",), issues, ("leaderElection",)))}
+    if isinstance(election, dict) and election.get("leaderElectionID"):
+        native["lease_name"] = election["leaderElectionID"]
+    return native
+
+
 def _events(doc: dict[str, Any], warnings: list[str], issues: list[ConfigIssue]) -> dict[str, Any]:
     events: dict[str, Any] = {}
     if doc.get("namespace"):
@@ -158,10 +172,6 @@ def _events(doc: dict[str, Any], warnings: list[str], issues: list[ConfigIssue])
     warnings.append(f"maxEventAgeSeconds: {events['max_event_age_seconds']} applies only to kubevigil's very first "
                     "start; after that a checkpoint makes restarts and relists export every occurrence not yet "
                     "exported, however old")
-    election = doc.get("leaderElection") or {}
-    events["leader_election"] = {"enabled": bool(go_bool(election, ("enabled",), issues, ("leaderElection",)))}
-    if isinstance(election, dict) and election.get("leaderElectionID"):
-        events["leader_election"]["lease_name"] = election["leaderElectionID"]
     enrichment: dict[str, Any] = {}
     if go_bool(doc, ("omitLookup",), issues):
         enrichment["enabled"] = False

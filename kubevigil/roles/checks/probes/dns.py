@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from kubevigil.core.hostport import split_host_optional_port
 from kubevigil.roles.checks.probes.probe import Attempt, CheckFailed, Outcome, ProbeEnv, ProbeSpec
 
 if TYPE_CHECKING:
@@ -22,15 +23,10 @@ SHOWN_ANSWERS = 5  # answers listed in a message; the rest are counted
 
 def server_address(text: str) -> tuple[str, int]:
     """"10.0.0.10" / "10.0.0.10:5353" / "::1" / "[::1]:5353" -> (ip, port); ValueError otherwise."""
-    host, port = text, DNS_PORT
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"{text!r}: write an IPv6 server as [addr] or [addr]:port")
-        port = int(rest[1:]) if rest else DNS_PORT
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-        port = int(port_text)
+    try:
+        host, port = split_host_optional_port(text, DNS_PORT)
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: {exc}; write an IPv6 server as [addr] or [addr]:port") from None
     ipaddress.ip_address(host)  # a name would need a resolver to find the resolver
     if not 1 <= port <= 65535:
         raise ValueError(f"port {port} is out of range")
