@@ -5,17 +5,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from kubevigil import __version__
+from kubevigil.core.startup import StartupError
+
+if TYPE_CHECKING:
+    from kubevigil.roles.role import Subcommands
 from kubevigil.dashboards.command import add_commands as add_dashboard_commands
 
 CONFIG_HELP = "config file (default: $KUBEVIGIL_CONFIG, $KS2CW_CONFIG_PATH, ./config.yaml, /etc/kubevigil/config.yaml)"
 ROLE_HELP = ("only this role (repeatable); default: every role the file configures. With no config file, the role "
              "runs with its defaults or its replaced tool's environment variables")
+
+_SIGPIPE_EXIT = 141  # what a shell reports for a program a closed pipe ended (128 + SIGPIPE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,13 +32,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except StartupError as exc:
+        print(f"kubevigil: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `kubevigil schema | head`: the reader has all it wants; nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the flush at exit must not fail again
+        return _SIGPIPE_EXIT
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a mistake told in one line (argparse's usage block buries it), commands named when missing."""
+
+    def error(self, message: str) -> NoReturn:
+        commands = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if commands is not None and f"required: {commands.metavar or commands.dest}" in message:
+            message = f"a command is required: {', '.join(commands.choices)}"
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _seconds(text: str) -> float:
+    """A duration on the command line: a finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 10**12 or math.isnan(value):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds (and at most 10^12); got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0-65535 (0: any free port); got {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
     from kubevigil.roles.registry import ROLES
 
-    p = argparse.ArgumentParser(prog="kubevigil", description="Cluster health shipped to places that stay up when the cluster does not.")
+    p = _Parser(prog="kubevigil", description="Cluster health shipped to places that stay up when the cluster does not.")
+    p.add_argument("--version", action="version", version=f"kubevigil {__version__}")
     sub = p.add_subparsers(metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the roles a config file enables", description="Run the roles the config file enables until SIGTERM/SIGINT.")
@@ -40,8 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     demo = sub.add_parser("demo", help="run every role against a built-in simulated cluster", description="Start the Kubernetes API emulator with a small realistic cluster and run every role against it with local sinks.")
-    demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
-    demo.add_argument("--port", type=int, default=8080, help="HTTP port for /metrics, /readyz, /status (default 8080; 0 = any free port)")
+    demo.add_argument("--duration", type=_seconds, help="stop after this many seconds (default: until Ctrl-C)")
+    demo.add_argument("--port", type=_port, default=8080, help="HTTP port for /metrics, /readyz, /status (default 8080; 0 = any free port)")
     demo.add_argument("--out", default="demo-out", help="directory for the demo's files (default ./demo-out)")
     demo.set_defaults(func=_cmd_demo)
 
@@ -76,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     tools = _Tools()
     for spec in ROLES.values():
         if spec.commands is not None:
-            spec.commands(sub, tools)
+            spec.commands(cast("Subcommands", sub), tools)  # its parsers are _Parser, an ArgumentParser
     add_dashboard_commands(sub, _load, _format_option)
     return p
 
@@ -102,7 +149,7 @@ class _Tools:
 def _cmd_sim(args: argparse.Namespace) -> int:
     from kubevigil.sim.serve import add_sim_parser
 
-    parser = argparse.ArgumentParser(prog="kubevigil")
+    parser = _Parser(prog="kubevigil")
     add_sim_parser(parser.add_subparsers(metavar="COMMAND"))
     parsed = parser.parse_args(["sim", *(["--help"] if args.help else []), *args.rest])
     return int(parsed.func(parsed) or 0)
@@ -113,6 +160,7 @@ def _load(file: str | None, fmt: str | None, roles: Sequence[str] | None = None)
     defaults. None after printing every problem."""
     from kubevigil.catalog import load, load_defaults
     from kubevigil.config import ConfigError, MissingConfig, find_config_path
+    from kubevigil.core.secrets import scrub
 
     try:
         try:
@@ -126,7 +174,7 @@ def _load(file: str | None, fmt: str | None, roles: Sequence[str] | None = None)
         print(str(exc), file=sys.stderr)
         return None
     for warning in loaded.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {scrub(warning)}", file=sys.stderr)  # a warning may quote a value
     return loaded
 
 
@@ -197,8 +245,12 @@ def _cmd_rbac(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from kubevigil.demo import run_demo
+    from kubevigil.server import ListenError
 
-    return asyncio.run(run_demo(Path(args.out), port=args.port, duration=args.duration))
+    try:
+        return asyncio.run(run_demo(Path(args.out), port=args.port, duration=args.duration))
+    except ListenError as exc:
+        raise StartupError(f"{exc} (--port chooses another; --port 0 takes any free one)") from None
 
 
 if __name__ == "__main__":

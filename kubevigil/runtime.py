@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -26,6 +27,7 @@ from kubevigil.core import logs
 from kubevigil.core.backoff import backoff_delay
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.readiness import Readiness
+from kubevigil.core.startup import StartupError, prepare_directory
 from kubevigil.delivery.delivery import Delivery
 from kubevigil.kube.client import KubeApi, connect
 from kubevigil.kube.errors import KubeConnectError
@@ -43,10 +45,6 @@ RESTART_BASE, RESTART_CAP = 1.0, 30.0  # a failed role is restarted after up to 
 # Roles and the runtime bound their waits with `asyncio.timeout`, never `asyncio.wait_for`: in Python 3.11 a
 # wait_for whose awaitable finishes just as the task is cancelled returns its result and drops the cancellation, so a
 # role would go on after a lost lease or SIGTERM and the runtime would wait for it forever.
-
-
-class StartupError(Exception):
-    """A part of the process could not be built from valid settings (a sink's client refused them)."""
 
 
 def new_registry() -> CollectorRegistry:
@@ -77,12 +75,16 @@ class Runtime:
         self._api: KubeApi | None = None
         self._delivery: Delivery | None = None
         self._runner: web.AppRunner | None = None
+        self._socket: socket.socket | None = None
+        self._started = False
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         s = self.settings
-        s.state_dir.mkdir(parents=True, exist_ok=True)
+        # What the user fixes on the machine is checked first, before anything connects or starts.
+        prepare_directory(s.state_dir, "state_dir")
+        self._socket = server.bind(s.server.listen)
         self._delivery = Delivery(self._build_sinks(), state_dir=s.state_dir, clock=self.clock, registry=self.registry)
         await self._delivery.start()
         if self.role_names:
@@ -96,13 +98,14 @@ class Runtime:
                             self.clock, self._api, self.pod, s.server.web, self.clock.now())
         app = server.build_app(self.registry, self.readiness, [web.get("/api/process", self._process_view),
                                                                *page.routes(view, self._role_routes())])
-        self._runner, self.port = await server.start(app, s.server.listen)
+        self._runner, self.port = await server.start(app, self._socket)
         everywhere = [name for name in self._roles if not self._elected(name)]
         for name in everywhere:
             self._tasks.append(asyncio.create_task(self._supervise(name), name=f"role:{name}"))
         if len(everywhere) < len(self._roles):
             self.elector = self._new_elector()
             self._tasks.append(asyncio.create_task(self.elector.run(self._lead), name="leader-election"))
+        self._started = True
         log.info("started", roles=self.role_names, sinks=sorted(s.sinks), listen=s.server.listen, port=self.port,
                  lease=self.elector.lease if self.elector else None)
 
@@ -117,9 +120,12 @@ class Runtime:
             await self._delivery.shutdown(self.settings.shutdown_grace)
         if self._runner is not None:
             await self._runner.cleanup()
+        elif self._socket is not None:
+            self._socket.close()
         if self._api is not None:
             await self._api.aclose()
-        log.info("stopped")
+        if self._started:  # a start that failed says why in one line of its own
+            log.info("stopped")
 
     def _elected(self, name: str) -> bool:
         """Whether role `name` runs only while this process leads."""
@@ -171,7 +177,7 @@ class Runtime:
             try:
                 sinks[name] = (SINKS[entry.type].build(entry.params, ctx), entry.delivery)
             except Exception as exc:  # the client library's own check (e.g. botocore: no region): one line
-                raise StartupError(f"sinks.{name} ({entry.type}): {exc}") from exc
+                raise StartupError(f"cannot start: sinks.{name} ({entry.type}): {exc}") from exc
         return sinks
 
     async def _connect(self) -> KubeApi:
@@ -277,10 +283,9 @@ async def run_until_signal(
         print(f"kubevigil: cannot reach the cluster: {exc}", file=sys.stderr)
         await runtime.stop()
         return 1
-    except StartupError as exc:
-        print(f"kubevigil: cannot start: {exc}", file=sys.stderr)
-        await runtime.stop()
-        return 1
+    except StartupError:
+        await runtime.stop()  # what did start (journals, the API client) closes; the caller prints the reason
+        raise
     if on_started is not None:
         on_started(runtime.port)
     with contextlib.suppress(TimeoutError):

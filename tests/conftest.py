@@ -7,6 +7,17 @@ from collections.abc import Iterator
 
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """Each test starts with no secret remembered: loading a config remembers its secrets for every output."""
+    from kubevigil.core import secrets
+
+    secrets.forget()
+    yield
+    secrets.forget()
+
+
 # The emulator's fixtures (`sim_cluster`, `sim_kubeconfig`) are opt-in: kubevigil registers no pytest11 entry point.
 pytest_plugins = ["kubevigil.sim.pytest_plugin"]
 

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubevigil.core.secrets import scrub
+
 Loc = tuple[str | int, ...]
 
 
@@ -34,7 +36,7 @@ class ConfigIssue:
         if self.line is not None:
             where += f":{self.line}"
         parts = [part for part in (where, self.path, self.message) if part]
-        return ": ".join(parts)
+        return scrub(": ".join(parts))  # a message may quote the value it rejects
 
 
 class ConfigError(Exception):

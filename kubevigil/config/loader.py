@@ -18,6 +18,7 @@ from kubevigil.config.messages import describe_errors
 from kubevigil.config.references import check_sink_packages, check_sink_refs
 from kubevigil.config.settings import DEFAULT_STATE_DIR, Settings, settings_model
 from kubevigil.config.tables import Tables
+from kubevigil.core.secrets import environment_secrets, remember, remember_model
 
 
 @dataclass
@@ -40,6 +41,8 @@ def load(path: Path, tables: Tables, *, format: str | None = None, environ: Mapp
         raise ConfigError([ConfigIssue(path, document.line_of(()), "", "the config must be a mapping of sections (cluster:, sinks:, status:, ...)")])
     name = _format_name(path, format, document.data, tables)
     importer = importers.table()[name]
+    # before anything can quote them (a validation error, a warning): what secret-named variables put in the file
+    remember(environment_secrets(document.text, environ))
     expand_text = getattr(importer, "expand_text", None)
     if expand_text is not None:  # the tool expands its file's text before parsing it (event-exporter)
         text, env_notes = expand_text(document.text, environ)
@@ -62,6 +65,7 @@ def load(path: Path, tables: Tables, *, format: str | None = None, environ: Mapp
     issues += [trail.issue(loc, message) for loc, message in check_sink_packages(native, tables)]
     if issues or settings is None:
         raise ConfigError(sorted(issues, key=lambda i: i.line or 0))
+    remember_model(settings)
     return Loaded(settings=settings, source=path, format=name, warnings=notes + warnings)
 
 

@@ -9,18 +9,16 @@ import re
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, SecretBytes, SecretStr
-from pydantic_core import to_jsonable_python
 
 from kubevigil import __version__
 from kubevigil.config.settings import Settings, SinkEntry, settings_model
 from kubevigil.config.tables import Tables
-
-MASK = "***"
+from kubevigil.core.secrets import view as _plain
 
 
 def normalized(settings: Settings) -> dict[str, Any]:
-    """The config as kubevigil understood it: JSON-able, defaults filled, secrets shown as "***"."""
+    """The config as kubevigil understood it: JSON-able, defaults filled, every secret its models mark (and every
+    value `${VAR}` took from a secret-looking variable) shown as "***"."""
     view: dict[str, Any] = {}
     for name, info in type(settings).model_fields.items():
         value = getattr(settings, name)
@@ -34,18 +32,6 @@ def normalized(settings: Settings) -> dict[str, Any]:
 
 def _sink_view(entry: SinkEntry) -> dict[str, Any]:
     return {entry.type: _plain(entry.params), "delivery": _plain(entry.delivery)}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, SecretStr | SecretBytes):
-        return MASK
-    if isinstance(value, BaseModel):
-        return {(info.alias or name): _plain(getattr(value, name)) for name, info in type(value).model_fields.items()}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(v) for v in value]
-    return to_jsonable_python(value)
 
 
 def json_schema(tables: Tables) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Process-wide structured logging: JSON lines by default, console for people; secrets redacted.
+"""Process-wide structured logging: JSON lines by default, console for people; secrets redacted (`core.secrets`).
 
 kubevigil's structlog loggers and the libraries' stdlib loggers (lightkube, httpx, aiohttp, botocore, opensearch …)
 end in the same processors and renderer, so every line on stderr has one form, a traceback stays inside its line,
@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 import structlog
 
-_SECRET_KEYS = re.compile(r"(token|password|passwd|secret|api[_-]?key|authorization|credential)", re.IGNORECASE)
+from kubevigil.core.secrets import MASK, looks_secret, scrub_value
+
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 # Libraries say too much at INFO (every request, every retry): their warnings and errors are what an operator needs.
 LIBRARY_LEVEL = logging.WARNING
@@ -30,8 +31,16 @@ _VOLATILE = frozenset({"timestamp", "exc_info", "exception", "repeated"})
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Blank any field whose name says it holds a secret, wherever a caller put it."""
     for key in list(event):
-        if key != "event" and _SECRET_KEYS.search(key):
-            event[key] = "***"
+        if key != "event" and looks_secret(key):
+            event[key] = MASK
+    return event
+
+
+def _scrub(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Mask known secrets and URL credentials in every value, the message and a traceback's text included."""
+    for key, value in event.items():
+        if key != "_record" and isinstance(value, str | dict | list | tuple):
+            event[key] = scrub_value(value)
     return event
 
 
@@ -135,7 +144,7 @@ def configure(level: str = "info", fmt: Literal["json", "console"] = "json") -> 
     ]
     repeats = Repeats()
     structlog.configure(
-        processors=[*shared, repeats, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, repeats, structlog.processors.format_exc_info, _scrub, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]  # a TextIO in all but name
         cache_logger_on_first_use=False,
@@ -144,7 +153,7 @@ def configure(level: str = "info", fmt: Literal["json", "console"] = "json") -> 
     for old in [h for h in root.handlers if h.get_name() == "kubevigil" or _writes_to_stderr(h)]:
         root.removeHandler(old)
     root.addHandler(_handler(renderer, [*shared, structlog.stdlib.add_logger_name,
-                                        structlog.processors.format_exc_info], repeats))
+                                        structlog.processors.format_exc_info, _scrub], repeats))
     root.setLevel(LIBRARY_LEVEL)
     logging.getLogger("kubevigil").setLevel(numeric)
     logging.captureWarnings(True)  # `warnings.warn` from libraries becomes a line too, not raw text on stderr

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import AfterValidator
+from pydantic import AfterValidator, SecretStr
 
 from kubevigil.core import jsontext
 from kubevigil.core.signals import Record
@@ -359,3 +359,14 @@ TemplateText = Annotated[str, AfterValidator(_check_text)]
 
 TemplateValue = Annotated[Any, AfterValidator(_check_value)]
 """A config field holding a nested layout, checked at load time; keeps the source."""
+
+def _check_secret_text(source: SecretStr) -> SecretStr:
+    try:
+        compile_text(source.get_secret_value())
+    except TemplateError:
+        raise ValueError("not a valid template (the value is secret, so it is not quoted)") from None
+    return source
+
+
+SecretTemplateText = Annotated[SecretStr, AfterValidator(_check_secret_text)]
+"""A text template that is a secret (a header value such as `Bearer {{ … }}`): never shown, checked at load time."""

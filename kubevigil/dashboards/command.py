@@ -17,7 +17,7 @@ def add_commands(subparsers: Any, load: Load, format_option: Callable[[argparse.
     group = subparsers.add_parser("dashboards", help="dashboards for what a config publishes",
                                   description="Dashboards built from a config: only what its roles and sinks publish.")
     group.set_defaults(func=lambda _: _help(group))
-    commands = group.add_subparsers(metavar="COMMAND")
+    commands = group.add_subparsers(metavar="COMMAND", dest="dashboards_command", required=True)
     cw = commands.add_parser(
         "cloudwatch", help="print (or --apply) the CloudWatch dashboard for a config",
         description="Build the CloudWatch dashboard for the config's cluster: heartbeat, events delivery, scrape "

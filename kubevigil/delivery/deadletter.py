@@ -9,6 +9,7 @@ import orjson
 import structlog
 
 from kubevigil.core.clock import Clock
+from kubevigil.core.secrets import scrub
 from kubevigil.core.signals import Signal
 
 log = structlog.get_logger("kubevigil.delivery")
@@ -31,6 +32,7 @@ class DeadLetters:
         """Append `items` with `reason`; blocking but rare, and small next to a failed network call."""
         if not items:
             return
+        reason = scrub(reason)  # sink errors arrive scrubbed; a sink's bug or a timeout may carry any text
         now = self._clock.now()
         lines = b"".join(
             orjson.dumps({"reason": reason, "sink": self.sink, "time": now, "item": item.to_dict()}) + b"\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ import structlog
 
 from kubevigil.core.clock import Clock
 from kubevigil.core.signals import Metric, Record, Signal
+from kubevigil.core.startup import StartupError
 from kubevigil.delivery.backlog import Backlog
 from kubevigil.delivery.codec import encode
 from kubevigil.delivery.deadletter import DeadLetters
@@ -102,7 +104,10 @@ class SinkQueue:
 
     async def start(self) -> None:
         """Open the journal (its items are replayed first), start the sink, then the writer and sender."""
-        await self._journal.open()
+        try:
+            await self._journal.open()
+        except (OSError, sqlite3.Error) as exc:
+            raise StartupError(f"sink {self.name!r}: cannot open its journal: {exc}") from exc
         self._backlog.add(self._journal.count, self._journal.size)
         if self._backlog.items:
             log.info("replaying journal", sink=self.name, items=self._backlog.items)
@@ -110,7 +115,7 @@ class SinkQueue:
             await self.sink.start()
         except Exception as exc:
             await self._journal.close()
-            raise RuntimeError(f"sink {self.name!r} failed to start: {exc}") from exc
+            raise StartupError(f"sink {self.name!r} failed to start: {exc}") from exc
         self._running = True
         self._writer.start()
         self._sender.start()

@@ -19,6 +19,7 @@ from lightkube.config.client_adapter import AsyncClient, ConnectionParams, verif
 from lightkube.config.kubeconfig import SERVICE_ACCOUNT, SingleConfig
 from lightkube.core.exceptions import ConfigError
 
+from kubevigil.core.secrets import remember
 from kubevigil.kube.credentials import ConfigSource, files_of, fingerprint
 from kubevigil.kube.errors import ApiError, BodyTooLarge, KubeConnectError, describe, one_line
 from kubevigil.kube.resources import Resource, by_kind
@@ -186,7 +187,10 @@ class KubeApi:
         finally:
             await flow.aclose()
         value = prepared.headers.get("Authorization")
-        return {"Authorization": value} if value else {}
+        if not value:
+            return {}
+        remember([value, value.partition(" ")[2]])  # a probe's error text must not show the cluster's credential
+        return {"Authorization": value}
 
     async def get_bytes(self, path: str, *, timeout: float, max_bytes: int, accept: str = "*/*") -> tuple[str, bytes]:
         """GET a body that is not a Kubernetes object (pods/proxy): (content type, bytes); ApiError on non-2xx.

@@ -35,7 +35,7 @@ async def serve(port: int, kubeconfig_out: Path, *, nodes: int = 3, token: str |
 def add_sim_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Add `sim serve` to the CLI; the parsed namespace's `func` runs it and returns the exit code."""
     sim = subparsers.add_parser("sim", help="the Kubernetes API emulator")
-    sim_sub = sim.add_subparsers(dest="sim_command", required=True)
+    sim_sub = sim.add_subparsers(dest="sim_command", required=True, metavar="COMMAND")
     p = sim_sub.add_parser("serve", help="serve an emulated cluster on 127.0.0.1 and write a kubeconfig for it")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: an ephemeral one)")
     p.add_argument("--kubeconfig-out", type=Path, required=True, help="where to write the kubeconfig")

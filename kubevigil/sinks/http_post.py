@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import aiohttp
@@ -36,6 +37,18 @@ class TlsParams(Model):
 class HttpParams(Model):
     timeout: float = Field(10.0, gt=0, le=300, description="Seconds one request may take, connect included")
     tls: TlsParams | None = None
+
+
+def check_one_authorization(url: str, headers: Iterable[str], basic_auth: bool = False) -> None:
+    """ValueError unless at most one of URL userinfo, an Authorization header and basic_auth is given: the HTTP
+    client refuses to combine them, so every send would fail."""
+    given = [what for what, present in (
+        ("credentials in the URL", urllib.parse.urlsplit(url).username is not None),
+        ("an Authorization header", any(h.lower() == "authorization" for h in headers)),
+        ("basic_auth", basic_auth),
+    ) if present]
+    if len(given) > 1:
+        raise ValueError(f"give one way to authenticate, not {' and '.join(given)}")
 
 
 def ssl_context(tls: TlsParams | None) -> ssl.SSLContext | bool:

@@ -10,6 +10,7 @@ from typing import ClassVar, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry
 
+from kubevigil.core.secrets import scrub
 from kubevigil.core.signals import Metric, Record, SignalKind
 
 __all__ = [
@@ -29,9 +30,15 @@ class BatchLimits:
 
 
 class SinkError(Exception):
-    """A whole batch failed. Delivery decides from `retryable` what to do next."""
+    """A whole batch failed. Delivery decides from `retryable` what to do next.
+
+    The message is scrubbed of secrets here, at the boundary: it travels to logs, /status and dead letters, and a
+    library's exception text can carry the URL (with its userinfo or webhook path) or echo a request's header."""
 
     retryable: ClassVar[bool] = True
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(scrub(str(message)))
 
 
 class RetryableError(SinkError):
@@ -68,6 +75,9 @@ class ItemFailure:
     index: int
     reason: str
     retryable: bool
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", scrub(self.reason))  # as for SinkError: it ends in a dead-letter file
 
 
 @dataclass(frozen=True, slots=True)

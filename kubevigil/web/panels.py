@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from kubevigil.core.secrets import scrub_value
 from kubevigil.roles.registry import ROLES
 from kubevigil.roles.role import PanelProvider
 from kubevigil.web import samples
@@ -15,7 +16,9 @@ from kubevigil.web.process import Process, process_panel
 
 log = structlog.get_logger("kubevigil.web")
 
-TITLES = {"status": "Heartbeat", "events": "Events", "checks": "Checks", "nurse": "Network", "scrape": "Capacity",
+# The page's layout: panels in this order (the two half-width pairs side by side at 1280 px), a role not named here
+# after them in the role table's order; each panel's title.
+TITLES = {"status": "Heartbeat", "checks": "Checks", "events": "Events", "scrape": "Capacity", "nurse": "Network",
           "process": "Process"}
 PROCESS = "process"
 PROVIDER_TIMEOUT = 5.0  # the nurse asks every other nurse (2 s timeout each, in parallel); nothing else waits
@@ -27,8 +30,10 @@ def provider(name: str) -> PanelProvider | None:
 
 
 def names(process: Process) -> list[str]:
-    """The page's panels in the role table's order: each running role whose spec has a panel, then the process."""
-    return [name for name in ROLES if name in process.roles and provider(name) is not None] + [PROCESS]
+    """The page's panels in layout order: each running role whose spec has a panel, then the process."""
+    shown = [name for name in ROLES if name in process.roles and provider(name) is not None]
+    place = {name: i for i, name in enumerate(TITLES)}
+    return sorted(shown, key=lambda name: place.get(name, len(place))) + [PROCESS]
 
 
 def title(name: str) -> str:
@@ -36,7 +41,13 @@ def title(name: str) -> str:
 
 
 async def data(process: Process, name: str, query: Mapping[str, str]) -> dict[str, Any] | None:
-    """The panel's data; None when its role has nothing to show (not running here, no results yet)."""
+    """The panel's data, every string scrubbed of secrets (before the templates escape it, so an escaped secret is
+    masked too); None when its role has nothing to show (not running here, no results yet)."""
+    found = await _gather(process, name, query)
+    return None if found is None else dict(scrub_value(found))
+
+
+async def _gather(process: Process, name: str, query: Mapping[str, str]) -> dict[str, Any] | None:
     if name == PROCESS:
         return process_panel(process)
     role, give = process.roles.get(name), provider(name)

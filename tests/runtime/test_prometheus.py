@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+import sys
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conditions import wait_for
 from tests.loopback import free_port, http_get
@@ -59,6 +63,87 @@ def test_real_prometheus_scrapes_kubevigil(kubevigil_process, emulator_kubeconfi
         (series,) = wait_for(answered, timeout=60, interval=0.5)
         assert series["metric"]["job"] == "kubevigil"
         assert float(series["value"][1]) == 0.0
+    finally:
+        prom.terminate()
+        prom.wait(timeout=30)
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[str]:
+    """`kubevigil demo` on an ephemeral port; its base URL once the banner is out."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kubevigil.cli", "demo", "--port", "0", "--out", str(tmp_path / "demo-out"),
+         "--duration", "600"],
+        stdout=subprocess.PIPE, stderr=open(tmp_path / "demo.log", "wb"), text=True, cwd=tmp_path,  # noqa: SIM115
+    )
+    try:
+        banner = ""
+        for line in proc.stdout:  # type: ignore[union-attr]
+            banner += line
+            if "Ctrl-C" in line:
+                break
+        match = re.search(r"metrics:\s+(http://127\.0\.0\.1:\d+)/metrics", banner)
+        assert match, banner + (tmp_path / "demo.log").read_text()
+        yield match.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def _series(body: bytes) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    return [(s.name, tuple(sorted(s.labels.items())))
+            for family in text_string_to_metric_families(body.decode()) for s in family.samples]
+
+
+def _prometheus_counter(port: int, name: str) -> float:
+    """A counter of Prometheus's own /metrics (summed over its labels)."""
+    status, body = http_get(f"http://127.0.0.1:{port}/metrics")
+    assert status == 200
+    return sum(s.value for family in text_string_to_metric_families(body.decode()) for s in family.samples
+               if s.name == name)
+
+
+@pytest.mark.skipif(PROMETHEUS is None, reason="prometheus missing: scripts/test installs Debian's prometheus")
+def test_demo_metrics_are_ingested_whole_by_prometheus(demo: str, tmp_path: Path) -> None:
+    """Every series of the demo (all roles, the prometheus sink with per_target) has its full label set: no
+    duplicate series, promtool clean, and a real Prometheus scraping it every second drops no sample."""
+    def published() -> bytes:
+        body = http_get(f"{demo}/metrics")[1]
+        # the per-target heartbeats and the scrape role's cluster values are where label sets used to collapse
+        return body if b'kubevigil_cluster_healthy{Cluster="demo",target=' in body and b"awscni_" in body else b""
+
+    body = wait_for(published, timeout=120, interval=0.5)
+    series = _series(body)
+    assert len(series) == len(set(series)), sorted({s for s in series if series.count(s) > 1})
+    check = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True, timeout=30)
+    assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
+
+    port = int(demo.rsplit(":", 1)[1])
+    prom_port = free_port()
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [{"job_name": "demo", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
+    }))
+    prom = subprocess.Popen(
+        [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{prom_port}"],
+        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "prometheus.log", "wb"),  # noqa: SIM115
+    )
+    try:
+        def query(q: str) -> list:
+            status, answer = http_get(f"http://127.0.0.1:{prom_port}/api/v1/query?{urllib.parse.urlencode({'query': q})}")
+            return json.loads(answer)["data"]["result"] if status == 200 else []
+
+        # ten scrapes of the demo, each of them complete
+        wait_for(lambda: query('count_over_time(up{job="demo"}[1h]) >= 10'), timeout=120, interval=1)
+        assert [float(r["value"][1]) for r in query('up{job="demo"}')] == [1.0]
+        for name in ("prometheus_target_scrapes_sample_duplicate_timestamp_total",
+                     "prometheus_target_scrapes_sample_out_of_order_total",
+                     "prometheus_target_scrapes_sample_out_of_bounds_total",
+                     "prometheus_target_scrapes_exceeded_sample_limit_total"):
+            assert _prometheus_counter(prom_port, name) == 0, name
+        targets = query('kubevigil_cluster_healthy{job="demo",target!=""}')
+        assert len(targets) >= 2 and query('kubevigil_cluster_healthy{job="demo",target=""}')
     finally:
         prom.terminate()
         prom.wait(timeout=30)

@@ -69,7 +69,7 @@ async def test_sums_and_deltas_over_cycles(cluster: Cluster, exporters: Exporter
         exporters.bodies.update({a: ipamd(first, 106), c: ipamd(first, 4)})  # c's ipamd restarted
         await next_cycle(run, INTERVAL)
         assert rec.values(2)["addReqCount"] == 1 + 0 + 4
-        assert run.registry.get_sample_value("kubevigil_scrape_counter_resets_total", {"job": "aws-node"}) == 1
+        assert run.registry.get_sample_value("kubevigil_scrape_resets_total", {"job": "aws-node"}) == 1
 
         cluster.store.delete(POD, "kube-system", "aws-node-1")  # deleted mid-run
         await eventually(lambda: len(run.role.runners[0].informer.cache) == 2, what="deletion seen")

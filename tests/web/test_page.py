@@ -96,14 +96,17 @@ async def test_no_secret_reaches_the_page_or_the_panel_api(sim_cluster: Cluster,
         sim_cluster.store.create(by_kind("CustomResourceDefinition"), crd)
     sim_cluster.store.create(by_kind("Secret"), {"apiVersion": "v1", "kind": "Secret", "metadata": {
         "name": "run-now", "namespace": "default"}, "data": {"token": base64.b64encode(b"run-now-secret").decode()}})
-    sinks = {  # all three refuse or fail, so their errors are in play too
-        "hook": {"webhook": {"endpoint": "http://alice:pa55-word-in-url@127.0.0.1:9/hook",
-                             "headers": {"Authorization": "Bearer header-secret-value"}},
+    sinks = {  # all of them refuse or fail, so their errors are in play too
+        "hook": {"webhook": {"endpoint": "http://alice:pa55-word-in-url@127.0.0.1:9/hook"},
                  "delivery": {"timeout": 1, "retry_base": 0.1, "retry_cap": 0.5}},
+        # one way to authenticate per sink (the URL's credentials or a header, not both)
+        "hook2": {"webhook": {"endpoint": "http://127.0.0.1:9/hook2",
+                              "headers": {"Authorization": "Bearer header-secret-value"}},
+                  "delivery": {"timeout": 1, "retry_base": 0.1, "retry_cap": 0.5}},
         "chat": {"slack": {"token": "xoxb-slack-secret", "channel": "#ops", "api_url": "http://127.0.0.1:9/api"},
                  "delivery": {"timeout": 1, "retry_base": 0.1, "retry_cap": 0.5}},
     }
-    sections = {**events_section("hook", "chat"),
+    sections = {**events_section("hook", "hook2", "chat"),
                 "checks": {"api_token": {"secret": "run-now", "namespace": "default"}}}
     async with running(sim_kubeconfig, tmp_path, sections, sinks=sinks) as base:
         warning(sim_cluster, "Leak", "goes to every sink")
@@ -111,7 +114,7 @@ async def test_no_secret_reaches_the_page_or_the_panel_api(sim_cluster: Cluster,
         async def failed_sends() -> bool:
             _, _, body = await get(base, "/api/panels/process")
             rows = json.loads(body)["data"]["delivery"]
-            return all(r["failed_attempts"] > 0 for r in rows if r["sink"] in ("hook", "chat"))
+            return all(r["failed_attempts"] > 0 for r in rows if r["sink"] in ("hook", "hook2", "chat"))
 
         await eventually(failed_sends, timeout=30)
         bodies = [(await get(base, path, {"Accept": "text/html"}))[2] for path in (
@@ -120,6 +123,30 @@ async def test_no_secret_reaches_the_page_or_the_panel_api(sim_cluster: Cluster,
             bodies.append(await resp.text())  # a refusal must not echo the expected token either
         for body in bodies:
             assert not [s for s in secrets if s in body]
+
+
+async def test_the_page_masks_secrets_the_cluster_quotes_as_every_output_does(
+        sim_cluster: Cluster, sim_kubeconfig: Path, tmp_path: Path) -> None:
+    """A pod can write anything into an Event: a config secret it learnt (with characters HTML escapes, so masking
+    after escaping would miss it) or a URL with a password. The page and /api/panels mask both, as core.secrets does
+    for /status, logs and dead letters."""
+    header = 'Bearer s3cret&<tok>"en'
+    sinks = {"hook": {"webhook": {"endpoint": "http://127.0.0.1:9/hook", "headers": {"Authorization": header}},
+                      "delivery": {"timeout": 1, "retry_base": 0.1, "retry_cap": 0.5}}}
+    async with running(sim_kubeconfig, tmp_path, events_section("out", "hook"), sinks=sinks) as base:
+        warning(sim_cluster, "Leak", 'token s3cret&<tok>"en, db at postgres://bob:hunter22-pass@db.internal:5432/x')
+
+        async def shown() -> bool:
+            return "Leak" in (await get(base, "/web/panels/events"))[2]
+
+        await eventually(shown, timeout=30)
+        escaped = 's3cret&amp;&lt;tok&gt;&#34;en'
+        for path in ("/", "/web/panels/events", "/api/panels", "/api/panels/events"):
+            _, _, body = await get(base, path, {"Accept": "text/html"})
+            assert "Leak" in body, path
+            for leaked in ('s3cret&<tok>"en', "s3cret", escaped, "hunter22-pass"):
+                assert leaked not in body, (path, leaked)
+            assert "***" in body and "postgres://***@db.internal:5432/x" in body, path
 
 
 async def test_nurse_keeps_root_for_clients_and_browsers_get_the_page(

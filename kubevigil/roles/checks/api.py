@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from kubevigil.core.secrets import view
 from kubevigil.kube.client import KubeApi
 from kubevigil.kube.secrets import SecretKey
 from kubevigil.roles.checks.check import CheckKey
@@ -69,8 +70,9 @@ def routes(role: ChecksRole) -> Sequence[web.RouteDef]:
         found = role.find(request.match_info["namespace"], request.match_info["name"])
         if not found:
             return _error(404, "no HealthCheck with that namespace and name")
+        # the spec as written may hold header values and URLs with credentials: shown masked, as in check-config
         return web.json_response({"checks": [{"apiVersion": obj.get("apiVersion"), "metadata": {
-            "namespace": key.namespace, "name": key.name}, "spec": obj.get("spec"), "status": obj.get("status")}
+            "namespace": key.namespace, "name": key.name}, "spec": view(obj.get("spec")), "status": obj.get("status")}
             for key, obj in found]})
 
     async def run_now(request: web.Request) -> web.Response:

@@ -137,10 +137,12 @@ class NurseRole(Role):
         informers = [i for i in (self.peers.pods, self.peers.nodes) if i is not None]
         waits: asyncio.Future[Any] = asyncio.gather(*(i.synced.wait() for i in informers))
         timer: asyncio.Future[Any] = asyncio.ensure_future(self.ctx.clock.sleep(self.section.interval_seconds))
-        await asyncio.wait({waits, timer}, return_when=asyncio.FIRST_COMPLETED)
-        for fut in (waits, timer):
-            fut.cancel()
-        await asyncio.gather(waits, timer, return_exceptions=True)
+        try:
+            await asyncio.wait({waits, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when stopped while waiting: no orphan may report its cancellation as an error
+            for fut in (waits, timer):
+                fut.cancel()
+            await asyncio.gather(waits, timer, return_exceptions=True)
 
     async def _rounds_forever(self) -> None:
         clock, interval = self.ctx.clock, self.section.interval_seconds

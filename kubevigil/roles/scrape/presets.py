@@ -35,6 +35,8 @@ _COUNTERS = (
 
 CNI_METRICS_HELPER: tuple[Rule, ...] = (
     *(Rule(metric=m, name=n, aggregate="sum") for m, n in _GAUGES),
-    Rule(metric="awscni_aws_api_latency_ms", name="awsAPILatency", aggregate="max", quantile=0.99),
+    # On /metrics not under the exporter's name: that is a summary in milliseconds, this is one cluster p99 in seconds
+    Rule(metric="awscni_aws_api_latency_ms", name="awsAPILatency", aggregate="max", quantile=0.99,
+         prometheus_name="awscni_aws_api_latency_p99", prometheus_unit="Milliseconds"),
     *(Rule(metric=m, name=n, aggregate="delta") for m, n in _COUNTERS),
 )

@@ -41,11 +41,11 @@ def exposed_metrics(section: ScrapeSection, job: Job, report: CycleReport, clust
         name = v.rule.exposed_name
         if v.rule.aggregate == "delta":
             if v.total is not None:
-                out.append(Metric(name, v.total, report.at, v.rule.unit, "counter", _dims(job, base, v, None)))
+                out.append(Metric(name, v.total, report.at, v.rule.exposed_unit, "counter", _dims(job, base, v, None)))
             continue
         if v.instant and marker is None and partial(job, report):
             continue
-        out.append(Metric(name, v.value, report.at, v.rule.unit, "gauge",
+        out.append(Metric(name, v.value, report.at, v.rule.exposed_unit, "gauge",
                           _dims(job, base, v, marker if v.instant else None)))
     return out
 

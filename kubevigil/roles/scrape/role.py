@@ -41,7 +41,7 @@ class _Telemetry:
                           ["job"], registry=registry)
         self.partial = Counter("kubevigil_scrape_partial_cycles", "Cycles below the job's completeness",
                                ["job"], registry=registry)
-        self.resets = Counter("kubevigil_scrape_counter_resets", "Counter series seen going down (a restart)",
+        self.resets = Counter("kubevigil_scrape_resets", "Counter series seen going down (a restart)",
                               ["job"], registry=registry)
         self.folded = Counter("kubevigil_scrape_groups_folded", "Label groups summed into _other by max_groups",
                               ["job", "rule"], registry=registry)

@@ -39,6 +39,10 @@ class Rule(Model):
     prometheus_name: str | None = Field(
         None, description="Name on `prometheus_sinks` (default: `metric`, the exporter's own name)"
     )
+    prometheus_unit: Unit | None = Field(
+        None, description="Unit of the value on `prometheus_sinks` when it differs from `unit` (default: `unit`); "
+        "the prometheus sink exposes times in seconds, so Milliseconds become seconds and the name gets `_seconds`",
+    )
 
     @field_validator("metric")
     @classmethod
@@ -75,3 +79,7 @@ class Rule(Model):
     @property
     def exposed_name(self) -> str:
         return self.prometheus_name or self.metric
+
+    @property
+    def exposed_unit(self) -> str:
+        return self.prometheus_unit or self.unit

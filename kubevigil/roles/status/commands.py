@@ -13,7 +13,7 @@ from kubevigil.roles.role import CommandTools, Subcommands
 def add_commands(subcommands: Subcommands, tools: CommandTools) -> None:
     """`kubevigil status create-alarm`."""
     status = subcommands.add_parser("status", help="status role tools", description="Tools for the status role.")
-    status_sub = status.add_subparsers(metavar="COMMAND")
+    status_sub = status.add_subparsers(metavar="COMMAND", dest="status_command", required=True)
     alarm = status_sub.add_parser(
         "create-alarm", help="create the recommended CloudWatch alarm for the heartbeat",
         description="Create the recommended CloudWatch alarm on the status heartbeat: below 1 for N periods, "

@@ -117,7 +117,13 @@ class StatusRole(Role):
         waits: asyncio.Future[Any] = asyncio.gather(*(inf.synced.wait() for inf in self.watches.informers.values()))
         timer: asyncio.Future[Any] = asyncio.ensure_future(
             self.ctx.clock.sleep(self.section.sync_timeout or self.section.seconds))
-        done, _ = await asyncio.wait({waits, timer}, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            done, _ = await asyncio.wait({waits, timer}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # stopped while waiting: end both, so no orphan reports its cancellation
+            waits.cancel()
+            timer.cancel()
+            await asyncio.gather(waits, timer, return_exceptions=True)
+            raise
         timer.cancel()
         if waits not in done:
             waits.cancel()

@@ -34,10 +34,12 @@ def fold(spec: Target, counts: Counter[State], unhealthy: dict[ObjectKey, str],
             return Health("unhealthy", _summary(unhealthy, named))
         if counts["progressing"]:
             return Health("progressing", _summary(progressing, named))
-        return Health("healthy")
+        # a healthy verdict says why too: a log line or /status with an empty reason reads as missing data
+        replicas = f"replicas available as {mode_text(spec.mode)} needs"
+        return Health("healthy", replicas if named else f"{total} matching, each with {replicas}")
     need = required_count(spec.mode, total)
     if counts["healthy"] >= need:
-        return Health("healthy")
+        return Health("healthy", f"{counts['healthy']} of {total} healthy, {mode_text(spec.mode)} needs {need}")
     if counts["healthy"] + counts["progressing"] >= need:
         return Health("progressing", _summary(progressing, named))
     if named:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
 from kubevigil.core.signals import Record, Signal
+from kubevigil.core.startup import StartupError, os_reason
 from kubevigil.core.templating import compile_value
 from kubevigil.sinks.file.params import Params
 from kubevigil.sinks.lines import encode_lines
@@ -28,7 +29,10 @@ class FileSink(Sink[Any]):
         self._layout = compile_value(params.layout) if params.layout is not None else None
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._open)
+        try:
+            await asyncio.to_thread(self._open)
+        except OSError as exc:  # at start it is the path in the config that is wrong: say so in one line
+            raise StartupError(f"cannot create or open {exc.filename or self.params.path}: {os_reason(exc)}") from None
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close)

@@ -47,7 +47,8 @@ class LokiSink(HttpSink):
         return tuple(sorted((k, t.render(ctx)) for k, t in self._labels.items()))
 
     def _headers(self) -> dict[str, str]:
-        headers = {**self.params.headers, "Content-Type": "application/json"}
+        headers = {k: v.get_secret_value() for k, v in self.params.headers.items()}
+        headers["Content-Type"] = "application/json"
         if self.params.tenant_id:
             headers["X-Scope-OrgID"] = self.params.tenant_id
         if self.params.basic_auth:

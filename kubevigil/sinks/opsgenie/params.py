@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from kubevigil.core.secrets import WebhookUrl
 from kubevigil.core.templating import TemplateText
 from kubevigil.sinks.http_post import HttpParams
 
@@ -21,4 +22,6 @@ class Params(HttpParams):
     tags: list[TemplateText] = Field(default_factory=list)
     details: dict[str, TemplateText] = Field(default_factory=dict)
     entity: TemplateText | None = None
-    api_url: str = Field("https://api.opsgenie.com", pattern=r"^https?://", description="api.eu.opsgenie.com for EU accounts")
+    api_url: WebhookUrl = Field(
+        "https://api.opsgenie.com", pattern=r"^https?://", description="api.eu.opsgenie.com for EU accounts"
+    )

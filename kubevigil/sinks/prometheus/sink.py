@@ -6,22 +6,25 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+import structlog
 from prometheus_client.core import Metric as PromMetric
 from prometheus_client.registry import Collector
 
 from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.signals import Metric, MetricKind
-from kubevigil.sinks.prometheus.naming import label_name, metric_name
+from kubevigil.sinks.prometheus.naming import base_unit_value, label_names, metric_name
 from kubevigil.sinks.prometheus.params import Params
 from kubevigil.sinks.sink import Ack, BatchLimits, ItemFailure, SignalKind, Sink, SinkContext, no_ack
+
+Labels = tuple[tuple[str, str], ...]
+log = structlog.get_logger("kubevigil.sinks.prometheus")
 
 
 @dataclass(slots=True)
 class Series:
     kind: MetricKind
     help: str
-    labels: tuple[tuple[str, str], ...]
+    labels: Labels  # the series' own full label set: series of one family may carry different label names
     value: float
     updated: float  # clock.monotonic() of the last update
 
@@ -32,27 +35,35 @@ class LatestValues(Collector):
     def __init__(self, stale_after: float, clock: Clock) -> None:
         self.stale_after = stale_after
         self.clock = clock
-        self.series: dict[tuple[str, tuple[tuple[str, str], ...]], Series] = {}
+        self.series: dict[tuple[str, Labels], Series] = {}
+        self._kinds: dict[str, MetricKind] = {}  # a family has one type: the kind its name was first seen with
+        self._mixed: set[str] = set()  # names already warned about
 
     def update(self, name: str, metric: Metric) -> None:
-        labels = tuple(sorted((label_name(k), v) for k, v in metric.dimensions))
+        kind = self._kinds.setdefault(name, metric.kind)
+        if kind != metric.kind:
+            if name not in self._mixed:
+                self._mixed.add(name)
+                log.warning("metric seen with two kinds; only the first is exposed", metric=name, exposed=kind,
+                            dropped=metric.kind)
+            return
+        labels = label_names(metric.dimensions)
         help_text = f"{metric.name} ({metric.unit})" if metric.unit != "None" else metric.name
-        self.series[(name, labels)] = Series(metric.kind, help_text, labels, metric.value, self.clock.monotonic())
+        value = base_unit_value(metric.value, metric.unit)
+        self.series[(name, labels)] = Series(metric.kind, help_text, labels, value, self.clock.monotonic())
 
     def describe(self) -> list[PromMetric]:
         return []  # names change at run time; an empty describe keeps the registry from pre-collecting
 
     def collect(self) -> Iterator[PromMetric]:
         self._drop_stale()
-        families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {}
-        for (name, _), series in sorted(self.series.items()):
+        families: dict[str, PromMetric] = {}
+        for (name, labels), series in sorted(self.series.items()):
             family = families.get(name)
             if family is None:
-                family = _family(name, series)
-                families[name] = family
-            elif family.type != ("counter" if series.kind == "counter" else "gauge"):
-                continue  # one name seen with two kinds: the first kind's series win
-            family.add_metric([v for _, v in series.labels], series.value)
+                family = families[name] = _family(name, series)
+            sample = f"{family.name}_total" if family.type == "counter" else family.name
+            family.add_sample(sample, dict(labels), series.value)
         yield from families.values()
 
     def _drop_stale(self) -> None:
@@ -61,11 +72,14 @@ class LatestValues(Collector):
             del self.series[key]
 
 
-def _family(name: str, series: Series) -> GaugeMetricFamily | CounterMetricFamily:
-    label_names = [k for k, _ in series.labels]
-    if series.kind == "counter":
-        return CounterMetricFamily(name.removesuffix("_total"), series.help, labels=label_names)
-    return GaugeMetricFamily(name, series.help, labels=label_names)
+def _type(kind: MetricKind) -> str:
+    return "counter" if kind == "counter" else "gauge"
+
+
+def _family(name: str, series: Series) -> PromMetric:
+    # prometheus_client's Metric takes a counter's name without `_total` and adds it back in the exposition
+    return PromMetric(name.removesuffix("_total") if series.kind == "counter" else name, series.help,
+                      _type(series.kind))
 
 
 class PrometheusSink(Sink[Metric]):

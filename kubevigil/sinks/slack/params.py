@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from kubevigil.core.secrets import WebhookUrl
 from kubevigil.core.templating import TemplateText
 from kubevigil.sinks.http_post import HttpParams
 
@@ -21,4 +22,4 @@ class Params(HttpParams):
     footer: TemplateText | None = None
     author_name: TemplateText | None = None
     fields: dict[str, TemplateText] = Field(default_factory=dict, description="Attachment fields: title -> value template")
-    api_url: str = Field("https://slack.com/api", pattern=r"^https?://", description="Slack Web API base URL")
+    api_url: WebhookUrl = Field("https://slack.com/api", pattern=r"^https?://", description="Slack Web API base URL")

@@ -21,7 +21,7 @@ class WebhookSink(HttpSink):
         super().__init__("webhook", params)
         self.params = params
         self._layout = compile_value(params.layout) if params.layout is not None else None
-        self._headers = {k: compile_text(v) for k, v in params.headers.items()}
+        self._headers = {k: compile_text(v.get_secret_value()) for k, v in params.headers.items()}
 
     async def send(self, batch: Sequence[Record], ack: Ack = no_ack) -> list[ItemFailure]:
         payloads, failures = render(batch, self._layout, _MAX_BODY, "the webhook")
