@@ -7,7 +7,8 @@ the emulator, lines of the banner); nothing here knows a role by name.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,21 @@ from kubevigil.roles.role import DemoEnvironment, DemoSinks
 
 CLUSTER_NAME = "demo"
 SINKS = DemoSinks()
+# The sink in outage: a webhook whose port refuses connections, so the page shows a queue growing, then dead letters
+# once items are older than this.
+OUTAGE_RETRY_MAX_AGE = 120.0
+# Where nothing listens on an ordinary machine (the discard port); `kubevigil demo` holds a port of its own instead.
+REFUSING_PORT = 9
 
 
-def demo_config(out: Path, kubeconfig: Path, port: int) -> dict[str, Any]:
+def demo_config(out: Path, kubeconfig: Path, port: int, outage_port: int = REFUSING_PORT) -> dict[str, Any]:
     """The native config the demo runs with; also written to <out>/config.yaml for people to read."""
     sinks: dict[str, Any] = {
         SINKS.prometheus: {"prometheus": {}},
         SINKS.metrics: {"file": {"path": str(out / "metrics.jsonl")}},
         SINKS.records: {"file": {"path": str(out / "events.jsonl")}},
+        SINKS.outage: {"webhook": {"endpoint": f"http://127.0.0.1:{outage_port}/oncall"},
+                       "delivery": {"timeout": 5, "retry_cap": 20, "retry_max_age": OUTAGE_RETRY_MAX_AGE}},
     }
     config: dict[str, Any] = {
         "cluster": {"name": CLUSTER_NAME, "kubeconfig": str(kubeconfig)},
@@ -47,22 +55,33 @@ def demo_config(out: Path, kubeconfig: Path, port: int) -> dict[str, Any]:
 def _banner(out: Path, port: int, roles: list[str]) -> str:
     base = f"http://127.0.0.1:{port}"
     kubeconfig = out / "kubeconfig"
-    links = [(label, text.format(base=base, kubeconfig=kubeconfig))
+    links = [(label, text.format(base=base, kubeconfig=kubeconfig, out=out))
              for name in roles if (demo := ROLES[name].demo) is not None for label, text in demo.links]
     lines = [
         "",
-        "kubevigil demo is running: a simulated 3-node cluster with healthy and broken workloads.",
+        f"kubevigil demo is running: open {base}/ in a browser.",
+        "A simulated 3-node cluster with healthy and broken workloads.",
         f"  roles:       {', '.join(roles) or 'none'}",
         f"  metrics:     {base}/metrics",
         f"  readiness:   {base}/readyz",
         f"  process:     {base}/api/process",
+        f"  panels JSON: {base}/api/panels",
         *(f"  {label + ':':<12} {text}" for label, text in links),
         f"  config:      {out / 'config.yaml'}",
         f"  outputs:     {out}/ (metrics.jsonl, events.jsonl; dead letters under state/deadletter/)",
+        f"  outage:      sink {SINKS.outage} has no receiver (connection refused): its queue grows",
         f"  the cluster: KUBECONFIG={kubeconfig} kubectl get pods -A",
         "Ctrl-C stops it.\n",
     ]
     return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port held (bound, never listening) for the demo's life: connections to it are refused."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
@@ -89,12 +108,13 @@ async def run_demo(out: Path, *, port: int, duration: float | None) -> int:
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     async with demo_world(out) as kubeconfig:
-        config_path = out / "config.yaml"
-        config_path.write_text(yaml.safe_dump(demo_config(out, kubeconfig, port), sort_keys=False))
-        settings = load(config_path).settings
-        roles = settings.roles_enabled()
+        with refusing_port() as outage_port:
+            config_path = out / "config.yaml"
+            config_path.write_text(yaml.safe_dump(demo_config(out, kubeconfig, port, outage_port), sort_keys=False))
+            settings = load(config_path).settings
+            roles = settings.roles_enabled()
 
-        def announce(bound_port: int) -> None:
-            print(_banner(out, bound_port, roles), flush=True)
+            def announce(bound_port: int) -> None:
+                print(_banner(out, bound_port, roles), flush=True)
 
-        return await run_until_signal(settings, roles, duration, on_started=announce)
+            return await run_until_signal(settings, roles, duration, on_started=announce)

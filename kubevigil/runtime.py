@@ -21,6 +21,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from kubevigil import __version__, server
+from kubevigil import web as page
 from kubevigil.config.settings import Settings
 from kubevigil.core import logs
 from kubevigil.core.backoff import backoff_delay
@@ -93,8 +94,10 @@ class Runtime:
                 registry=self.registry, state_dir=s.state_dir, pod=self.pod)
             for name in self.role_names:
                 self._roles[name] = ROLES[name].build(s.role(name), self.ctx)
+        view = page.Process(s.cluster.name, self._roles, self.readiness, self.describe, self.standby, self.registry,
+                            self.clock, self._api, self.pod, s.server.web, self.clock.now())
         app = server.build_app(self.registry, self.readiness, [web.get("/api/process", self._process_view),
-                                                               *self._role_routes()])
+                                                               *page.routes(view, self._role_routes())])
         self._runner, self.port = await server.start(app, self._socket)
         everywhere = [name for name in self._roles if not self._elected(name)]
         for name in everywhere:

@@ -25,10 +25,38 @@ class ClusterSettings(Model):
     context: str | None = Field(default=None, description="kubeconfig context (default: the current one)")
 
 
+class SecretKeyRef(Model):
+    """A key of a Secret, read through the API when needed (a rotation takes effect within 30 s)."""
+
+    secret: str = Field(min_length=1, description="Secret name")
+    namespace: str | None = Field(None, description="Secret namespace (default: kubevigil's own)")
+    key: str = Field("token", min_length=1, description="Key in the Secret's data")
+
+
+class WebSettings(Model):
+    """The web page at / and its panels' JSON under /api/panels (actions such as run-now have their own token)."""
+
+    reads: Literal["open", "token", "off"] = Field(
+        "open", description="open: anyone who reaches the port may look; token: a bearer token from `token` is "
+                            "needed; off: no page and no panel API")
+    token: SecretKeyRef | None = Field(None, description="The Secret holding the bearer token for reads: token")
+    refresh_seconds: float = Field(3.0, ge=1, le=300, description="How often an open page refreshes its panels")
+
+    @model_validator(mode="after")
+    def _token_with_token_reads(self) -> WebSettings:
+        if self.reads == "token" and self.token is None:
+            raise ValueError("reads: token needs `token` (the Secret that holds the bearer token)")
+        if self.reads != "token" and self.token is not None:
+            raise ValueError(f"`token` is used only with reads: token (reads is {self.reads})")
+        return self
+
+
 class ServerSettings(Model):
-    """The HTTP server for /metrics, /healthz, /readyz and role routes."""
+    """The HTTP server for /metrics, /healthz, /readyz, role routes and the web page."""
 
     listen: str = Field(default="0.0.0.0:8080", description="host:port to bind, e.g. 0.0.0.0:8080 or [::]:8080")
+    web: WebSettings = Field(default_factory=lambda: WebSettings.model_validate({}),
+                             description="The web page at / (reads open by default)")
 
     @field_validator("listen")
     @classmethod

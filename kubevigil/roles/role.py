@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import socket
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +119,7 @@ class DemoSinks:
     metrics: str = "metrics-file"  # Metric values as JSON lines in <out>/metrics.jsonl
     records: str = "events-file"  # Record values as JSON lines in <out>/events.jsonl
     prometheus: str = "prometheus"  # Prometheus exposition on /metrics
+    outage: str = "oncall-webhook"  # Record values to a webhook whose receiver refuses connections: a sink in outage
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ class RoleDemo:
     # Entered once the emulator runs, before the roles start, exited at the end: apply CRDs, seed objects, start
     # the processes the role talks to.
     setup: DemoSetup | None = None
-    # Lines of the demo's banner: (label, text), the text formatted with {base} (the server's URL) and {kubeconfig}.
+    # Lines of the demo's banner: (label, text), the text formatted with {base} (the server's URL), {kubeconfig} and
+    # {out} (the demo's output folder).
     links: tuple[tuple[str, str], ...] = ()
 
 
@@ -165,6 +167,11 @@ class CommandTools(Protocol):
         """The config those options name, or None after printing why (the command then exits 1)."""
 
 
+# -- the web page ---------------------------------------------------------------------------------------------------
+
+PanelProvider = Callable[[Role, Mapping[str, str]], Awaitable[dict[str, Any] | None]]
+
+
 # -- the role table -------------------------------------------------------------------------------------------------
 
 S = TypeVar("S", bound=Section)
@@ -183,6 +190,6 @@ class RoleSpec(Generic[S]):
     demo: RoleDemo | None = None
     commands: Callable[[Subcommands, CommandTools], None] | None = None  # `kubevigil <role> ...` subcommands
     defaults: Defaults | None = None  # what `kubevigil run --role <name>` runs with when no config file exists
-    # The role's panel on the web page (kubevigil/web reads it): JSON-able data from the running role, or None when
-    # it has nothing to show.
-    panel: Callable[[Role], Mapping[str, object] | None] | None = None
+    # The role's panel on the web page (kubevigil/web reads it): JSON-able data from the running role's state, given
+    # the page's filters (query parameters), or None when it has nothing to show.
+    panel: PanelProvider | None = None

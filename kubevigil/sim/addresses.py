@@ -7,6 +7,7 @@ one (a hostNetwork pod shares its node's address, as on a real node).
 from __future__ import annotations
 
 import ipaddress
+import random
 from collections.abc import Iterable
 
 POD_NETWORK = ipaddress.ip_network("127.1.0.0/16")
@@ -15,13 +16,17 @@ SERVICE_NETWORK = ipaddress.ip_network("127.3.0.0/16")
 
 
 class AddressPool:
-    """Hands out the next free address of a network, round robin, skipping the network and broadcast ones."""
+    """Hands out the next free address of a network, round robin, skipping the network and broadcast ones.
 
-    def __init__(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> None:
+    With `rng`, the round starts at a random address: emulators running side by side (parallel test runs, two
+    demos) then hand out different pod IPs, so their servers bound on those addresses do not collide."""
+
+    def __init__(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, rng: random.Random | None = None
+                 ) -> None:
         self.network = network
         self._first = int(network.network_address) + 1
         self._size = network.num_addresses - 2
-        self._next = 0
+        self._next = rng.randrange(self._size) if rng is not None else 0
 
     def __contains__(self, address: object) -> bool:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +73,7 @@ class Kubelet:
         self._recorder = recorder
         self._logs = logs or PodLogs()
         self._runs: dict[str, PodRun] = {}
-        self._pod_ips = AddressPool(POD_NETWORK)
+        self._pod_ips = AddressPool(POD_NETWORK, random.Random())
 
     def sync(self) -> None:
         nodes = {n["metadata"]["name"]: n for n in self._store.list(NODE)}

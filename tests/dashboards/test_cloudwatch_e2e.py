@@ -69,7 +69,7 @@ async def test_dashboard_names_only_what_the_roles_published(demo_cluster: Path,
                                        "NurseCheckLatencyP99", "NurseCheckErrorRate", "HealthCheckSucceeded",
                                        "EventsWarnings", "EventsExported", "DeliveryOldestUnsentAge"}
     receivers = {dict(n.values).get("Receiver") for n in named if n.name == "DeliveryQueueDepth"}
-    assert receivers == {"events-file", "stdout", "event-logs"}
+    assert receivers == {"events-file", "stdout", "oncall-webhook", "event-logs"}
     aws: Any = boto3.client("cloudwatch", endpoint_url=aws_env, region_name=REGION)
     logs: Any = boto3.client("logs", endpoint_url=aws_env, region_name=REGION)
 

@@ -187,6 +187,15 @@ def test_demo_runs_to_the_end(installed: Install) -> None:
     assert "kubevigil demo is running" in result.stdout
 
 
+def test_the_web_page_files_are_installed(installed: Install) -> None:
+    script = ("from kubevigil.web.page import static_files; from kubevigil.web.render import render\n"
+              "assert sorted(static_files()) == ['app.css', 'app.js', 'favicon.svg']\n"
+              "print(render('hidden.html.j2', name='events'))\n")
+    result = installed.run("python", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert 'id="panel-events"' in result.stdout
+
+
 def test_pytest_starts_where_kubevigil_is_installed_without_pytest_asyncio(installed: Install) -> None:
     installed.pip_install(*TEST_TOOLS)
     assert installed.run("python", "-c", "import pytest_asyncio").returncode != 0

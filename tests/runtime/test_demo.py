@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.conditions import wait_for
+from tests.demo_process import start_demo
 from tests.loopback import http_get
 
 
 def test_demo_runs_every_role_and_shows_where_to_look(tmp_path: Path) -> None:
     out = tmp_path / "demo-out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kubevigil.cli", "demo", "--port", "0", "--out", str(out), "--duration", "40"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-    )
+    proc, text = start_demo(out, 40, cwd=tmp_path)
     try:
-        banner = []
-        for line in proc.stdout:  # type: ignore[union-attr]
-            banner.append(line)
-            if "Ctrl-C" in line:
-                break
-        text = "".join(banner)
         assert "roles:       status, events, checks" in text, text
         base = re.search(r"metrics:\s+(http://127\.0\.0\.1:\d+)/metrics", text).group(1)  # type: ignore[union-attr]
         status = wait_for(lambda: json.loads(http_get(f"{base}/status")[1]), timeout=30)

@@ -7,8 +7,9 @@ built.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, cast
 
 from kubevigil.config.tables import DefaultSection
 from kubevigil.roles.checks.config import ChecksSection
@@ -70,6 +71,14 @@ def demo_setup(env: DemoEnvironment) -> AbstractAsyncContextManager[object]:
     return setup(env)
 
 
+async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
+    """The role's panel data for the web page (roles/checks/panel.py), imported late like the role itself."""
+    from kubevigil.roles.checks.controller import ChecksRole
+    from kubevigil.roles.checks.panel import panel as data
+
+    return await data(cast(ChecksRole, role), query)
+
+
 SPEC: RoleSpec[ChecksSection] = RoleSpec(
     name="checks",
     summary="HealthCheck controller with remedies (active-monitor)",
@@ -78,9 +87,11 @@ SPEC: RoleSpec[ChecksSection] = RoleSpec(
     leader=True,  # one writer of HealthCheck status
     rbac=api_access,
     demo=RoleDemo(section=demo_section, setup=demo_setup,
-                  links=(("checks", "{base}/api/checks  (KUBECONFIG={kubeconfig} kubectl get kubevigil -A)"),)),
+                  links=(("checks", "{base}/api/checks  (KUBECONFIG={kubeconfig} kubectl get kubevigil -A)"),
+                          ("run now", "the token in {out}/token (the page's API token field)"))),
     commands=add_commands,
     defaults=DefaultSection({}),  # `kubevigil run --role checks` with no file: every namespace, default limits
+    panel=panel,
 )
 
 __all__ = ["SPEC", "ChecksSection", "add_commands", "api_access", "build"]

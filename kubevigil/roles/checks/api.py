@@ -7,10 +7,8 @@
 
 from __future__ import annotations
 
-import base64
 import hmac
 import json
-import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -18,15 +16,12 @@ from aiohttp import web
 
 from kubevigil.core.secrets import view
 from kubevigil.kube.client import KubeApi
-from kubevigil.kube.errors import ApiError
-from kubevigil.kube.resources import by_kind
+from kubevigil.kube.secrets import SecretKey
 from kubevigil.roles.checks.check import CheckKey
 from kubevigil.roles.checks.config import ChecksSection
 from kubevigil.roles.checks.runs import Outcome
 from kubevigil.roles.role import RoleContext
 
-SECRET = by_kind("Secret")
-TOKEN_CACHE_SECONDS = 30.0
 MAX_REPORT_BYTES = 64 * 1024
 
 
@@ -49,28 +44,20 @@ class ChecksRole(Protocol):
 
 
 class TokenSource:
-    """The run-now API token, read from its Secret and cached briefly so a rotation takes effect within 30 s."""
+    """The run-now API token, read from its Secret (kube.secrets: cached, so a rotation takes effect within 30 s)."""
 
     def __init__(self, role: ChecksRole) -> None:
         self._role = role
-        self._token: str | None = None
-        self._read_at = -TOKEN_CACHE_SECONDS
+        self._secret: SecretKey | None = None
 
     async def get(self) -> str | None:
         spec = self._role.section.api_token
         if spec is None:
             return None
-        if time.monotonic() - self._read_at < TOKEN_CACHE_SECONDS:
-            return self._token
-        namespace = spec.namespace or self._role.ctx.pod.namespace
-        try:
-            secret = await self._role.api.get(SECRET, namespace, spec.secret)
-            raw = (secret.get("data") or {}).get(spec.key)
-            self._token = base64.b64decode(raw).decode().strip() if raw else None
-        except (ApiError, ValueError, OSError):
-            self._token = None
-        self._read_at = time.monotonic()
-        return self._token
+        if self._secret is None:
+            namespace = spec.namespace or self._role.ctx.pod.namespace
+            self._secret = SecretKey(self._role.api, namespace, spec.secret, spec.key)
+        return await self._secret.get()
 
 
 def routes(role: ChecksRole) -> Sequence[web.RouteDef]:

@@ -4,12 +4,15 @@
 runner that the emulator can play: an active-monitor Workflow check, a kubevigil Job check, a kuberhealthy check
 (the emulator's pods do not speak the protocol: it fails honestly with "exited without reporting"), and a failing
 check whose remedy fixes it (a Deployment scaled to 0; the remedy scales it to 1; the next run passes and the
-remedy count resets). See them with `kubectl get hc -A`.
+remedy count resets). See them with `kubectl get hc -A`. "Run now" needs a token: setup puts one in a Secret (the
+section's `api_token`) and a copy in <out>/token for the web page's token field.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +25,7 @@ from kubevigil.roles.checks.crd import crds
 from kubevigil.roles.role import DemoEnvironment
 
 NAMESPACE = "health"
+TOKEN_SECRET = ("default", "kubevigil-demo-token")  # (namespace, name) of the run-now token
 
 ARGO_WORKFLOW_CRD: dict[str, Any] = {
     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -50,7 +54,8 @@ def _workflow(annotations: dict[str, str]) -> str:
 def section(sink_names: dict[str, str]) -> dict[str, Any]:
     """The demo's `checks:` section; `sink_names` may name a `records` and a `metrics` sink."""
     sinks = {kind: [sink_names[kind]] for kind in ("records", "metrics") if kind in sink_names}
-    return {"jitter": 0.05, "run_ttl": "10m", "sinks": sinks}
+    return {"jitter": 0.05, "run_ttl": "10m", "sinks": sinks,
+            "api_token": {"namespace": TOKEN_SECRET[0], "secret": TOKEN_SECRET[1]}}
 
 
 def healthchecks() -> list[dict[str, Any]]:
@@ -105,7 +110,20 @@ async def setup(env: DemoEnvironment) -> AsyncIterator[None]:
     for obj in healthchecks():
         res = await api.resource_for(obj["apiVersion"], "HealthCheck")
         await _create_absent(api, res, obj["metadata"].get("namespace"), obj)
+    await seed_token(env)
     yield
+
+
+async def seed_token(env: DemoEnvironment) -> None:
+    """The run-now token: a Secret in the emulator, and a copy in <out>/token (owner-only) for the page."""
+    token = secrets.token_urlsafe(24)
+    namespace, name = TOKEN_SECRET
+    await env.api.create(by_kind("Secret"), namespace, {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
+        "type": "Opaque", "data": {"token": base64.b64encode(token.encode()).decode()}})
+    path = env.out / "token"
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
 
 
 async def _create_absent(api: KubeApi, res: Resource, namespace: str | None, obj: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""The events role in `kubevigil demo`: everything to the records file, Warnings also to stdout as one line each."""
+"""The events role in `kubevigil demo`: everything to the records file, Warnings also to stdout as one line each and
+to the demo's sink in outage (its queue grows on the web page)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ STDOUT = "stdout"
 
 def section(sinks: DemoSinks) -> dict[str, Any]:
     return {"route": {"routes": [{"match": [{"receiver": sinks.records}]},
-                                 {"match": [{"type": "Warning", "receiver": STDOUT}]}]}}
+                                 {"match": [{"type": "Warning", "receiver": STDOUT}]},
+                                 {"match": [{"type": "Warning", "receiver": sinks.outage}]}]}}
 
 
 DEMO = RoleDemo(section=section, sinks={STDOUT: {"stdout": {"layout": {

@@ -26,6 +26,7 @@ from kubevigil.roles.events.occurrences import (
     occurrence_count,
     occurrence_time,
 )
+from kubevigil.roles.events.recent import RecentWarnings
 from kubevigil.roles.events.routing import Router
 from kubevigil.roles.events.summary import Summary
 from kubevigil.roles.role import Role, RoleContext
@@ -87,6 +88,7 @@ class EventsRole(Role):
         self.enricher = Enricher(self.meta_cache, ctx.cluster_name)
         self.summary = Summary(ctx.cluster_name, cfg.receivers(), ctx.registry) if cfg.metrics.sinks else None
         self.informer: Informer | None = None
+        self.recent = RecentWarnings()  # for the web page
         self._newest = 0.0
         self._seen: dict[str, int] = {}
         self._first_start = False
@@ -178,6 +180,8 @@ class EventsRole(Role):
         ts = occurrence_time(event, now)
         self._newest = max(self._newest, ts)
         self._seen[uid] = count
+        if event.get("type") == "Warning":
+            self.recent.add(ts, event)
         if not is_wanted(count, last, self.cfg.repeats):
             self.metrics.skipped.labels("repeats").inc()
             await self._queue.put(Mark(uid, count))

@@ -5,8 +5,9 @@ This module stays light (the config model and the role's table line): the role i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, cast
 
 from kubevigil.config.tables import FromEnvironment
 from kubevigil.roles.nurse.config import ALL_NAMESPACES, NurseSection, demo_section
@@ -41,6 +42,14 @@ def demo_setup(env: DemoEnvironment) -> AbstractAsyncContextManager[object]:
     return demo_nurses(env)
 
 
+async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
+    """The role's panel data for the web page (roles/nurse/panel.py), imported late like the role itself."""
+    from kubevigil.roles.nurse.panel import panel as data
+    from kubevigil.roles.nurse.role import NurseRole
+
+    return await data(cast(NurseRole, role), query)
+
+
 SPEC: RoleSpec[NurseSection] = RoleSpec(
     name="nurse",
     summary="Network probing from every node: API server, Service, Ingress, neighbours (kubenurse)",
@@ -51,6 +60,7 @@ SPEC: RoleSpec[NurseSection] = RoleSpec(
     demo=RoleDemo(section=_demo_section, setup=demo_setup, links=(("network", "{base}/api/matrix/all"),)),
     # kubenurse has no file: its DaemonSet's variables configure `kubevigil run --role nurse`
     defaults=FromEnvironment("kubenurse"),
+    panel=panel,
 )
 
 __all__ = ["SPEC", "NurseSection", "api_access", "build", "demo_section", "pod_rules_namespaced", "rbac"]

@@ -155,8 +155,9 @@ class DemoNurses:
                           registry=registry, state_dir=self.state_dir / meta["name"], pod=identity)
         role = NurseRole(NurseSection.model_validate(pod_section()), ctx)
         try:
+            # A request held by the unreachable scenario must not hold the demo's stop for UNREACHABLE_HOLD.
             runner = await endpoints.serve(role.routes(), registry, f"{ip}:8080",
-                                           middlewares=[self._network_middleware(node)])
+                                           middlewares=[self._network_middleware(node)], shutdown_timeout=1.0)
         except OSError as exc:
             log.warning("demo nurse cannot listen", pod=meta["name"], ip=ip, error=str(exc))
             return

@@ -84,15 +84,17 @@ def routes(nurse: NurseState) -> list[web.RouteDef]:
 
 
 async def serve(route_defs: Sequence[web.RouteDef], registry: CollectorRegistry, listen: str,
-                tls: ssl.SSLContext | None = None, middlewares: Sequence[Any] = ()) -> web.AppRunner:
-    """A listener with these routes plus /metrics: kubenurse's 8443, and the demo's nurse pods."""
+                tls: ssl.SSLContext | None = None, middlewares: Sequence[Any] = (),
+                shutdown_timeout: float = 60.0) -> web.AppRunner:
+    """A listener with these routes plus /metrics: kubenurse's 8443, and the demo's nurse pods; cleanup waits up to
+    `shutdown_timeout` for requests in flight."""
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app = web.Application(middlewares=list(middlewares))
     app.add_routes([*route_defs, web.get("/metrics", metrics)])
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     host, port = split_host_port(listen)
     await web.TCPSite(runner, host, port, ssl_context=tls).start()

@@ -5,7 +5,8 @@ This module stays light (the config model and the role's table line): the role i
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from kubevigil.config.tables import FromEnvironment
 from kubevigil.roles.rbac import Access, PolicyRule
@@ -44,6 +45,14 @@ def demo_section(sinks: DemoSinks) -> dict[str, Any]:
     }
 
 
+async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
+    """The role's panel data for the web page (roles/scrape/panel.py), imported late like the role itself."""
+    from kubevigil.roles.scrape.panel import panel as data
+    from kubevigil.roles.scrape.role import ScrapeRole
+
+    return await data(cast(ScrapeRole, role), query)
+
+
 SPEC: RoleSpec[ScrapeSection] = RoleSpec(
     name="scrape",
     summary="Pods' Prometheus metrics aggregated to cluster level (cni-metrics-helper)",
@@ -54,6 +63,7 @@ SPEC: RoleSpec[ScrapeSection] = RoleSpec(
     demo=RoleDemo(section=demo_section, links=(("scrape", "{base}/api/scrape"),)),
     # cni-metrics-helper has no file: its Deployment's variables configure `kubevigil run --role scrape`
     defaults=FromEnvironment("cni-metrics-helper"),
+    panel=panel,
 )
 
 __all__ = ["SPEC", "ScrapeSection", "api_access", "build", "demo_section", "rbac"]

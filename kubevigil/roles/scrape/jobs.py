@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubevigil.core.clock import Clock
+from kubevigil.core.history import History
 from kubevigil.kube.factory import InformerFactory, Subscription
 from kubevigil.kube.informer import Informer
 from kubevigil.kube.resources import by_kind
@@ -15,6 +16,19 @@ from kubevigil.roles.scrape.config import Job
 from kubevigil.roles.scrape.exposition import ExpositionError, Wanted, parse
 from kubevigil.roles.scrape.fetch import DirectFetcher, Fetcher, ProxyFetcher, ScrapeFailed, fetch_within
 from kubevigil.roles.scrape.targets import Target, pod_view, subnet_of, target_of
+
+# What the web page draws over time: each cycle's cluster-level values for the last six hours.
+HISTORY_SECONDS = 6 * 3600.0
+HISTORY_POINTS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class CyclePoint:
+    """One cycle in the job's history: completeness and the cluster-level values (no groups, no breakdown)."""
+
+    expected: int
+    scraped: int
+    values: dict[str, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +73,7 @@ class JobRunner:
         self.wanted = Wanted.of(r.metric for r in job.rule_list())
         self.aggregator = Aggregator(job.rule_list(), job.breakdown)
         self.last: CycleReport | None = None
+        self.history: History[CyclePoint] = History(HISTORY_POINTS, HISTORY_SECONDS)
 
     async def watch(self, informers: InformerFactory) -> None:
         """Subscribe to the job's pods (shared with any role watching the same pods the same way), with fresh counter
@@ -98,6 +113,8 @@ class JobRunner:
         report = CycleReport(at, len(targets), len(scrapes), failures, values, stats,
                              self.clock.monotonic() - started)
         self.last = report
+        cluster = {v.rule.name: v.value for v in values if not v.groups and v.breakdown is None}
+        self.history.add(at, CyclePoint(report.expected, report.scraped, cluster))
         return report
 
     async def _scrape(self, target: Target, gate: asyncio.Semaphore) -> PodScrape | Failure:

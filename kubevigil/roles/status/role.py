@@ -12,6 +12,7 @@ from aiohttp import web
 from prometheus_client import Gauge
 
 from kubevigil.core.logs import NEW_EPISODE
+from kubevigil.core.history import History
 from kubevigil.core.outage import Outage
 from kubevigil.core.signals import Metric
 from kubevigil.kube.informer import Informer
@@ -21,6 +22,10 @@ from kubevigil.roles.status.targets import TargetTracker
 from kubevigil.roles.status.watches import Watches
 
 log = structlog.get_logger("kubevigil.status")
+
+# What the web page's strip shows: every verdict of the last six hours (None where a stale view withheld it).
+HISTORY_SECONDS = 6 * 3600.0
+HISTORY_POINTS = 4096
 
 
 class StatusRole(Role):
@@ -42,6 +47,7 @@ class StatusRole(Role):
         self.published_value: int | None = None
         self.published_at: float | None = None
         self.publishes = 0
+        self.history: History[int | None] = History(HISTORY_POINTS, HISTORY_SECONDS)
         self._started = False
         self._changed = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -235,6 +241,7 @@ class StatusRole(Role):
             self._g_target.labels(tr.key).set(target_value or 0)
             if target_value is not None:
                 self._sent[tr.key] = target_value
+        self.history.add(now, value)
         if value is None:
             return
         self.published_value, self.published_at = value, now
