@@ -116,6 +116,15 @@ def parse_label_selector(text: str | None) -> LabelSelector:
 _EXPR_OPS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!exists"}
 
 
+def checked_selector(text: str) -> str:
+    """`text` unchanged when it parses; ValueError "'<text>' is not a valid label selector: <why>" otherwise."""
+    try:
+        parse_label_selector(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid label selector: {exc}") from None
+    return text
+
+
 def selector_from_spec(spec: Mapping[str, Any] | None) -> LabelSelector:
     """Build a selector from a metav1.LabelSelector dict (matchLabels + matchExpressions)."""
     if not spec:

@@ -16,16 +16,6 @@ INSTANT: frozenset[str] = frozenset({"sum", "max", "min", "avg"})  # a value at 
 _DIMENSION = re.compile(r"^[^:]{1,255}$")
 
 
-def _selector_ok(value: str) -> str:
-    from kubevigil.kube.selectors import parse_label_selector
-
-    try:
-        parse_label_selector(value)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid label selector: {exc}") from None
-    return value
-
-
 class Completeness(Model):
     """What happens to a cycle in which fewer pods answered than were expected."""
 
@@ -81,7 +71,9 @@ class Job(Model):
     @field_validator("selector")
     @classmethod
     def _selector(cls, v: str) -> str:
-        return _selector_ok(v)
+        from kubevigil.kube.selectors import checked_selector
+
+        return checked_selector(v)
 
     @model_validator(mode="after")
     def _coherent(self) -> Job:

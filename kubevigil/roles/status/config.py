@@ -57,15 +57,14 @@ def mode_text(mode: Mode) -> str:
 
 
 def _check_selector(value: str | None, where: str) -> str | None:
+    from kubevigil.kube.selectors import checked_selector
+
     if value is None:
         return None
-    from kubevigil.kube.selectors import parse_label_selector
-
     try:
-        parse_label_selector(value)
+        return checked_selector(value)
     except ValueError as exc:
-        raise ValueError(f"{where} {value!r} is not a valid label selector: {exc}") from None
-    return value
+        raise ValueError(f"{where} {exc}") from None
 
 
 class Target(Model):
