@@ -73,9 +73,14 @@ def bind(listen: str) -> socket.socket:
         raise ListenError(f"cannot listen on {listen}: {reason}") from None
 
 
+IN_FLIGHT_GRACE = 5.0  # seconds
+
+
 async def start(app: web.Application, sock: socket.socket) -> tuple[web.AppRunner, int]:
     """Serve on a socket from `bind`; returns the runner (for cleanup) and the bound port (useful with port 0)."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # Stopping waits at most IN_FLIGHT_GRACE for requests in flight (aiohttp's default is 60 s); the shutdown's
+    # "unready, still answering" phase has already let load balancers move away.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=IN_FLIGHT_GRACE)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     return runner, int(sock.getsockname()[1])

@@ -83,6 +83,9 @@ def routes(nurse: NurseState) -> list[web.RouteDef]:
             web.get("/ready", ready), web.get("/api/matrix", matrix), web.get("/api/matrix/all", cluster)]
 
 
+IN_FLIGHT_GRACE = 2.0  # seconds
+
+
 async def serve(route_defs: Sequence[web.RouteDef], registry: CollectorRegistry, listen: str,
                 tls: ssl.SSLContext | None = None, middlewares: Sequence[Any] = (),
                 shutdown_timeout: float = 60.0) -> web.AppRunner:

@@ -11,8 +11,8 @@ import structlog
 from aiohttp import web
 from prometheus_client import Gauge
 
-from kubevigil.core.logs import NEW_EPISODE
 from kubevigil.core.history import History
+from kubevigil.core.logs import NEW_EPISODE
 from kubevigil.core.outage import Outage
 from kubevigil.core.signals import Metric
 from kubevigil.kube.informer import Informer
