@@ -10,7 +10,6 @@ from kubevigil.config.settings import (
     ClusterSettings,
     LeaderElectionSettings,
     LoggingSettings,
-    SecretKeyRef,
     ServerSettings,
     Settings,
     SinkEntry,
@@ -19,6 +18,7 @@ from kubevigil.config.settings import (
 )
 from kubevigil.config.tables import Defaults, DefaultSection, FromEnvironment, RoleType, SinkType, Tables
 from kubevigil.config.views import json_schema, normalized
+from kubevigil.core.model import SecretKeyRef
 
 __all__ = [
     "ClusterSettings",

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model,
 
 from kubevigil.config.tables import Tables
 from kubevigil.core.hostport import split_host_port
-from kubevigil.core.model import Model
+from kubevigil.core.model import Model, SecretKeyRef
 from kubevigil.core.names import check_sink_name
 
 DEFAULT_STATE_DIR = "./kubevigil-state"
@@ -23,14 +23,6 @@ class ClusterSettings(Model):
     name: str = Field(default="kubernetes", min_length=1, description="The Cluster dimension and clusterName in events")
     kubeconfig: Path | None = Field(default=None, description="kubeconfig file (default: in-cluster, then $KUBECONFIG)")
     context: str | None = Field(default=None, description="kubeconfig context (default: the current one)")
-
-
-class SecretKeyRef(Model):
-    """A key of a Secret, read through the API when needed (a rotation takes effect within 30 s)."""
-
-    secret: str = Field(min_length=1, description="Secret name")
-    namespace: str | None = Field(None, description="Secret namespace (default: kubevigil's own)")
-    key: str = Field("token", min_length=1, description="Key in the Secret's data")
 
 
 class WebSettings(Model):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from kubevigil.core.signals import SignalKind
 
@@ -73,3 +73,11 @@ class Section(Model):
     def sink_refs(self) -> Iterable[SinkRef]:
         """Each sink reference of the section; a section that sends nothing to sinks has none."""
         return ()
+
+
+class SecretKeyRef(Model):
+    """A key of a Secret, read through the API when needed (a rotation takes effect within 30 s)."""
+
+    secret: str = Field(min_length=1, description="Secret name")
+    namespace: str | None = Field(None, description="Secret namespace (default: kubevigil's own)")
+    key: str = Field("token", min_length=1, description="Key in the Secret's data")

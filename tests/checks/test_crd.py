@@ -18,9 +18,10 @@ import pytest
 import yaml
 
 from kubevigil.cli import _parser
+from kubevigil.core.model import SecretKeyRef
 from kubevigil.roles.checks import api_access
 from kubevigil.roles.checks.access import rules
-from kubevigil.roles.checks.config import ApiToken, ChecksSection
+from kubevigil.roles.checks.config import ChecksSection
 from kubevigil.roles.checks.crd import activemonitor_crd, crds, crds_yaml, kubevigil_crd
 from kubevigil.roles.checks.healthcheck import Probe
 from kubevigil.roles.checks.probes import PROBES
@@ -52,10 +53,10 @@ def _cluster_secret_rules(section: ChecksSection) -> list[dict[str, Any]]:
 
 def test_api_token_is_read_through_a_role_on_that_secret_only() -> None:
     token = [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["kv-api"], "verbs": ["get"]}]
-    own = ChecksSection(api_token=ApiToken(secret="kv-api"))
+    own = ChecksSection(api_token=SecretKeyRef(secret="kv-api"))
     assert _cluster_secret_rules(own) == []
     assert api_access(own).namespaced == {OWN_NAMESPACE: token}
-    assert api_access(ChecksSection(api_token=ApiToken(secret="kv-api", namespace="ops"))).namespaced == {"ops": token}
+    assert api_access(ChecksSection(api_token=SecretKeyRef(secret="kv-api", namespace="ops"))).namespaced == {"ops": token}
     assert api_access(ChecksSection()).namespaced == {}
 
 

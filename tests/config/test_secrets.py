@@ -185,8 +185,8 @@ NOT_SECRETS = {
     "kinesis.Params.partition_key": "a template naming the partition",
     "events.Throttle.key": "the record fields events are grouped by",
     "events.Dedupe.key": "the record fields events are grouped by",
-    "checks.ApiToken.secret": "the name of a Kubernetes Secret",
-    "checks.ApiToken.key": "the key inside that Secret",
+    "core.SecretKeyRef.secret": "the name of a Kubernetes Secret",
+    "core.SecretKeyRef.key": "the key inside that Secret",
 }
 
 

@@ -332,11 +332,11 @@ def _remedy(key: CheckKey, spec: healthcheck.Remedy, default_ttl: float) -> Reme
 
 
 def _check_selector(selector: str) -> None:
-    from kubevigil.kube.selectors import parse_label_selector
+    from kubevigil.kube.selectors import checked_selector
 
     try:
-        parse_label_selector(selector)
+        checked_selector(selector)
     except ValueError as exc:
-        raise InvalidSpec(f"spec.remedy.deletePods.selector {selector!r}: {exc}") from None
+        raise InvalidSpec(f"spec.remedy.deletePods.selector: {exc}") from None
     if not selector.strip():
         raise InvalidSpec("spec.remedy.deletePods.selector must not be empty (it would match every pod)")

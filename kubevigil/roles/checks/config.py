@@ -7,21 +7,13 @@ from collections.abc import Iterable
 
 from pydantic import Field, field_validator
 
-from kubevigil.core.model import Model, Section, SinkRef
+from kubevigil.core.model import Model, SecretKeyRef, Section, SinkRef
 from kubevigil.roles.checks.durations import Duration
 
 
 class ResultSinks(Model):
     records: list[str] = Field(default_factory=list, description="Sinks that get one Record per run (SNS, Slack …)")
     metrics: list[str] = Field(default_factory=list, description="Sinks that get one Metric per run (CloudWatch …)")
-
-
-class ApiToken(Model):
-    """The Secret whose key holds the bearer token for POST /api/checks/… (reads stay open)."""
-
-    secret: str = Field(description="Secret name")
-    namespace: str | None = Field(None, description="Secret namespace (default: kubevigil's own)")
-    key: str = Field("token", description="Key in the Secret's data")
 
 
 # What the `kubernetes` probe may read by default: the state SREs check (workloads, pods, nodes, storage claims,
@@ -73,7 +65,7 @@ class ChecksSection(Section):
     reporting_url: str | None = Field(
         None, description="KH_REPORTING_URL given to kuberhealthy check pods (default: "
                           "http://kubevigil.<kubevigil's namespace>.svc:8080/check)")
-    api_token: ApiToken | None = Field(None, description="Bearer token for POST /api/checks/<ns>/<name>/run; "
+    api_token: SecretKeyRef | None = Field(None, description="Bearer token for POST /api/checks/<ns>/<name>/run; "
                                                          "without it that call is refused")
     custom_metrics_limit: int = Field(500, ge=0, description="Most custom metric series kept (the rest dropped)")
     log_tail_lines: int = Field(20, ge=0, le=1000, description="Lines of a failed container's log kept in status")
