@@ -112,7 +112,9 @@ class Cluster:
                 self.authenticator.admin_token = token
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.api.app(), access_log=None, handler_cancellation=True)
+        # Stopping ends open watches after 1 s, as an API server's shutdown closes them (aiohttp would wait 60 s for
+        # every watching client to leave first).
+        self._runner = web.AppRunner(self.api.app(), access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port,
                            ssl_context=self.cert.server_context() if self.tls else None)
