@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conditions import wait_for
+from tests.demo_process import start_demo
 from tests.loopback import http_get
-from tests.monitoring.prometheus import PROMETHEUS, prometheus
 from tests.monitoring.rules import MONITORING, alerts, dashboard_queries, generator, metric_names, rule_spec
+from tests.prometheus_server import PROMETHEUS, prometheus
 
 # A row's title names the role whose metrics it shows: "(any)" rows need no particular role.
 _ROW_ROLE = re.compile(r"\((\w+)\)$")
@@ -41,15 +41,8 @@ def needs_neighbours(expr: str) -> bool:
 @pytest.mark.timeout(420)
 def test_every_query_answers_on_the_demo(tmp_path: Path) -> None:
     out = tmp_path / "demo-out"
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "kubevigil.cli", "demo", "--port", "0", "--out", str(out), "--duration", "400"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
+    demo, banner = start_demo(out, 400, cwd=tmp_path, stderr=subprocess.DEVNULL)
     try:
-        banner = ""
-        for line in demo.stdout:  # type: ignore[union-attr]
-            banner += line
-            if "Ctrl-C" in line:
-                break
         base = re.search(r"metrics:\s+(http://(127\.0\.0\.1:\d+))/metrics", banner)
         assert base, banner
         roles = set(re.search(r"roles:\s+(.*)", banner).group(1).split(", "))  # type: ignore[union-attr]

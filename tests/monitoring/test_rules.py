@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.monitoring.prometheus import PROMTOOL
 from tests.monitoring.rules import ROOT, alerts, rule_spec
+from tests.prometheus_server import PROMTOOL
 
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: scripts/test installs prometheus")
 UNIT_TESTS = Path(__file__).with_name("rules_test.yaml")

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import subprocess
-import sys
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conditions import wait_for
-from tests.loopback import free_port, http_get
+from tests.demo_process import start_demo
+from tests.loopback import http_get
+from tests.prometheus_server import PROMETHEUS, PROMTOOL, prometheus
 
-PROMETHEUS = shutil.which("prometheus")
-PROMTOOL = shutil.which("promtool")
 CONFIG = {"cluster": {"name": "scrape-test"}, "sinks": {"out": {"stdout": {}}, "prom": {"prometheus": {}}},
           # `run` refuses a config that enables no role (exit 2), so the events role runs against the emulator
           "leader_election": {"enabled": False},
@@ -43,51 +38,26 @@ def test_metrics_pass_promtool_check(kubevigil_process, emulator_kubeconfig: Pat
 @pytest.mark.skipif(PROMETHEUS is None, reason="prometheus missing: scripts/test installs Debian's prometheus")
 def test_real_prometheus_scrapes_kubevigil(kubevigil_process, emulator_kubeconfig: Path, tmp_path: Path) -> None:
     proc = kubevigil_process(config(emulator_kubeconfig))
-    prom_port = free_port()
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [{"job_name": "kubevigil", "static_configs": [{"targets": [f"127.0.0.1:{proc.port}"]}]}],
-    }))
-    prom = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{prom_port}"],
-        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "prometheus.log", "wb"),  # noqa: SIM115 - closed with the process
-    )
-    try:
-        query = urllib.parse.urlencode({"query": 'kubevigil_delivery_queue_depth{sink="out"}'})
-
-        def answered() -> list:
-            status, body = http_get(f"http://127.0.0.1:{prom_port}/api/v1/query?{query}")
-            return json.loads(body)["data"]["result"] if status == 200 else []
-
-        (series,) = wait_for(answered, timeout=60, interval=0.5)
+    with prometheus(tmp_path, f"127.0.0.1:{proc.port}") as server:
+        (series,) = wait_for(lambda: server.query('kubevigil_delivery_queue_depth{sink="out"}'), timeout=60,
+                             interval=0.5)
         assert series["metric"]["job"] == "kubevigil"
         assert float(series["value"][1]) == 0.0
-    finally:
-        prom.terminate()
-        prom.wait(timeout=30)
 
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[str]:
     """`kubevigil demo` on an ephemeral port; its base URL once the banner is out."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kubevigil.cli", "demo", "--port", "0", "--out", str(tmp_path / "demo-out"),
-         "--duration", "600"],
-        stdout=subprocess.PIPE, stderr=open(tmp_path / "demo.log", "wb"), text=True, cwd=tmp_path,  # noqa: SIM115
-    )
+    log = open(tmp_path / "demo.log", "wb")  # noqa: SIM115 - closed with the process
+    proc, banner = start_demo(tmp_path / "demo-out", 600, cwd=tmp_path, stderr=log)
     try:
-        banner = ""
-        for line in proc.stdout:  # type: ignore[union-attr]
-            banner += line
-            if "Ctrl-C" in line:
-                break
         match = re.search(r"metrics:\s+(http://127\.0\.0\.1:\d+)/metrics", banner)
         assert match, banner + (tmp_path / "demo.log").read_text()
         yield match.group(1)
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+        log.close()
 
 
 def _series(body: bytes) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
@@ -118,35 +88,18 @@ def test_demo_metrics_are_ingested_whole_by_prometheus(demo: str, tmp_path: Path
     check = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True, timeout=30)
     assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
 
-    port = int(demo.rsplit(":", 1)[1])
-    prom_port = free_port()
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [{"job_name": "demo", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
-    }))
-    prom = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{prom_port}"],
-        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "prometheus.log", "wb"),  # noqa: SIM115
-    )
-    try:
-        def query(q: str) -> list:
-            status, answer = http_get(f"http://127.0.0.1:{prom_port}/api/v1/query?{urllib.parse.urlencode({'query': q})}")
-            return json.loads(answer)["data"]["result"] if status == 200 else []
-
+    with prometheus(tmp_path, demo.removeprefix("http://")) as server:
+        prom_port = int(server.base.rsplit(":", 1)[1])
         # ten scrapes of the demo, each of them complete
-        wait_for(lambda: query('count_over_time(up{job="demo"}[1h]) >= 10'), timeout=120, interval=1)
-        assert [float(r["value"][1]) for r in query('up{job="demo"}')] == [1.0]
+        wait_for(lambda: server.query('count_over_time(up{job="kubevigil"}[1h]) >= 10'), timeout=120, interval=1)
+        assert [float(r["value"][1]) for r in server.query('up{job="kubevigil"}')] == [1.0]
         for name in ("prometheus_target_scrapes_sample_duplicate_timestamp_total",
                      "prometheus_target_scrapes_sample_out_of_order_total",
                      "prometheus_target_scrapes_sample_out_of_bounds_total",
                      "prometheus_target_scrapes_exceeded_sample_limit_total"):
             assert _prometheus_counter(prom_port, name) == 0, name
-        targets = query('kubevigil_cluster_healthy{job="demo",target!=""}')
-        assert len(targets) >= 2 and query('kubevigil_cluster_healthy{job="demo",target=""}')
-    finally:
-        prom.terminate()
-        prom.wait(timeout=30)
+        targets = server.query('kubevigil_cluster_healthy{job="kubevigil",target!=""}')
+        assert len(targets) >= 2 and server.query('kubevigil_cluster_healthy{job="kubevigil",target=""}')
 
 
 def test_sigterm_stops_cleanly(kubevigil_process, emulator_kubeconfig: Path) -> None:
