@@ -4,8 +4,8 @@ The emulator and the neighbours (aiohttp servers, each on its own loopback addre
 process, so the figures are the nurse process's alone.
 Prints:
   per_check:  nurse CPU milliseconds per 1,000 checks of a neighbour (plain HTTP, a new connection each, traced)
-  steady:     CPU share of one core and RSS of a whole kubevigil process running only the nurse role (informers,
-              API server checks, 10 neighbours, /metrics), over --seconds after a warm-up
+  steady:     CPU share of one core and RSS of a `kubevigil run` process running only the nurse role (informers,
+              API server checks, 10 neighbours, /metrics), over --seconds after a warm-up, read from /proc
 Run:  .venv/bin/python bench/nurse_probe.py [--checks 1000] [--seconds 60]
 """
 
@@ -14,10 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import random
-import resource
+import signal
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -93,40 +97,50 @@ async def per_check(prefix: str, checks: int) -> float:
     return spent * 1000 / done * 1000
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
-async def steady(prefix: str, kubeconfig: str, seconds: float, tmp: Path) -> tuple[float, float, float, int]:
-    import os
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` (fields 14 and 15 of /proc/<pid>/stat, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    from kubevigil.catalog import load
-    from kubevigil.runtime import Runtime
 
+def _rounds(base: str) -> int:
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as answer:
+        body = answer.read().decode()
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in body.splitlines()
+               if line.startswith('kubenurse_httpclient_requests_total{') and 'type="api_server_direct"' in line)
+
+
+def steady(prefix: str, kubeconfig: str, seconds: float, tmp: Path) -> tuple[float, float, float, int]:
+    """`kubevigil run` with only the nurse, as the DaemonSet runs it, in its own process: CPU share, RSS, peak RSS."""
     config = {"cluster": {"name": "bench", "kubeconfig": kubeconfig}, "server": {"listen": f"{prefix}1:8080"},
               "state_dir": str(tmp / "state"), "logging": {"level": "warning"},
               "nurse": {"interval_seconds": 5, "shutdown_seconds": 0, "api_server": {"dns_name": "localhost"},
                         "neighbours": {"namespace": "nurse", "selector": "app=nurse", "limit": 10}}}
     path = tmp / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    settings = load(path, environ={}).settings
-    os.environ.update(POD_NAME="nurse-0", POD_NAMESPACE="nurse", NODE_NAME="n0", POD_IP=f"{prefix}1")
-    runtime = Runtime(settings, ["nurse"])
-    await runtime.start()
-    role = runtime._roles["nurse"]
-    await asyncio.sleep(12)  # warm-up: sync, first rounds
-    cpu, wall, rounds = time.process_time(), time.monotonic(), role._rounds
-    await asyncio.sleep(seconds)
-    share = (time.process_time() - cpu) / (time.monotonic() - wall)
-    rounds = role._rounds - rounds
-    checked = len(role.latest.checked)
-    rss = _rss_mb()
-    await runtime.stop()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return share, rss, peak, rounds * 100 + checked
+    env = {**os.environ, "POD_NAME": "nurse-0", "POD_NAMESPACE": "nurse", "NODE_NAME": "n0", "POD_IP": f"{prefix}1"}
+    proc = subprocess.Popen([sys.executable, "-m", "kubevigil.cli", "run", "--config", str(path)], env=env)
+    try:
+        time.sleep(12)  # warm-up: start, sync, first rounds
+        base = f"http://{prefix}1:8080"
+        cpu, wall, rounds = _cpu_seconds(proc.pid), time.monotonic(), _rounds(base)
+        time.sleep(seconds)
+        share = (_cpu_seconds(proc.pid) - cpu) / (time.monotonic() - wall)
+        rounds = _rounds(base) - rounds
+        rss = _rss_mb(proc.pid)
+        peak = next(int(line.split()[1]) / 1024 for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                    if line.startswith("VmHWM:"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    return share, rss, peak, rounds
 
 
 def main() -> None:
@@ -146,11 +160,9 @@ def main() -> None:
         try:
             cost = asyncio.run(per_check(prefix, args.checks))
             print(f"per_check: {cost:.0f} ms of nurse CPU per 1,000 checks ({cost / 1000:.2f} ms each)")
-            share, rss, peak, packed = asyncio.run(steady(prefix, kubeconfig, args.seconds, Path(tmp)))
-            rounds, checked = divmod(packed, 100)
-            print(f"steady: {100 * share:.2f} % of one core over {args.seconds:.0f} s ({rounds} rounds of "
-                  f"{checked} neighbours + API server checks), RSS {rss:.0f} MB (peak {peak:.0f} MB, incl. the "
-                  f"per-check phase)")
+            share, rss, peak, rounds = steady(prefix, kubeconfig, args.seconds, Path(tmp))
+            print(f"steady: {100 * share:.2f} % of one core over {args.seconds:.0f} s ({rounds} rounds of 10 "
+                  f"neighbours + API server checks), RSS {rss:.0f} MB (peak {peak:.0f} MB)")
         finally:
             parent.send("stop")
             proc.join(timeout=30)
