@@ -115,8 +115,10 @@ def test_one_replica_leads_the_other_is_a_ready_standby_and_takes_over_when_the_
     leader, standby = found
     for replica in (leader, standby):  # both ready: the standby too, with the reason on /readyz
         wait_for(lambda r=replica: r.get("/readyz")[0] == 200, timeout=60)  # type: ignore[misc]
-    _, ready = standby.get("/readyz")
-    assert ready["parts"]["role:events"]["detail"] == f"standby: {leader.name} leads (lease default/kubevigil)"
+    # The standby names the leader once it has read the lease the leader took (its next retry at the latest).
+    names_the_leader = f"standby: {leader.name} leads (lease default/kubevigil)"
+    ready = wait_for(lambda: (answer := standby.get("/readyz"))[0] == 200
+                     and answer[1]["parts"]["role:events"]["detail"] == names_the_leader and answer[1], timeout=60)
     assert ready["parts"]["leader_election"]["ok"]
 
     led, waiting = leader.process(), standby.process()

@@ -261,10 +261,10 @@ async def test_rbac_tokens_with_kubectl(live_kubectl: Kubectl, live_cluster: Clu
     assert out.strip() == "no"
     token = (await k.out("create", "token", "robot")).strip()
     assert token.count(".") == 2
-    assert (await k.out("--token", token, "auth", "whoami")).splitlines()[1].split() == [
+    assert (await k.out(f"--token={token}", "auth", "whoami")).splitlines()[1].split() == [
         "Username", "system:serviceaccount:default:robot"]
-    await k.out("--token", token, "get", "pods")
-    code, _, err = await k.run("--token", token, "get", "secrets", check=False)
+    await k.out(f"--token={token}", "get", "pods")
+    code, _, err = await k.run(f"--token={token}", "get", "secrets", check=False)
     assert code == 1 and err.strip() == ('Error from server (Forbidden): secrets is forbidden: User '
                                          '"system:serviceaccount:default:robot" cannot list resource "secrets" in '
                                          'API group "" in the namespace "default"')

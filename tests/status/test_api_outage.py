@@ -44,7 +44,7 @@ async def emulator(port: int, kubeconfig_out: Path, token: str, log: Path) -> As
     with log.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "kubevigil.cli", "sim", "serve", "--port", str(port), "--kubeconfig-out",
-            str(kubeconfig_out), "--token", token, stdout=out, stderr=out)
+            str(kubeconfig_out), f"--token={token}", stdout=out, stderr=out)
     try:
         await eventually(lambda: kubeconfig_out.exists() or proc.returncode is not None, timeout=60)
         assert proc.returncode is None, log.read_text()[-2000:]
