@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -170,6 +171,17 @@ class CommandTools(Protocol):
 # -- the web page ---------------------------------------------------------------------------------------------------
 
 PanelProvider = Callable[[Role, Mapping[str, str]], Awaitable[dict[str, Any] | None]]
+
+
+def panel_in(module: str) -> PanelProvider:
+    """The `panel(role, query)` function of `module` (a role's panel.py), imported at its first call, so that
+    loading a config does not import what only the page of a running role needs."""
+
+    async def provide(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
+        data: PanelProvider = importlib.import_module(module).panel
+        return await data(role, query)
+
+    return provide
 
 
 # -- the role table -------------------------------------------------------------------------------------------------

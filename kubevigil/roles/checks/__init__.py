@@ -7,9 +7,8 @@ built.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any, cast
+from typing import Any
 
 from kubevigil.config.tables import DefaultSection
 from kubevigil.roles.checks.config import ChecksSection
@@ -23,6 +22,7 @@ from kubevigil.roles.role import (
     RoleDemo,
     RoleSpec,
     Subcommands,
+    panel_in,
 )
 
 
@@ -71,14 +71,6 @@ def demo_setup(env: DemoEnvironment) -> AbstractAsyncContextManager[object]:
     return setup(env)
 
 
-async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
-    """The role's panel data for the web page (roles/checks/panel.py), imported late like the role itself."""
-    from kubevigil.roles.checks.controller import ChecksRole
-    from kubevigil.roles.checks.panel import panel as data
-
-    return await data(cast(ChecksRole, role), query)
-
-
 SPEC: RoleSpec[ChecksSection] = RoleSpec(
     name="checks",
     summary="HealthCheck controller with remedies (active-monitor)",
@@ -91,7 +83,7 @@ SPEC: RoleSpec[ChecksSection] = RoleSpec(
                           ("run now", "the token in {out}/token (the page's API token field)"))),
     commands=add_commands,
     defaults=DefaultSection({}),  # `kubevigil run --role checks` with no file: every namespace, default limits
-    panel=panel,
+    panel=panel_in("kubevigil.roles.checks.panel"),
 )
 
 __all__ = ["SPEC", "ChecksSection", "add_commands", "api_access", "build"]

@@ -5,13 +5,10 @@ This module stays light (the config model and the role's table line): the role i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
-
 from kubevigil.roles.events.config import EventsConfig
 from kubevigil.roles.events.demo import DEMO
 from kubevigil.roles.events.rbac import api_access
-from kubevigil.roles.role import Role, RoleContext, RoleSpec
+from kubevigil.roles.role import Role, RoleContext, RoleSpec, panel_in
 
 
 def build(section: EventsConfig, ctx: RoleContext) -> Role:
@@ -19,14 +16,6 @@ def build(section: EventsConfig, ctx: RoleContext) -> Role:
     from kubevigil.roles.events.role import EventsRole
 
     return EventsRole(section, ctx)
-
-
-async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
-    """The role's panel data for the web page (roles/events/panel.py), imported late like the role itself."""
-    from kubevigil.roles.events.panel import panel as data
-    from kubevigil.roles.events.role import EventsRole
-
-    return await data(cast(EventsRole, role), query)
 
 
 SPEC: RoleSpec[EventsConfig] = RoleSpec(
@@ -37,7 +26,7 @@ SPEC: RoleSpec[EventsConfig] = RoleSpec(
     leader=True,  # one exporter: two would send every Event twice
     rbac=api_access,
     demo=DEMO,
-    panel=panel,
+    panel=panel_in("kubevigil.roles.events.panel"),
 )
 
 __all__ = ["SPEC", "EventsConfig", "build"]

@@ -5,15 +5,14 @@ This module stays light (the config model and the role's table line): the role i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any, cast
+from typing import Any
 
 from kubevigil.config.tables import FromEnvironment
 from kubevigil.roles.nurse.config import ALL_NAMESPACES, NurseSection, demo_section
 from kubevigil.roles.nurse.rbac import pod_rules_namespaced, rbac
 from kubevigil.roles.rbac import OWN_NAMESPACE, Access
-from kubevigil.roles.role import DemoEnvironment, DemoSinks, Role, RoleContext, RoleDemo, RoleSpec
+from kubevigil.roles.role import DemoEnvironment, DemoSinks, Role, RoleContext, RoleDemo, RoleSpec, panel_in
 
 
 def build(section: NurseSection, ctx: RoleContext) -> Role:
@@ -42,14 +41,6 @@ def demo_setup(env: DemoEnvironment) -> AbstractAsyncContextManager[object]:
     return demo_nurses(env)
 
 
-async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
-    """The role's panel data for the web page (roles/nurse/panel.py), imported late like the role itself."""
-    from kubevigil.roles.nurse.panel import panel as data
-    from kubevigil.roles.nurse.role import NurseRole
-
-    return await data(cast(NurseRole, role), query)
-
-
 SPEC: RoleSpec[NurseSection] = RoleSpec(
     name="nurse",
     summary="Network probing from every node: API server, Service, Ingress, neighbours (kubenurse)",
@@ -60,7 +51,7 @@ SPEC: RoleSpec[NurseSection] = RoleSpec(
     demo=RoleDemo(section=_demo_section, setup=demo_setup, links=(("network", "{base}/api/matrix/all"),)),
     # kubenurse has no file: its DaemonSet's variables configure `kubevigil run --role nurse`
     defaults=FromEnvironment("kubenurse"),
-    panel=panel,
+    panel=panel_in("kubevigil.roles.nurse.panel"),
 )
 
 __all__ = ["SPEC", "NurseSection", "api_access", "build", "demo_section", "pod_rules_namespaced", "rbac"]

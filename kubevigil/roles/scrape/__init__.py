@@ -5,12 +5,11 @@ This module stays light (the config model and the role's table line): the role i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from kubevigil.config.tables import FromEnvironment
 from kubevigil.roles.rbac import Access, PolicyRule
-from kubevigil.roles.role import DemoSinks, Role, RoleContext, RoleDemo, RoleSpec
+from kubevigil.roles.role import DemoSinks, Role, RoleContext, RoleDemo, RoleSpec, panel_in
 from kubevigil.roles.scrape.config import ScrapeSection
 
 
@@ -45,14 +44,6 @@ def demo_section(sinks: DemoSinks) -> dict[str, Any]:
     }
 
 
-async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
-    """The role's panel data for the web page (roles/scrape/panel.py), imported late like the role itself."""
-    from kubevigil.roles.scrape.panel import panel as data
-    from kubevigil.roles.scrape.role import ScrapeRole
-
-    return await data(cast(ScrapeRole, role), query)
-
-
 SPEC: RoleSpec[ScrapeSection] = RoleSpec(
     name="scrape",
     summary="Pods' Prometheus metrics aggregated to cluster level (cni-metrics-helper)",
@@ -63,7 +54,7 @@ SPEC: RoleSpec[ScrapeSection] = RoleSpec(
     demo=RoleDemo(section=demo_section, links=(("scrape", "{base}/api/scrape"),)),
     # cni-metrics-helper has no file: its Deployment's variables configure `kubevigil run --role scrape`
     defaults=FromEnvironment("cni-metrics-helper"),
-    panel=panel,
+    panel=panel_in("kubevigil.roles.scrape.panel"),
 )
 
 __all__ = ["SPEC", "ScrapeSection", "api_access", "build", "demo_section", "rbac"]

@@ -5,11 +5,10 @@ This module stays light (the config model and the role's table line): the role i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from kubevigil.roles.rbac import Access
-from kubevigil.roles.role import DemoSinks, Role, RoleContext, RoleDemo, RoleSpec
+from kubevigil.roles.role import DemoSinks, Role, RoleContext, RoleDemo, RoleSpec, panel_in
 from kubevigil.roles.status.commands import add_commands
 from kubevigil.roles.status.config import StatusSection
 
@@ -34,14 +33,6 @@ def demo_section(sinks: DemoSinks) -> dict[str, Any]:
     return section([sinks.metrics, sinks.prometheus])
 
 
-async def panel(role: Role, query: Mapping[str, str]) -> dict[str, Any] | None:
-    """The role's panel data for the web page (roles/status/panel.py), imported late like the role itself."""
-    from kubevigil.roles.status.panel import panel as data
-    from kubevigil.roles.status.role import StatusRole
-
-    return await data(cast(StatusRole, role), query)
-
-
 SPEC: RoleSpec[StatusSection] = RoleSpec(
     name="status",
     summary="Cluster heartbeat to CloudWatch (kubestatus2cloudwatch)",
@@ -53,7 +44,7 @@ SPEC: RoleSpec[StatusSection] = RoleSpec(
     rbac=api_access,
     demo=RoleDemo(section=demo_section, links=(("heartbeat", "{base}/status"),)),
     commands=add_commands,
-    panel=panel,
+    panel=panel_in("kubevigil.roles.status.panel"),
 )
 
 __all__ = ["SPEC", "StatusSection", "api_access", "build"]
