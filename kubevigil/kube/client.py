@@ -44,17 +44,17 @@ MAX_CONNECTIONS = 100
 class _Session:
     """One HTTP session and credential built from one reading of the config; closed once replaced and unused."""
 
-    __slots__ = ("auth", "config", "http", "retired", "server", "users")
+    __slots__ = ("auth", "config", "http", "proxy", "retired", "server", "users")
 
     def __init__(self, config: ContextConfig) -> None:
         self.config = config  # what the session was built from: its TLS settings and credentials
         self.server = config.cluster.server
         self.auth: Credential = credential_for(config.user)
         tls = config.tls_context() if self.server.startswith("https:") else False
-        # trust_env: HTTPS_PROXY/NO_PROXY as kubectl honours them; the API server's own answers are never cookies.
+        self.proxy = _proxy_for(self.server)
         self.http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=tls, limit=MAX_CONNECTIONS), trust_env=True,
-            cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT))
+            connector=aiohttp.TCPConnector(ssl=tls, limit=MAX_CONNECTIONS), cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT))
         self.users = 0
         self.retired = False
 
@@ -170,7 +170,7 @@ class KubeApi:
                 if content is not None:
                     headers["Content-Type"] = content_type
                 async with session.http.request(method, session.url(path), params=_clean(params), data=content,
-                                                headers=headers, timeout=limits,
+                                                headers=headers, timeout=limits, proxy=session.proxy,
                                                 server_hostname=session.server_hostname()) as resp:
                     status, answer = resp.status, await resp.read()
             if status != 401 or attempt == 2 or not await self._after_401(session):
@@ -196,7 +196,7 @@ class KubeApi:
         """
         limits = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, CONNECT_TIMEOUT))
         async with self._using() as session, session.http.get(
-                session.url(path), headers=await session.headers(accept), timeout=limits,
+                session.url(path), headers=await session.headers(accept), timeout=limits, proxy=session.proxy,
                 server_hostname=session.server_hostname()) as resp:
             chunks: list[bytes] = []
             size = 0
@@ -288,7 +288,7 @@ class KubeApi:
         for attempt in (1, 2):
             async with self._using() as session, session.http.get(
                     session.url(res.path(namespace)), params=params, timeout=timeout,
-                    headers=await session.headers("application/json"),
+                    headers=await session.headers("application/json"), proxy=session.proxy,
                     server_hostname=session.server_hostname()) as resp:
                 if resp.status == 401 and attempt == 1 and await self._after_401(session):
                     continue
@@ -328,7 +328,8 @@ class KubeApi:
         limits = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)
         async with self._using() as session, session.http.get(
                 session.url(res.path(namespace, name, "log")), params=params, timeout=limits,
-                headers=await session.headers("*/*"), server_hostname=session.server_hostname()) as resp:
+                headers=await session.headers("*/*"), proxy=session.proxy,
+                server_hostname=session.server_hostname()) as resp:
             status, body = resp.status, await resp.read()
         if status >= 300:
             raise ApiError.from_status(status, _loads_or_raw(body))
@@ -389,6 +390,18 @@ async def connect(kubeconfig: str | None = None, context: str | None = None,
             raise KubeConnectError(f"cannot connect to Kubernetes ({where}): {describe(exc)}") from exc
         raise
     return api
+
+
+def _proxy_for(server: str) -> str | None:
+    """HTTPS_PROXY/HTTP_PROXY for the server unless NO_PROXY exempts it, read once per session as kubectl reads it
+    once per process (aiohttp's trust_env would read the environment and ~/.netrc on every request)."""
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
+
+    url = urlsplit(server)
+    if not url.hostname or proxy_bypass(url.netloc):
+        return None
+    return getproxies().get(url.scheme)
 
 
 def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -180,3 +180,49 @@ async def test_a_context_naming_a_missing_cluster_is_one_line(tmp_path: Path) ->
                                    "contexts": [{"name": "x", "context": {"cluster": "gone"}}]}))
     with pytest.raises(KubeConnectError, match="cluster 'gone' not found"):
         await connect(str(cfg))
+
+
+class ForwardProxy:
+    """A plain HTTP forward proxy (absolute-form requests) that records what it forwarded."""
+
+    def __init__(self) -> None:
+        self.forwarded: list[str] = []
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        import aiohttp
+
+        self.forwarded.append(str(request.url))
+        async with aiohttp.ClientSession() as session, session.request(
+                request.method, request.url, headers={"Authorization": request.headers.get("Authorization", "")},
+                timeout=aiohttp.ClientTimeout(total=10)) as resp:
+            return web.Response(status=resp.status, body=await resp.read(), content_type="application/json")
+
+    async def __aenter__(self) -> ForwardProxy:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        self.runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()
+
+
+async def test_http_proxy_from_the_environment_unless_no_proxy(fake: FakeApi, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = write_kubeconfig(tmp_path / "kc", fake.url, {"token": fake.token})
+    async with ForwardProxy() as proxy:
+        for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        api = await connect(str(cfg))
+        await api.aclose()
+        assert proxy.forwarded == [f"{fake.url}/version", f"{fake.url}/api"]
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        api = await connect(str(cfg))
+        await api.aclose()
+        assert len(proxy.forwarded) == 2
