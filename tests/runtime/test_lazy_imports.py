@@ -109,3 +109,37 @@ def test_a_sink_is_imported_when_a_config_uses_it(tmp_path: Path) -> None:
     imported = json.loads(modules.read_text())
     assert "opensearchpy" in imported and "kubevigil.sinks.opensearch.sink" in imported
     assert "elasticsearch" not in imported and "kubevigil.sim" not in imported
+
+
+# What a nurse-only process has no use for: the other formats' translation (event-exporter's Go templates), Jinja2
+# (templates, the web page until someone opens it), RE2 (events' patterns), other roles' config models and the params
+# of sink types the config does not name.
+NEVER_FOR_NURSE = re.compile(
+    r"^(jinja2|re2|kubevigil\.core\.templating|kubevigil\.web\.render|kubevigil\.config\.importers\.gotemplate"
+    r"|kubevigil\.config\.importers\.event_exporter\.(importer|routes|receivers|aws|local|search|webhooks)"
+    r"|kubevigil\.roles\.(status|events|checks|scrape)\.config|kubevigil\.sinks\.(?!prometheus\.)\w+\.params)$")
+
+
+def test_a_nurse_only_run_imports_no_other_role_sink_format_or_template_engine(tmp_path: Path, emulator: Path) -> None:
+    port = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "cluster": {"name": "c", "kubeconfig": str(emulator)},
+        "server": {"listen": f"127.0.0.1:{port}"},
+        "state_dir": str(tmp_path / "state"),
+        "sinks": {"prom": {"prometheus": {}}},
+        "nurse": {"interval_seconds": 5, "shutdown_seconds": 0, "metrics": {"sinks": ["prom"]},
+                  "neighbours": {"namespace": "nurse", "selector": "app=nurse"}},
+    }))
+    modules = tmp_path / "modules.json"
+    proc = probe(modules, "run", "--config", str(config))
+    try:
+        wait_for(lambda: proc.poll() is None and b"kubenurse_" in http_get(f"http://127.0.0.1:{port}/metrics")[1],
+                 timeout=60)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    imported = json.loads(modules.read_text())
+    assert {"kubevigil.roles.nurse.role", "kubevigil.sinks.prometheus.params"} <= set(imported)
+    assert [m for m in imported if NEVER_FOR_NURSE.match(m)] == []
