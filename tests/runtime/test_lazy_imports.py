@@ -112,11 +112,12 @@ def test_a_sink_is_imported_when_a_config_uses_it(tmp_path: Path) -> None:
 
 
 # What a nurse-only process has no use for: the other formats' translation (event-exporter's Go templates), Jinja2
-# (templates, the web page until someone opens it), RE2 (events' patterns), other roles' config models and the params
-# of sink types the config does not name.
+# (templates, the web page until someone opens it), RE2 (events' patterns), other roles' config models, the params
+# of sink types the config does not name, and sqlite while no sink keeps a journal.
 NEVER_FOR_NURSE = re.compile(
-    r"^(jinja2|re2|kubevigil\.core\.templating|kubevigil\.web\.render|kubevigil\.config\.importers\.gotemplate"
+    r"^(jinja2|re2|sqlite3|kubevigil\.core\.templating|kubevigil\.web\.render|kubevigil\.config\.importers\.gotemplate"
     r"|kubevigil\.config\.importers\.event_exporter\.(importer|routes|receivers|aws|local|search|webhooks)"
+    r"|kubevigil\.config\.importers\.kubestatus2cloudwatch\.importer"
     r"|kubevigil\.roles\.(status|events|checks|scrape)\.config|kubevigil\.sinks\.(?!prometheus\.)\w+\.params)$")
 
 
@@ -127,7 +128,7 @@ def test_a_nurse_only_run_imports_no_other_role_sink_format_or_template_engine(t
         "cluster": {"name": "c", "kubeconfig": str(emulator)},
         "server": {"listen": f"127.0.0.1:{port}"},
         "state_dir": str(tmp_path / "state"),
-        "sinks": {"prom": {"prometheus": {}}},
+        "sinks": {"prom": {"prometheus": {}, "delivery": {"journal": False}}},
         "nurse": {"interval_seconds": 5, "shutdown_seconds": 0, "metrics": {"sinks": ["prom"]},
                   "neighbours": {"namespace": "nurse", "selector": "app=nurse"}},
     }))
