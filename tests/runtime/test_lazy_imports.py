@@ -144,3 +144,22 @@ def test_a_nurse_only_run_imports_no_other_role_sink_format_or_template_engine(t
     imported = json.loads(modules.read_text())
     assert {"kubevigil.roles.nurse.role", "kubevigil.sinks.prometheus.params"} <= set(imported)
     assert [m for m in imported if NEVER_FOR_NURSE.match(m)] == []
+
+
+def test_jinja2_is_imported_by_the_first_template_not_by_a_templated_field(tmp_path: Path) -> None:
+    """A sink params model with template fields (stdout's layout) loads without Jinja2 while they hold no template."""
+    modules = tmp_path / "modules.json"
+
+    def check_config(layout: str) -> list[str]:
+        config = tmp_path / "config.yaml"
+        config.write_text(yaml.safe_dump({"sinks": {"out": {"stdout": {"layout": {"reason": layout}}}},
+                                          "nurse": {"records": {"sinks": ["out"]}}}))
+        proc = probe(modules, "check-config", str(config))
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        imported: list[str] = json.loads(modules.read_text())
+        return imported
+
+    plain = check_config("node unreachable")
+    assert "kubevigil.core.templating" in plain and "jinja2" not in plain
+    assert "jinja2" in check_config("{{ reason | upper }}")
