@@ -43,10 +43,9 @@ async def _bench(url: str, runs: int, concurrency: int) -> tuple[float, float, i
 
     spec = PROBES["http"].model_validate({"url": url, "body_regex": "ok", "latency_budget_seconds": 5})
     async with aiohttp.ClientSession() as session:
-        import httpx2
+        from kubevigil.kube.kubeconfig import anonymous
 
-        env = ProbeEnv(api=KubeApi(httpx2.AsyncClient(base_url="http://127.0.0.1:9")), clock=SystemClock(),
-                       http=session)
+        env = ProbeEnv(api=KubeApi(anonymous("http://127.0.0.1:9")), clock=SystemClock(), http=session)
         failures = 0
 
         async def worker(n: int) -> None:

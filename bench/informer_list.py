@@ -151,6 +151,7 @@ def stop_emulator(proc: mp.Process, conn: Any) -> Any:
 
 
 async def bench(kubeconfig: str, page_size: int | None) -> dict[str, float]:
+    import aiohttp
     import orjson
     from prometheus_client import CollectorRegistry
 
@@ -159,7 +160,7 @@ async def bench(kubeconfig: str, page_size: int | None) -> dict[str, float]:
     from kubevigil.kube.resources import by_kind
 
     api = await connect(kubeconfig)
-    http = api._http  # private on purpose: the bare fetch below must use the very same connection setup
+    session = api._session  # private on purpose: the bare fetch below must use the very same connection setup
     res = by_kind("Pod")
     # Warm the connection and the emulator's code paths before timing.
     await api.list(res, "default")
@@ -174,9 +175,10 @@ async def bench(kubeconfig: str, page_size: int | None) -> dict[str, float]:
     count = len(inf.cache)
     # The same body, fetched once more, then decoded bare: the floor the informer is compared against.
     t1 = time.perf_counter()
-    resp = await http.get(res.path(), headers={"Accept": "application/json"}, timeout=120)
+    async with session.http.get(session.url(res.path()), headers=await session.headers("application/json"),
+                                timeout=aiohttp.ClientTimeout(total=120)) as resp:
+        body = await resp.read()
     fetch_s = time.perf_counter() - t1
-    body = resp.content
     t2 = time.perf_counter()
     orjson.loads(body)
     loads_s = time.perf_counter() - t2

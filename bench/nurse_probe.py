@@ -6,7 +6,7 @@ Prints:
   per_check:  nurse CPU milliseconds per 1,000 checks of a neighbour (plain HTTP, a new connection each, traced)
   steady:     CPU share of one core and RSS of a `kubevigil run` process running only the nurse role (informers,
               API server checks, 10 neighbours, /metrics), over --seconds after a warm-up, read from /proc
-Run:  .venv/bin/python bench/nurse_probe.py [--checks 1000] [--seconds 60]
+Run:  .venv/bin/python bench/nurse_probe.py [--checks 1000] [--seconds 60] [--python VENV/bin/python]
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _rounds(base: str) -> int:
                if line.startswith('kubenurse_httpclient_requests_total{') and 'type="api_server_direct"' in line)
 
 
-def steady(prefix: str, kubeconfig: str, seconds: float, tmp: Path) -> tuple[float, float, float, int]:
+def steady(prefix: str, kubeconfig: str, seconds: float, tmp: Path, python: str) -> tuple[float, float, float, int]:
     """`kubevigil run` with only the nurse, as the DaemonSet runs it, in its own process: CPU share, RSS, peak RSS."""
     config = {"cluster": {"name": "bench", "kubeconfig": kubeconfig}, "server": {"listen": f"{prefix}1:8080"},
               "state_dir": str(tmp / "state"), "logging": {"level": "warning"},
@@ -126,7 +126,7 @@ def steady(prefix: str, kubeconfig: str, seconds: float, tmp: Path) -> tuple[flo
     path = tmp / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "POD_NAME": "nurse-0", "POD_NAMESPACE": "nurse", "NODE_NAME": "n0", "POD_IP": f"{prefix}1"}
-    proc = subprocess.Popen([sys.executable, "-m", "kubevigil.cli", "run", "--config", str(path)], env=env)
+    proc = subprocess.Popen([python, "-m", "kubevigil.cli", "run", "--config", str(path)], env=env)
     try:
         time.sleep(12)  # warm-up: start, sync, first rounds
         base = f"http://{prefix}1:8080"
@@ -147,6 +147,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--checks", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter of the `kubevigil run` process, e.g. a venv with `pip install .` and no "
+                             "extras, as the image has (default: this one)")
     args = parser.parse_args()
     rng = random.SystemRandom()
     prefix = f"127.{rng.randint(100, 250)}.{rng.randint(0, 255)}."
@@ -160,7 +163,7 @@ def main() -> None:
         try:
             cost = asyncio.run(per_check(prefix, args.checks))
             print(f"per_check: {cost:.0f} ms of nurse CPU per 1,000 checks ({cost / 1000:.2f} ms each)")
-            share, rss, peak, rounds = steady(prefix, kubeconfig, args.seconds, Path(tmp))
+            share, rss, peak, rounds = steady(prefix, kubeconfig, args.seconds, Path(tmp), args.python)
             print(f"steady: {100 * share:.2f} % of one core over {args.seconds:.0f} s ({rounds} rounds of 10 "
                   f"neighbours + API server checks), RSS {rss:.0f} MB (peak {peak:.0f} MB)")
         finally:

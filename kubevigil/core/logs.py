@@ -1,6 +1,6 @@
 """Process-wide structured logging: JSON lines by default, console for people; secrets redacted (`core.secrets`).
 
-kubevigil's structlog loggers and the libraries' stdlib loggers (lightkube, httpx, aiohttp, botocore, opensearch …)
+kubevigil's structlog loggers and the libraries' stdlib loggers (aiohttp, botocore, opensearch …)
 end in the same processors and renderer, so every line on stderr has one form, a traceback stays inside its line,
 and identical warnings repeating in a loop are rate-limited by one shared `Repeats`.
 """

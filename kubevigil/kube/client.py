@@ -1,4 +1,4 @@
-"""A thin async Kubernetes API client: lightkube's config/auth machinery, orjson-decoded plain dicts."""
+"""A thin async Kubernetes API client on aiohttp: kubeconfig or service account credentials, orjson-decoded dicts."""
 
 from __future__ import annotations
 
@@ -7,21 +7,18 @@ import builtins
 import contextlib
 import ssl
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
-from pathlib import Path
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from typing import Any, Literal
 
-import httpx2 as httpx
+import aiohttp
 import orjson
 import structlog
-from httpcore2._async.http11 import AsyncHTTP11Connection
-from lightkube.config.client_adapter import AsyncClient, ConnectionParams, verify_cluster
-from lightkube.config.kubeconfig import SERVICE_ACCOUNT, SingleConfig
-from lightkube.core.exceptions import ConfigError
 
 from kubevigil.core.secrets import remember
-from kubevigil.kube.credentials import ConfigSource, files_of, fingerprint
-from kubevigil.kube.errors import ApiError, BodyTooLarge, KubeConnectError, describe, one_line
+from kubevigil.kube.auth import Credential, credential_for
+from kubevigil.kube.credentials import ConfigSource, fingerprint
+from kubevigil.kube.errors import ApiError, BodyTooLarge, KubeConfigError, KubeConnectError, describe, one_line
+from kubevigil.kube.kubeconfig import SERVICE_ACCOUNT, ContextConfig
 from kubevigil.kube.resources import Resource, by_kind
 
 log = structlog.get_logger("kubevigil.kube")
@@ -40,23 +37,39 @@ CONNECT_TIMEOUT = 10.0
 WATCH_READ_SLACK = 30.0
 # How often a request may stat the config's files to notice a rotated token, a new CA or a rewritten kubeconfig.
 RELOAD_CHECK_INTERVAL = 1.0
-
-# httpcore reads a response 64 KiB at a time, and every read costs an anyio timeout scope and an event loop turn
-# (~130 us): at 6 KB per watch event that was a third of the informer's CPU. Reads return what the socket already
-# holds (asyncio hands over up to 256 KiB at once), so a larger ceiling only means fewer, fuller reads.
-AsyncHTTP11Connection.READ_NUM_BYTES = 1024 * 1024
+# client-go's default is no limit per host; this bounds sockets (each watch holds one) without starving requests.
+MAX_CONNECTIONS = 100
 
 
 class _Session:
-    """One HTTP client built from one reading of the config; closed once replaced and no request uses it."""
+    """One HTTP session and credential built from one reading of the config; closed once replaced and unused."""
 
-    __slots__ = ("config", "http", "retired", "users")
+    __slots__ = ("auth", "config", "http", "proxy", "retired", "server", "users")
 
-    def __init__(self, http: httpx.AsyncClient, config: SingleConfig | None = None) -> None:
-        self.http = http
+    def __init__(self, config: ContextConfig) -> None:
         self.config = config  # what the session was built from: its TLS settings and credentials
+        self.server = config.cluster.server
+        self.auth: Credential = credential_for(config.user)
+        tls = config.tls_context() if self.server.startswith("https:") else False
+        self.proxy = _proxy_for(self.server)
+        self.http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=tls, limit=MAX_CONNECTIONS), cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT))
         self.users = 0
         self.retired = False
+
+    async def headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept}
+        value = await self.auth.header()
+        if value is not None:
+            headers["Authorization"] = value
+        return headers
+
+    def url(self, path: str) -> str:
+        return self.server + path
+
+    def server_hostname(self) -> str | None:
+        return self.config.cluster.tls_server_name
 
 
 class KubeApi:
@@ -65,25 +78,19 @@ class KubeApi:
     Given the `ConfigSource` it was built from, it re-reads the config when one of its files changes on disk (a
     rotated token, a new CA, a rewritten kubeconfig) and once when the server answers 401, then retries once."""
 
-    def __init__(self, http: httpx.AsyncClient, *, context: str = "default", server: str = "",
-                 namespace: str = "default", source: ConfigSource | None = None, files: Sequence[Path] = (),
-                 config: SingleConfig | None = None) -> None:
-        self._session = _Session(http, config)
+    def __init__(self, config: ContextConfig, *, source: ConfigSource | None = None) -> None:
+        self._session = _Session(config)
         self._retired: list[_Session] = []
-        self.context = context
-        self.server = server or str(http.base_url)
-        self.namespace = namespace  # the context's default namespace
+        self.context = config.context_name
+        self.server = config.cluster.server
+        self.namespace = config.namespace  # the context's default namespace
         self._discovered: dict[tuple[str, str], Resource] = {}
         self._source = source
-        self._files = list(files)
+        self._files = config.files()
         self._fingerprint = fingerprint(self._files)
         self._checked_at = time.monotonic()
         self._reload_lock = asyncio.Lock()
         self.reloads = 0
-
-    @property
-    def _http(self) -> httpx.AsyncClient:
-        return self._session.http
 
     # ---- sessions and reloading
 
@@ -109,7 +116,8 @@ class KubeApi:
             await self.reload(f"changed on disk: {', '.join(changed)}")
 
     async def _after_401(self, used: _Session) -> bool:
-        """Whether a request answered 401 is worth one more try: the config was re-read since, or now."""
+        """Whether a request answered 401 is worth one more try: the credential or config was re-read since, or now."""
+        used.auth.refused()
         if self._source is None:
             return False
         if used is not self._session:
@@ -117,22 +125,22 @@ class KubeApi:
         return await self.reload("the server answered 401 Unauthorized")
 
     async def reload(self, why: str) -> bool:
-        """Re-read the config and switch new requests to a client built from it; False if it cannot be read."""
+        """Re-read the config and switch new requests to a session built from it; False if it cannot be read."""
         if self._source is None:
             return False
         async with self._reload_lock:
             before = fingerprint(self._files)
             try:
                 config = self._source.load()
-                http = _http_client(config)
-            except (KubeConnectError, ConfigError, OSError, ValueError) as exc:
+                session = _Session(config)
+            except (KubeConnectError, KubeConfigError, OSError, ValueError) as exc:
                 log.warning("cannot reload the Kubernetes config; keeping the previous one", server=self.server,
                             why=why, error=one_line(exc))
                 return False
-            files = files_of(config)
+            files = config.files()
             self._fingerprint = before if files == self._files else fingerprint(files)
             self._files = files
-            old, self._session = self._session, _Session(http, config)
+            old, self._session = self._session, session
             old.retired = True
             if old.users == 0:
                 await self._close(old)
@@ -146,7 +154,7 @@ class KubeApi:
     async def _close(self, session: _Session) -> None:
         with contextlib.suppress(ValueError):
             self._retired.remove(session)
-        await session.http.aclose()
+        await session.http.close()
 
     # ---- generic request
 
@@ -154,39 +162,28 @@ class KubeApi:
                       body: Any = None, content_type: str = "application/json",
                       timeout: float = REQUEST_TIMEOUT) -> Any:
         """Send one request; return the decoded JSON body, raise ApiError on a non-2xx status."""
-        headers = {"Accept": "application/json"}
-        content = None
-        if body is not None:
-            content = orjson.dumps(body)
-            headers["Content-Type"] = content_type
-        limits = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+        content = orjson.dumps(body) if body is not None else None
+        limits = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, CONNECT_TIMEOUT))
         for attempt in (1, 2):
             async with self._using() as session:
-                resp = await session.http.request(method, path, params=_clean(params), content=content,
-                                                  headers=headers, timeout=limits)
-            if resp.status_code != 401 or attempt == 2 or not await self._after_401(session):
+                headers = await session.headers("application/json")
+                if content is not None:
+                    headers["Content-Type"] = content_type
+                async with session.http.request(method, session.url(path), params=_clean(params), data=content,
+                                                headers=headers, timeout=limits, proxy=session.proxy,
+                                                server_hostname=session.server_hostname()) as resp:
+                    status, answer = resp.status, await resp.read()
+            if status != 401 or attempt == 2 or not await self._after_401(session):
                 break
-        return _decode(resp.status_code, resp.content)
+        return _decode(status, answer)
 
     def new_tls_context(self) -> ssl.SSLContext:
         """A TLS context that trusts the API server as this client does (its CA, client certificate if any)."""
-        config = self._session.config
-        if config is None or config.user is None:
-            return ssl.create_default_context()
-        return verify_cluster(config.cluster, config.user, config.abs_file)
+        return self._session.config.tls_context()
 
     async def auth_headers(self) -> dict[str, str]:
         """The Authorization header this client sends now (token, token file, exec plugin or basic auth)."""
-        auth = self._http.auth
-        if auth is None:
-            return {}
-        request = httpx.Request("GET", self.server)
-        flow = auth.async_auth_flow(request)
-        try:
-            prepared = await flow.__anext__()
-        finally:
-            await flow.aclose()
-        value = prepared.headers.get("Authorization")
+        value = await self._session.auth.header()
         if not value:
             return {}
         remember([value, value.partition(" ")[2]])  # a probe's error text must not show the cluster's credential
@@ -197,19 +194,20 @@ class KubeApi:
 
         Reads at most `max_bytes` (BodyTooLarge beyond), so a misbehaving endpoint cannot fill memory.
         """
-        limits = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
-        async with self._using() as session, session.http.stream("GET", path, headers={"Accept": accept},
-                                                                  timeout=limits) as resp:
+        limits = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, CONNECT_TIMEOUT))
+        async with self._using() as session, session.http.get(
+                session.url(path), headers=await session.headers(accept), timeout=limits, proxy=session.proxy,
+                server_hostname=session.server_hostname()) as resp:
             chunks: list[bytes] = []
             size = 0
-            async for chunk in resp.aiter_bytes():
+            async for chunk in resp.content.iter_any():
                 size += len(chunk)
                 if size > max_bytes:
                     raise BodyTooLarge(f"{path}: more than {max_bytes} bytes")
                 chunks.append(chunk)
             body = b"".join(chunks)
-            if resp.status_code >= 300:
-                raise ApiError.from_status(resp.status_code, _loads_or_raw(body))
+            if resp.status >= 300:
+                raise ApiError.from_status(resp.status, _loads_or_raw(body))
             return resp.headers.get("content-type", ""), body
 
     # ---- verbs
@@ -285,17 +283,19 @@ class KubeApi:
         params = _clean({"watch": "true", "resourceVersion": resource_version, "labelSelector": label_selector,
                          "fieldSelector": field_selector, "timeoutSeconds": timeout_seconds,
                          "allowWatchBookmarks": "true" if bookmarks else None})
-        timeout = httpx.Timeout(CONNECT_TIMEOUT, read=timeout_seconds + WATCH_READ_SLACK)
+        timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT,
+                                        sock_read=timeout_seconds + WATCH_READ_SLACK)
         for attempt in (1, 2):
-            async with self._using() as session, session.http.stream(
-                    "GET", res.path(namespace), params=params, timeout=timeout,
-                    headers={"Accept": "application/json"}) as resp:
-                if resp.status_code == 401 and attempt == 1 and await self._after_401(session):
+            async with self._using() as session, session.http.get(
+                    session.url(res.path(namespace)), params=params, timeout=timeout,
+                    headers=await session.headers("application/json"), proxy=session.proxy,
+                    server_hostname=session.server_hostname()) as resp:
+                if resp.status == 401 and attempt == 1 and await self._after_401(session):
                     continue
-                if resp.status_code >= 300:
-                    raise ApiError.from_status(resp.status_code, _loads_or_raw(await resp.aread()))
+                if resp.status >= 300:
+                    raise ApiError.from_status(resp.status, _loads_or_raw(await resp.read()))
                 yield iter(())  # the server accepted the watch: callers may count that as contact
-                async for data, end in _whole_lines(resp):
+                async for data, end in _whole_lines(resp.content.iter_any()):
                     yield _watch_events(data, end)
                 return
 
@@ -325,11 +325,15 @@ class KubeApi:
         """A container's log as text (`pods/{name}/log` answers text/plain, not JSON)."""
         res = by_kind("Pod")
         params = _clean({"container": container, "tailLines": tail_lines, "previous": "true" if previous else None})
-        resp = await self._http.request("GET", res.path(namespace, name, "log"), params=params,
-                                        timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT))
-        if resp.status_code >= 300:
-            raise ApiError.from_status(resp.status_code, _loads_or_raw(resp.content))
-        return resp.content.decode(errors="replace")
+        limits = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)
+        async with self._using() as session, session.http.get(
+                session.url(res.path(namespace, name, "log")), params=params, timeout=limits,
+                headers=await session.headers("*/*"), proxy=session.proxy,
+                server_hostname=session.server_hostname()) as resp:
+            status, body = resp.status, await resp.read()
+        if status >= 300:
+            raise ApiError.from_status(status, _loads_or_raw(body))
+        return body.decode(errors="replace")
 
     # ---- discovery
 
@@ -363,7 +367,7 @@ class KubeApi:
 
     async def aclose(self) -> None:
         for session in [*self._retired, self._session]:
-            await session.http.aclose()
+            await session.http.close()
 
 
 async def connect(kubeconfig: str | None = None, context: str | None = None,
@@ -373,11 +377,9 @@ async def connect(kubeconfig: str | None = None, context: str | None = None,
     config = source.load()
     where = f"context {config.context_name!r}, server {config.cluster.server}"
     try:
-        http = _http_client(config)
-    except (ConfigError, OSError, ValueError) as exc:
+        api = KubeApi(config, source=source)
+    except (KubeConfigError, OSError, ValueError) as exc:
         raise KubeConnectError(f"cannot set up Kubernetes client ({where}): {one_line(exc)}") from exc
-    api = KubeApi(http, context=config.context_name, server=config.cluster.server, namespace=config.namespace,
-                  source=source, files=files_of(config), config=config)
     try:
         await api.request("GET", "/version", timeout=CONNECT_TIMEOUT)
         # /version may be open to anonymous users; discovery needs a valid identity.
@@ -390,8 +392,16 @@ async def connect(kubeconfig: str | None = None, context: str | None = None,
     return api
 
 
-def _http_client(config: SingleConfig) -> httpx.AsyncClient:
-    return AsyncClient(config, ConnectionParams(timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)))
+def _proxy_for(server: str) -> str | None:
+    """HTTPS_PROXY/HTTP_PROXY for the server unless NO_PROXY exempts it, read once per session as kubectl reads it
+    once per process (aiohttp's trust_env would read the environment and ~/.netrc on every request)."""
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
+
+    url = urlsplit(server)
+    if not url.hostname or proxy_bypass(url.netloc):
+        return None
+    return getproxies().get(url.scheme)
 
 
 def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -434,13 +444,13 @@ def _plural_of(entries: list[dict[str, Any]], kind: str) -> str:
     return ""
 
 
-async def _whole_lines(resp: httpx.Response) -> AsyncIterator[tuple[bytes, int]]:
-    """The body as (data, end) pieces as bytes arrive: data[:end] is one or more whole lines.
+async def _whole_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[bytes, int]]:
+    """A body's chunks as (data, end) pieces as bytes arrive: data[:end] is one or more whole lines.
 
     A piece is the chunk read (with the partial line left from the last one in front), not a copy of its lines.
     """
     rest = b""
-    async for chunk in resp.aiter_bytes():
+    async for chunk in chunks:
         data = rest + chunk if rest else chunk
         end = data.rfind(b"\n") + 1
         rest = data[end:]

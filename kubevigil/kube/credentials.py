@@ -6,11 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightkube.config.kubeconfig import SERVICE_ACCOUNT, KubeConfig, SingleConfig
-from lightkube.config.models import UserExec
-from lightkube.core.exceptions import ConfigError
-
-from kubevigil.kube.errors import KubeConnectError, one_line
+from kubevigil.kube import kubeconfig
+from kubevigil.kube.errors import KubeConfigError, KubeConnectError, one_line
+from kubevigil.kube.kubeconfig import SERVICE_ACCOUNT, ContextConfig
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 
@@ -26,54 +24,33 @@ class ConfigSource:
     context: str | None = None
     service_account: str = SERVICE_ACCOUNT
 
-    def load(self) -> SingleConfig:
+    def load(self) -> ContextConfig:
         """Read the config now; KubeConnectError (one line) when it is missing or malformed."""
         try:
-            config = self._find().get(self.context)
-        except ConfigError as exc:
+            return self._find()
+        except KubeConfigError as exc:
             raise KubeConnectError(f"cannot load Kubernetes config (context {self.context or 'current'}): "
-                                   f"{exc}") from exc
+                                   f"{one_line(exc)}") from exc
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise KubeConnectError(f"cannot load Kubernetes config (context {self.context or 'current'}): "
                                    f"malformed kubeconfig: {one_line(exc)}") from exc
-        assert config is not None
-        if config.user is not None and config.user.exec is not None:
-            _accept_exec_v1(config.user.exec)
-        return config
 
-    def _find(self) -> KubeConfig:
+    def _find(self) -> ContextConfig:
         if self.kubeconfig:
-            return KubeConfig.from_file(self.kubeconfig)
+            return kubeconfig.from_file(Path(self.kubeconfig).expanduser(), self.context)
         env = os.environ.get("KUBECONFIG", "")
-        candidates = [p for p in env.split(os.pathsep) if p]
+        candidates = [Path(p).expanduser() for p in env.split(os.pathsep) if p]
         for path in candidates:
-            if Path(path).expanduser().is_file():
-                return KubeConfig.from_file(path)
+            if path.is_file():
+                return kubeconfig.from_file(path, self.context)
         if candidates:
-            raise ConfigError(f"no file of KUBECONFIG={env} exists")
+            raise KubeConfigError(f"no file of KUBECONFIG={env} exists")
         if os.environ.get("KUBERNETES_SERVICE_HOST") and Path(self.service_account, "token").is_file():
-            return KubeConfig.from_service_account(self.service_account)
+            return kubeconfig.from_service_account(Path(self.service_account))
         if Path(DEFAULT_KUBECONFIG).expanduser().is_file():
-            return KubeConfig.from_file(DEFAULT_KUBECONFIG)
-        raise ConfigError(f"no config found: no --kubeconfig, no KUBECONFIG, not in a cluster "
-                          f"({self.service_account}), no {DEFAULT_KUBECONFIG}")
-
-
-def files_of(config: SingleConfig) -> list[Path]:
-    """Every file the config reads: the kubeconfig itself, a token file, CA and client certificate files."""
-    found: list[Path] = []
-    if config.fname is not None:
-        found.append(Path(config.fname))
-    named = [config.cluster.certificate_auth]
-    if config.user is not None:
-        named += [config.user.token_file, config.user.client_cert, config.user.client_key]
-    for name in named:
-        if name:
-            try:
-                found.append(Path(config.abs_file(name)))
-            except ConfigError:
-                found.append(Path(name))
-    return found
+            return kubeconfig.from_file(Path(DEFAULT_KUBECONFIG).expanduser(), self.context)
+        raise KubeConfigError(f"no config found: no --kubeconfig, no KUBECONFIG, not in a cluster "
+                              f"({self.service_account}), no {DEFAULT_KUBECONFIG}")
 
 
 def fingerprint(paths: list[Path]) -> Fingerprint:
@@ -87,9 +64,3 @@ def fingerprint(paths: list[Path]) -> Fingerprint:
             continue
         out.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
     return tuple(out)
-
-
-def _accept_exec_v1(exec_: UserExec) -> None:
-    # lightkube only knows v1alpha1/v1beta1; the v1 ExecCredential it reads (status.token) is identical.
-    if exec_.apiVersion == "client.authentication.k8s.io/v1":
-        exec_.apiVersion = "client.authentication.k8s.io/v1beta1"

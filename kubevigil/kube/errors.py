@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import ssl
 
-import httpx2 as httpx
-from lightkube.core.exceptions import ConfigError
+import aiohttp
 
 # metav1.CauseTypeResourceVersionTooLarge: the cause the API server puts on its 504 "Too large resource version".
 CAUSE_RV_TOO_LARGE = "ResourceVersionTooLarge"
@@ -47,31 +46,56 @@ class KubeConnectError(Exception):
     """The client could not be set up or could not authenticate; str() is one line naming context, server and reason."""
 
 
+class KubeConfigError(Exception):
+    """The kubeconfig or service account cannot be used: missing, malformed, an unknown context."""
+
+
+class ExecPluginError(KubeConfigError):
+    """An exec credential plugin failed; str() names the command and its last line on stderr."""
+
+    def __init__(self, command: str, why: str) -> None:
+        super().__init__(f"exec plugin failed ({command}): {why}")
+
+
+# What a request can raise besides ApiError: no credential (exec plugin, token file), the transport failed or timed
+# out, the server closed the stream. Callers retry these later and report them with `describe`.
+REQUEST_ERRORS = (KubeConfigError, aiohttp.ClientError, OSError, TimeoutError)
+# The subset that means the server cannot be reached at all (refused, no route, connect timed out).
+UNREACHABLE = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, ConnectionRefusedError)
+
+
 def describe(exc: BaseException) -> str:
     """Why a request failed, in one line without secrets: "401 Unauthorized: …", "cannot connect: Connection
     refused", "TLS: certificate verify failed: self-signed certificate", "timed out: ReadTimeout"."""
     if isinstance(exc, ApiError):
         return f"{exc.status} {exc.reason or 'error'}: {exc.message}".rstrip(": ")
-    if isinstance(exc, ConfigError) and str(exc).startswith("Exec "):
-        head, _, stderr = str(exc).partition(": ")
-        last = [ln for ln in stderr.splitlines() if ln.strip()]
-        return f"exec plugin failed ({head[5:]}): {last[-1].strip() if last else 'no stderr'}"
+    if isinstance(exc, KubeConfigError):
+        return one_line(exc)
     if isinstance(exc, FileNotFoundError):
         return f"exec plugin not found: {exc.filename or exc}"
-    if isinstance(exc, httpx.ConnectError):
-        inner = innermost(exc)
-        if isinstance(inner, ssl.SSLCertVerificationError):
-            return f"TLS: certificate verify failed: {getattr(inner, 'verify_message', None) or one_line(inner)}"
-        if isinstance(inner, ssl.SSLError):
-            return f"TLS: {getattr(inner, 'reason', None) or one_line(inner)}"
-        return f"cannot connect: {one_line(inner)}"
-    if isinstance(exc, httpx.TimeoutException):
-        return f"timed out: {type(exc).__name__}"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        inner = exc.certificate_error
+        return f"TLS: certificate verify failed: {getattr(inner, 'verify_message', None) or one_line(inner)}"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError | ssl.SSLError):
+        inner = exc.os_error if isinstance(exc, aiohttp.ClientConnectorSSLError) else exc
+        return f"TLS: {getattr(inner, 'reason', None) or one_line(inner)}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect: {one_line(innermost(exc.os_error))}"
+    if isinstance(exc, TimeoutError):
+        return f"timed out: {_timeout_kind(exc)}"
     return f"{type(exc).__name__}: {one_line(exc)}"
 
 
+def _timeout_kind(exc: TimeoutError) -> str:
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return "ConnectTimeout"
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return "ReadTimeout"
+    return "Timeout"
+
+
 def innermost(exc: BaseException) -> BaseException:
-    """The deepest cause: httpx says "All connection attempts failed", the OSError below says why."""
+    """The deepest cause, with an OSError reduced to its strerror ("Connection refused", not "[Errno 111] ...")."""
     seen = {id(exc)}
     while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
         seen.add(id(nxt))

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-import httpx2 as httpx
 import orjson
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -31,7 +30,7 @@ from kubevigil.core.outage import Outage
 from kubevigil.core.readiness import Readiness
 from kubevigil.kube.cache import Cache, CacheView, key_of, share_strings
 from kubevigil.kube.client import KubeApi
-from kubevigil.kube.errors import ApiError, describe
+from kubevigil.kube.errors import REQUEST_ERRORS, UNREACHABLE, ApiError, describe
 from kubevigil.kube.resources import Resource
 
 log = structlog.get_logger("kubevigil.kube.informer")
@@ -51,10 +50,9 @@ class Change:
 Handler = Callable[[Change], Awaitable[None]]
 
 # Errors after which the watch resumes from the last seen resourceVersion.
-TRANSIENT = (httpx.HTTPError, OSError, asyncio.TimeoutError, orjson.JSONDecodeError)
+TRANSIENT = (*REQUEST_ERRORS, orjson.JSONDecodeError)
 # Of those, the ones that mean no server answered at all (down, restarting, another certificate): the one that
 # answers next may hold other data, so the informer relists instead of resuming.
-UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout, ConnectionRefusedError)
 # A stream that ends cleanly sooner than this without any event counts as a failure (no hot loop).
 MIN_QUIET_STREAM = 1.0
 # kube-apiserver sends each bookmark-enabled watcher a bookmark about once a minute: a watch that hears nothing, not

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx2 as httpx
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge
 
@@ -18,7 +17,7 @@ from kubevigil.core.clock import Clock, SystemClock
 from kubevigil.core.logs import NEW_EPISODE
 from kubevigil.core.outage import Outage
 from kubevigil.kube.client import KubeApi
-from kubevigil.kube.errors import ApiError
+from kubevigil.kube.errors import REQUEST_ERRORS, ApiError
 from kubevigil.kube.resources import by_kind
 
 log = structlog.get_logger("kubevigil.kube")
@@ -146,7 +145,7 @@ class LeaderElector:
             if exc.status != 409:  # another candidate won the race: not a fault
                 self._failed(str(exc))
             return False
-        except (TimeoutError, httpx.HTTPError, OSError) as exc:
+        except REQUEST_ERRORS as exc:
             self._failed(f"{type(exc).__name__}: {exc}")
             return False
         ended = self._outage.recovered(self.clock.monotonic())
@@ -226,7 +225,7 @@ class LeaderElector:
             await self.api.request("PUT", LEASE.path(self.namespace, self.name), body=lease,
                                    timeout=self.renew_deadline)
             log.info("released the lease", lease=f"{self.namespace}/{self.name}", identity=self.identity)
-        except (TimeoutError, ApiError, httpx.HTTPError, OSError, RuntimeError) as exc:
+        except (ApiError, *REQUEST_ERRORS, RuntimeError) as exc:
             log.warning("releasing the lease failed; others wait for it to expire", lease=f"{self.namespace}/{self.name}",
                         error=str(exc))
 

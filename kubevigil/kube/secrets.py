@@ -6,10 +6,8 @@ import base64
 import time
 from collections.abc import Callable
 
-import httpx2 as httpx
-
 from kubevigil.kube.client import KubeApi
-from kubevigil.kube.errors import ApiError
+from kubevigil.kube.errors import REQUEST_ERRORS, ApiError
 from kubevigil.kube.resources import by_kind
 
 SECRET = by_kind("Secret")
@@ -38,7 +36,7 @@ class SecretKey:
             secret = await self._api.get(SECRET, self.namespace, self.name)
             raw = (secret.get("data") or {}).get(self.key)
             self._value = base64.b64decode(raw).decode().strip() if raw else None
-        except (ApiError, httpx.HTTPError, ValueError, OSError):  # unreadable: no token, so no access
+        except (ApiError, *REQUEST_ERRORS, ValueError):  # unreadable: no token, so no access
             self._value = None
         self._read_at = now
         return self._value

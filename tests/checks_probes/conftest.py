@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import aiohttp
-import httpx2
 import pytest
 
 from kubevigil.core.clock import SystemClock
 from kubevigil.kube.client import KubeApi
+from kubevigil.kube.kubeconfig import anonymous
 from kubevigil.roles.checks.probes import ProbeEnv
 from tests.checks_probes.servers import http_app, serve
 
@@ -23,11 +23,11 @@ async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 async def offline_api() -> AsyncIterator[KubeApi]:
     """A client for probes that do not use the API: port 9 on loopback refuses anything sent by mistake."""
-    client = httpx2.AsyncClient(base_url="http://127.0.0.1:9")
+    api = KubeApi(anonymous("http://127.0.0.1:9"))
     try:
-        yield KubeApi(client)
+        yield api
     finally:
-        await client.aclose()
+        await api.aclose()
 
 
 @pytest.fixture

@@ -145,7 +145,7 @@ async def test_namespaced_kind_by_name_needs_a_namespace(kube: ProbeEnv) -> None
 async def test_api_server_unreachable(env: ProbeEnv) -> None:
     result = await probe(namespace=NS, name="web").run(env, timeout=10)  # `env` has a client for a closed port
     assert not result.ok
-    assert result.message == "Deployment shop/web: kubernetes: cannot reach the API server (ConnectError)"
+    assert result.message == "Deployment shop/web: kubernetes: cannot reach the API server (cannot connect: Connection refused)"
 
 
 async def test_http_header_from_a_secret(kube: ProbeEnv, web_url: str) -> None:

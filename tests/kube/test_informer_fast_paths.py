@@ -122,7 +122,7 @@ async def test_whole_lines_reassembles_lines_split_across_reads() -> None:
             for piece in (b'{"a":', b'1}\n{"b"', b":2}\n", b'{"c":3}\n{"d":4}\n', b'\n{"e":5}'):
                 yield piece
 
-    groups = [list(client._json_lines(d, n)) async for d, n in client._whole_lines(Resp())]  # type: ignore[arg-type]
+    groups = [list(client._json_lines(d, n)) async for d, n in client._whole_lines(Resp().aiter_bytes())]
     assert [g for g in groups if g] == [[{"a": 1}], [{"b": 2}], [{"c": 3}, {"d": 4}], [{"e": 5}]]
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx2 as httpx
 from pydantic import BaseModel
 
-from kubevigil.kube.errors import ApiError
+from kubevigil.kube.errors import REQUEST_ERRORS, ApiError
 from kubevigil.kube.resources import Resource
 from kubevigil.roles.checks.config import ProbeAccess
 from kubevigil.roles.checks.probes import KubernetesProbe, ProbeSpec
@@ -68,7 +67,7 @@ async def resource_refusal(api: Any, spec: ProbeSpec, access: ProbeAccess) -> st
         return ""
     try:
         res = await api.resource_for(spec.api_version, spec.kind)
-    except (KeyError, ApiError, OSError, httpx.HTTPError):
+    except (KeyError, ApiError, *REQUEST_ERRORS):
         return None
     name = resource_name(res)
     if name in access.resources:

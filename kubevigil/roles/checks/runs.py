@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx2 as httpx
 import yaml
 
-from kubevigil.kube.errors import ApiError
+from kubevigil.kube.errors import REQUEST_ERRORS, ApiError
 from kubevigil.kube.resources import Resource, by_kind
 from kubevigil.roles.checks.activemonitor import Source as AmSource
 from kubevigil.roles.checks.check import (
@@ -240,7 +239,7 @@ async def log_tail(api: Any, pod: dict[str, Any], container: str, lines: int) ->
     meta = pod["metadata"]
     try:
         text = await api.pod_log(meta["namespace"], meta["name"], container=container, tail_lines=lines)
-    except (ApiError, OSError, httpx.HTTPError):
+    except (ApiError, *REQUEST_ERRORS):
         return ""
     return _joined("\n".join(text.splitlines()[-lines:]))[:2000]
 

@@ -9,9 +9,8 @@ import asyncio
 from typing import Any, Literal, Protocol
 
 import aiohttp
-import httpx2 as httpx
 
-from kubevigil.kube.errors import ApiError, BodyTooLarge
+from kubevigil.kube.errors import REQUEST_ERRORS, ApiError, BodyTooLarge
 from kubevigil.roles.scrape.exposition import ACCEPT
 from kubevigil.roles.scrape.targets import Target
 
@@ -90,9 +89,9 @@ class ProxyFetcher:
             raise ScrapeFailed("http_status", f"pods/proxy {target.namespace}/{target.name}: {exc}") from None
         except BodyTooLarge as exc:
             raise ScrapeFailed("too_large", str(exc)) from None
-        except httpx.TimeoutException:
+        except TimeoutError:
             raise ScrapeFailed("timeout", f"pods/proxy {target.namespace}/{target.name}") from None
-        except (httpx.HTTPError, OSError) as exc:
+        except REQUEST_ERRORS as exc:
             raise ScrapeFailed("connect", f"pods/proxy {target.namespace}/{target.name}: {_one_line(exc)}") from None
 
     async def aclose(self) -> None:

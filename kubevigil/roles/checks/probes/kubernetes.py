@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kubevigil.kube.errors import ApiError
+from kubevigil.kube.errors import REQUEST_ERRORS, ApiError, describe
 from kubevigil.kube.resources import Resource
 from kubevigil.roles.checks.probes.fieldpath import FieldTest, Step
 from kubevigil.roles.checks.probes.probe import Attempt, CheckFailed, Outcome, ProbeEnv, ProbeSpec
@@ -71,8 +71,6 @@ class KubernetesProbe(ProbeSpec):
         return f"{self.kind} objects{' matching ' + self.selector if self.selector else ''}{where}"
 
     async def check(self, env: ProbeEnv, attempt: Attempt) -> Outcome:
-        import httpx2
-
         try:
             attempt.doing = "in API discovery"
             try:
@@ -81,8 +79,8 @@ class KubernetesProbe(ProbeSpec):
                 raise CheckFailed(f"kubernetes: {self.api_version} {self.kind} is not served by the API server") from None
             attempt.doing = "reading from the API server"
             found = await self._find(env, res)
-        except httpx2.HTTPError as exc:
-            raise CheckFailed(f"kubernetes: cannot reach the API server ({type(exc).__name__})") from None
+        except REQUEST_ERRORS as exc:
+            raise CheckFailed(f"kubernetes: cannot reach the API server ({describe(exc)})") from None
         return self._judge(found)
 
     async def _find(self, env: ProbeEnv, res: Resource) -> list[dict[str, Any]]:
