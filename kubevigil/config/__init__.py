@@ -15,6 +15,7 @@ from kubevigil.config.settings import (
     SinkEntry,
     WebSettings,
     settings_model,
+    settings_model_for,
 )
 from kubevigil.config.tables import Defaults, DefaultSection, FromEnvironment, RoleType, SinkType, Tables
 from kubevigil.config.views import json_schema, normalized
@@ -45,4 +46,5 @@ __all__ = [
     "load_defaults",
     "normalized",
     "settings_model",
+    "settings_model_for",
 ]

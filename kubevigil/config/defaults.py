@@ -19,7 +19,7 @@ from kubevigil.config.issues import ConfigError, ConfigIssue, Loc, dotted
 from kubevigil.config.loader import Loaded, with_environment_defaults
 from kubevigil.config.messages import describe_errors
 from kubevigil.config.references import check_sink_packages, check_sink_refs
-from kubevigil.config.settings import settings_model
+from kubevigil.config.settings import settings_model_for
 from kubevigil.config.tables import DefaultSection, Tables
 
 SOURCE = Path("<environment>")
@@ -75,7 +75,7 @@ def _validated(parts: list[tuple[dict[str, Any], Origin | None]], tables: Tables
         _merge(native, part, (), conflicts)
     origins = [origin for _, origin in parts if origin is not None]
     native = with_environment_defaults(native, environ)
-    model = settings_model(tables)
+    model = settings_model_for(tables, native)
     problems: list[tuple[Loc, str]] = []
     settings = None
     try:

@@ -16,7 +16,7 @@ from kubevigil.config.expansion import bare_variables, expand_environment
 from kubevigil.config.issues import ConfigError, ConfigIssue, Loc, dotted
 from kubevigil.config.messages import describe_errors
 from kubevigil.config.references import check_sink_packages, check_sink_refs
-from kubevigil.config.settings import DEFAULT_STATE_DIR, Settings, settings_model
+from kubevigil.config.settings import DEFAULT_STATE_DIR, Settings, settings_model_for
 from kubevigil.config.tables import Tables
 from kubevigil.core.secrets import environment_secrets, remember, remember_model
 
@@ -72,7 +72,7 @@ def load(path: Path, tables: Tables, *, format: str | None = None, environ: Mapp
 def _format_name(path: Path, format: str | None, doc: dict[str, Any], tables: Tables) -> str:
     if format is None:
         try:
-            return importers.detect_format(doc, settings_model(tables).model_fields)
+            return importers.detect_format(doc, [*Settings.model_fields, *tables.roles])
         except ConfigError as exc:
             raise ConfigError([ConfigIssue(path, None, i.path, i.message) for i in exc.issues]) from None
     known = importers.names()
@@ -97,7 +97,7 @@ def _validate(
     native: dict[str, Any], environ: Mapping[str, str], trail: _Trail, tables: Tables
 ) -> tuple[Settings | None, list[ConfigIssue]]:
     native = with_environment_defaults(native, environ)
-    model = settings_model(tables)
+    model = settings_model_for(tables, native)
     # `status:` with nothing under it means "on, with defaults", not "off"
     native = {k: {} if v is None and k in model.role_names else v for k, v in native.items()}
     try:

@@ -197,7 +197,9 @@ def valid_keys(annotations: Iterable[Any]) -> list[str]:
     keys: list[str] = []
     for annotation in annotations:
         for member in _members(annotation):
-            if isinstance(member, type) and issubclass(member, BaseModel):
+            if isinstance(member, type) and issubclass(member, Settings):
+                keys.extend(k for k in member.valid_keys() if k not in keys)
+            elif isinstance(member, type) and issubclass(member, BaseModel):
                 for name, info in member.model_fields.items():
                     keys.extend(k for k in (info.alias, name) if k and k not in keys)
     return keys

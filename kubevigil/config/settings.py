@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -105,7 +106,7 @@ class LoggingSettings(Model):
 
 def _one_type_schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
     """JSON Schema for "exactly one sink-type key" (every key but `delivery` is a type)."""
-    types = sink_types(cls)
+    types = [info.alias or name for name, info in cls.model_fields.items() if name != "delivery"]
     if types:
         schema["oneOf"] = [{"required": [name]} for name in types]
 
@@ -115,6 +116,8 @@ class SinkEntry(Model):
 
     model_config = ConfigDict(json_schema_extra=_one_type_schema)
 
+    # every sink type of the table, whether or not this model has a field for it (messages list them all)
+    type_names: ClassVar[tuple[str, ...]] = ()
     # the delivery params model the loader is given (`Tables.delivery`); `settings_model` sets the type
     delivery: Any = None
 
@@ -145,13 +148,14 @@ class SinkEntry(Model):
         return self
 
 
-def sink_types(entry: type[BaseModel]) -> list[str]:
-    """The sink-type keys an entry model accepts."""
-    return [info.alias or name for name, info in entry.model_fields.items() if name != "delivery"]
+def sink_types(entry: type[SinkEntry]) -> list[str]:
+    """The sink-type keys of the table the entry model was built from."""
+    return list(entry.type_names)
 
 
 class Settings(Model):
-    """The whole native config. Subclasses built by `settings_model()` add one field per role."""
+    """The whole native config. Subclasses built by `settings_model()` add a field per role (`settings_model_for()`:
+    per role the config names)."""
 
     cluster: ClusterSettings = Field(default_factory=lambda: ClusterSettings.model_validate({}))
     server: ServerSettings = Field(default_factory=lambda: ServerSettings.model_validate({}))
@@ -161,8 +165,14 @@ class Settings(Model):
     shutdown_grace: float = Field(default=10.0, ge=0, le=3600, description="Seconds SIGTERM waits for queues to flush")
     sinks: dict[SinkName, SinkEntry] = Field(default_factory=dict, description="Named outputs; roles refer to them by name")
 
-    role_names: ClassVar[tuple[str, ...]] = ()
+    role_names: ClassVar[tuple[str, ...]] = ()  # every role of the table, with a field here or not
     planned_roles: ClassVar[tuple[str, ...]] = ()  # announced roles not in this build: their sections get a reason
+
+    @classmethod
+    def valid_keys(cls) -> list[str]:
+        """The top-level keys the table allows, including roles this model was built without."""
+        return [*(info.alias or name for name, info in cls.model_fields.items()),
+                *(name for name in cls.role_names if name not in cls.model_fields)]
 
     def roles_enabled(self) -> list[str]:
         """The roles whose section is present, in table order."""
@@ -177,19 +187,34 @@ _CACHE: dict[tuple[Any, ...], type[Settings]] = {}
 
 
 def settings_model(tables: Tables) -> type[Settings]:
-    """The Settings class for these tables' roles and sinks (cached per table contents)."""
-    key = tables.cache_key()
+    """The Settings class for every role and sink type of these tables (the schema; cached per table contents)."""
+    return _model(tables, tuple(tables.roles), tuple(tables.sinks))
+
+
+def settings_model_for(tables: Tables, data: Mapping[str, Any]) -> type[Settings]:
+    """The Settings class for the role sections and sink types the native `data` names: the same checks and
+    messages as `settings_model`'s, without importing or building the models of the rest (cached per names)."""
+    sinks = data.get("sinks")
+    entries = sinks.values() if isinstance(sinks, Mapping) else ()
+    named = {key for entry in entries if isinstance(entry, Mapping) for key in entry}
+    return _model(tables, tuple(name for name in tables.roles if name in data),
+                  tuple(name for name in tables.sinks if name in named))
+
+
+def _model(tables: Tables, roles: tuple[str, ...], sinks: tuple[str, ...]) -> type[Settings]:
+    key = (tables.cache_key(), roles, sinks)
     model = _CACHE.get(key)
     if model is None:
-        model = _CACHE[key] = _build(tables)
+        model = _CACHE[key] = _build(tables, roles, sinks)
     return model
 
 
-def _build(tables: Tables) -> type[Settings]:
+def _build(tables: Tables, roles: tuple[str, ...], sinks: tuple[str, ...]) -> type[Settings]:
     delivery = tables.delivery
     entry_fields: dict[str, Any] = {
-        _field_name(name, SinkEntry): (spec.params | None, Field(None, alias=name, description=spec.summary))
-        for name, spec in tables.sinks.items()
+        _field_name(name, SinkEntry): (tables.sinks[name].params | None,
+                                       Field(None, alias=name, description=tables.sinks[name].summary))
+        for name in sinks
     }
     entry_fields["delivery"] = (delivery, Field(default_factory=lambda: delivery.model_validate({})))
     entry: type[SinkEntry] = create_model(
@@ -198,8 +223,10 @@ def _build(tables: Tables) -> type[Settings]:
         __module__=__name__,
         **entry_fields,
     )
+    entry.type_names = tuple(tables.sinks)
     role_fields: dict[str, Any] = {
-        name: (spec.config | None, Field(None, description=spec.summary)) for name, spec in tables.roles.items()
+        name: (tables.roles[name].config | None, Field(None, description=tables.roles[name].summary))
+        for name in roles
     }
     model: type[Settings] = create_model(
         "Settings",

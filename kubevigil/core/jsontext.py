@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from jinja2 import Undefined
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, Undefined):  # a template value whose source is missing from this record
-        return None
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, set | frozenset):
         return list(value)
+    from jinja2 import Undefined  # only a template makes one, and the template has loaded Jinja2
+
+    if isinstance(value, Undefined):  # a template value whose source is missing from this record
+        return None
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    import sqlite3
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -62,6 +64,8 @@ class SqliteJournal:
         self.count, self.size = await self._run(self._open)
 
     def _open(self) -> tuple[int, int]:
+        import sqlite3  # here: a process whose sinks keep their items in memory (or that has no sink) never loads it
+
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -79,6 +83,8 @@ class SqliteJournal:
             count, size = conn.execute("SELECT count(*), coalesce(sum(size), 0) FROM items").fetchone()
         except sqlite3.DatabaseError as exc:
             raise RuntimeError(f"cannot open delivery journal {self.path}: {exc}") from exc
+        except sqlite3.Error as exc:  # the rest of what sqlite raises: the queue reports it as an OSError
+            raise OSError(str(exc)) from exc
         self._conn = conn
         return int(count), int(size)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -106,7 +105,7 @@ class SinkQueue:
         """Open the journal (its items are replayed first), start the sink, then the writer and sender."""
         try:
             await self._journal.open()
-        except (OSError, sqlite3.Error) as exc:
+        except OSError as exc:  # SqliteJournal raises sqlite3.Error (but DatabaseError) as OSError
             raise StartupError(f"sink {self.name!r}: cannot open its journal: {exc}") from exc
         self._backlog.add(self._journal.count, self._journal.size)
         if self._backlog.items:

@@ -195,7 +195,8 @@ class RoleSpec(Generic[S]):
 
     name: str  # the config section's key
     summary: str  # one line for --help, the schema and the docs
-    config: type[S]  # the section's model
+    # returns the section's model, imported at the first call: a config without this role's section never imports it
+    import_config: Callable[[], type[S]]
     build: Callable[[S, RoleContext], Role]  # imports the role's runtime modules inside, not at module top
     leader: bool  # True: runs only while the process holds the Lease (one writer); False: on every replica
     rbac: Callable[[S], Access]  # exactly the API access this section needs (`kubevigil rbac`)
@@ -205,3 +206,8 @@ class RoleSpec(Generic[S]):
     # The role's panel on the web page (kubevigil/web reads it): JSON-able data from the running role's state, given
     # the page's filters (query parameters), or None when it has nothing to show.
     panel: PanelProvider | None = None
+
+    @property
+    def config(self) -> type[S]:
+        """The section's model."""
+        return self.import_config()

@@ -16,7 +16,6 @@ from markupsafe import Markup
 from kubevigil.web import panels
 from kubevigil.web.access import HEADERS, ReadAccess
 from kubevigil.web.process import Process
-from kubevigil.web.render import has_template, render
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -50,6 +49,8 @@ def split_root(role_routes: Sequence[web.RouteDef]) -> tuple[list[web.RouteDef],
 
 def section(name: str, data: Mapping[str, Any] | None, query: Mapping[str, str], now: float) -> str:
     """One panel's HTML; a panel without data is an empty hidden section (the live refresh may fill it later)."""
+    from kubevigil.web.render import has_template, render  # Jinja2: a process nobody browses never imports it
+
     if data is None:
         return render("hidden.html.j2", name=name)
     template = f"panels/{name}.html.j2"
@@ -99,6 +100,8 @@ def routes(process: Process, role_routes: Sequence[web.RouteDef]) -> list[web.Ro
         return list(await asyncio.gather(*(panels.data(process, name, query) for name in names)))
 
     async def page(request: web.Request) -> web.Response:
+        from kubevigil.web.render import render
+
         refusal = await access.refusal(request)
         query, now, names = dict(request.query), process.clock.now(), panels.names(process)
         found = [None] * len(names) if refusal else await gather(names, query)

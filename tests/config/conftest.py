@@ -70,7 +70,7 @@ class ProbeSink:
 @pytest.fixture
 def tables(monkeypatch: pytest.MonkeyPatch) -> None:
     """Role `probe` (sends metrics to `sinks`, records to `records_to`); sinks `gauge` (metrics), `log` (records)."""
-    spec = RoleSpec(name="probe", summary="a test role", config=ProbeConfig, build=_unbuildable, leader=False,
+    spec = RoleSpec(name="probe", summary="a test role", import_config=lambda: ProbeConfig, build=_unbuildable, leader=False,
                     rbac=_unbuildable)
     monkeypatch.setattr(role_table, "ROLES", {"probe": spec})
     monkeypatch.setattr(role_table, "PLANNED_ROLES", ("probe", "later"))

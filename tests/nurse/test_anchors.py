@@ -15,8 +15,8 @@ import yaml
 from kubevigil.catalog import load, tables
 from kubevigil.cli import _parser
 from kubevigil.config.importers.kubenurse import from_environment, load_environment
-from kubevigil.roles.nurse import pod_rules_namespaced, rbac
 from kubevigil.roles.nurse.config import NurseSection
+from kubevigil.roles.nurse.rbac import pod_rules_namespaced, rbac
 
 ROOT = Path(__file__).resolve().parents[2]
 ANCHORS = ROOT / "tests" / "anchors" / "kubenurse"

@@ -109,3 +109,57 @@ def test_a_sink_is_imported_when_a_config_uses_it(tmp_path: Path) -> None:
     imported = json.loads(modules.read_text())
     assert "opensearchpy" in imported and "kubevigil.sinks.opensearch.sink" in imported
     assert "elasticsearch" not in imported and "kubevigil.sim" not in imported
+
+
+# What a nurse-only process has no use for: the other formats' translation (event-exporter's Go templates), Jinja2
+# (templates, the web page until someone opens it), RE2 (events' patterns), other roles' config models, the params
+# of sink types the config does not name, and sqlite while no sink keeps a journal.
+NEVER_FOR_NURSE = re.compile(
+    r"^(jinja2|re2|sqlite3|kubevigil\.core\.templating|kubevigil\.web\.render|kubevigil\.config\.importers\.gotemplate"
+    r"|kubevigil\.config\.importers\.event_exporter\.(importer|routes|receivers|aws|local|search|webhooks)"
+    r"|kubevigil\.config\.importers\.kubestatus2cloudwatch\.importer"
+    r"|kubevigil\.roles\.(status|events|checks|scrape)\.config|kubevigil\.sinks\.(?!prometheus\.)\w+\.params)$")
+
+
+def test_a_nurse_only_run_imports_no_other_role_sink_format_or_template_engine(tmp_path: Path, emulator: Path) -> None:
+    port = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "cluster": {"name": "c", "kubeconfig": str(emulator)},
+        "server": {"listen": f"127.0.0.1:{port}"},
+        "state_dir": str(tmp_path / "state"),
+        "sinks": {"prom": {"prometheus": {}, "delivery": {"journal": False}}},
+        "nurse": {"interval_seconds": 5, "shutdown_seconds": 0, "metrics": {"sinks": ["prom"]},
+                  "neighbours": {"namespace": "nurse", "selector": "app=nurse"}},
+    }))
+    modules = tmp_path / "modules.json"
+    proc = probe(modules, "run", "--config", str(config))
+    try:
+        wait_for(lambda: proc.poll() is None and b"kubenurse_" in http_get(f"http://127.0.0.1:{port}/metrics")[1],
+                 timeout=60)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    imported = json.loads(modules.read_text())
+    assert {"kubevigil.roles.nurse.role", "kubevigil.sinks.prometheus.params"} <= set(imported)
+    assert [m for m in imported if NEVER_FOR_NURSE.match(m)] == []
+
+
+def test_jinja2_is_imported_by_the_first_template_not_by_a_templated_field(tmp_path: Path) -> None:
+    """A sink params model with template fields (stdout's layout) loads without Jinja2 while they hold no template."""
+    modules = tmp_path / "modules.json"
+
+    def check_config(layout: str) -> list[str]:
+        config = tmp_path / "config.yaml"
+        config.write_text(yaml.safe_dump({"sinks": {"out": {"stdout": {"layout": {"reason": layout}}}},
+                                          "nurse": {"records": {"sinks": ["out"]}}}))
+        proc = probe(modules, "check-config", str(config))
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        imported: list[str] = json.loads(modules.read_text())
+        return imported
+
+    plain = check_config("node unreachable")
+    assert "kubevigil.core.templating" in plain and "jinja2" not in plain
+    assert "jinja2" in check_config("{{ reason | upper }}")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kubevigil.core.templating import FUNCTIONS
+from kubevigil.core.template_functions import FUNCTIONS
 
 
 class GoTemplateError(ValueError):

@@ -1,17 +1,16 @@
 """Role `checks`: the HealthCheck controller (active-monitor's CRD and kubevigil's), with remedies and metrics.
 
-This module stays light (the config model and the role's table line): the controller is imported when the role is
-built.
+This module stays light (the role's table line): its config model is imported when a config has its section, the
+controller when the role is built.
 """
 
 from __future__ import annotations
 
 import argparse
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubevigil.config.tables import DefaultSection
-from kubevigil.roles.checks.config import ChecksSection
 from kubevigil.roles.rbac import Access
 from kubevigil.roles.role import (
     CommandTools,
@@ -24,6 +23,15 @@ from kubevigil.roles.role import (
     Subcommands,
     panel_in,
 )
+
+if TYPE_CHECKING:
+    from kubevigil.roles.checks.config import ChecksSection
+
+
+def import_config() -> type[ChecksSection]:
+    from kubevigil.roles.checks.config import ChecksSection
+
+    return ChecksSection
 
 
 def build(section: ChecksSection, ctx: RoleContext) -> Role:
@@ -74,7 +82,7 @@ def demo_setup(env: DemoEnvironment) -> AbstractAsyncContextManager[object]:
 SPEC: RoleSpec[ChecksSection] = RoleSpec(
     name="checks",
     summary="HealthCheck controller with remedies (active-monitor)",
-    config=ChecksSection,
+    import_config=import_config,
     build=build,
     leader=True,  # one writer of HealthCheck status
     rbac=api_access,
@@ -86,4 +94,4 @@ SPEC: RoleSpec[ChecksSection] = RoleSpec(
     panel=panel_in("kubevigil.roles.checks.panel"),
 )
 
-__all__ = ["SPEC", "ChecksSection", "add_commands", "api_access", "build"]
+__all__ = ["SPEC", "add_commands", "api_access", "build", "import_config"]

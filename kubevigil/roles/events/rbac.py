@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from kubevigil.roles.events.config import EventsConfig
+from typing import TYPE_CHECKING
+
 from kubevigil.roles.rbac import OWN_NAMESPACE, Access, PolicyRule
+
+if TYPE_CHECKING:
+    from kubevigil.roles.events.config import EventsConfig
 
 # The kinds enrichment reads: involved objects and their owners up the chain (Pod -> ReplicaSet -> Deployment,
 # Job -> CronJob). An object of another kind, or one kubevigil may not read, is exported without enrichment.

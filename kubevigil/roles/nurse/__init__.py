@@ -1,18 +1,26 @@
 """Role `nurse`: in-cluster network probing on every node (kubenurse, with goldpinger's cluster matrix).
 
-This module stays light (the config model and the role's table line): the role is imported when it is built.
+This module stays light (the role's table line): its config model is imported when a config has its section, the
+role when it is built.
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubevigil.config.tables import FromEnvironment
-from kubevigil.roles.nurse.config import ALL_NAMESPACES, NurseSection, demo_section
-from kubevigil.roles.nurse.rbac import pod_rules_namespaced, rbac
 from kubevigil.roles.rbac import OWN_NAMESPACE, Access
 from kubevigil.roles.role import DemoEnvironment, DemoSinks, Role, RoleContext, RoleDemo, RoleSpec, panel_in
+
+if TYPE_CHECKING:
+    from kubevigil.roles.nurse.config import NurseSection
+
+
+def import_config() -> type[NurseSection]:
+    from kubevigil.roles.nurse.config import NurseSection
+
+    return NurseSection
 
 
 def build(section: NurseSection, ctx: RoleContext) -> Role:
@@ -24,6 +32,9 @@ def build(section: NurseSection, ctx: RoleContext) -> Role:
 
 def api_access(section: NurseSection) -> Access:
     """list + watch on nodes (cluster-wide) and on the nurse pods: in their namespace, or everywhere with '*'."""
+    from kubevigil.roles.nurse.config import ALL_NAMESPACES
+    from kubevigil.roles.nurse.rbac import pod_rules_namespaced, rbac
+
     namespace = section.neighbours.namespace
     pods = pod_rules_namespaced(section)
     return Access(cluster=rbac(section),
@@ -31,6 +42,8 @@ def api_access(section: NurseSection) -> Access:
 
 
 def _demo_section(sinks: DemoSinks) -> dict[str, Any]:
+    from kubevigil.roles.nurse.config import demo_section
+
     return demo_section([sinks.prometheus], [sinks.records])
 
 
@@ -44,7 +57,7 @@ def demo_setup(env: DemoEnvironment) -> AbstractAsyncContextManager[object]:
 SPEC: RoleSpec[NurseSection] = RoleSpec(
     name="nurse",
     summary="Network probing from every node: API server, Service, Ingress, neighbours (kubenurse)",
-    config=NurseSection,
+    import_config=import_config,
     build=build,
     leader=False,  # a DaemonSet: every replica checks from its own node
     rbac=api_access,
@@ -54,4 +67,4 @@ SPEC: RoleSpec[NurseSection] = RoleSpec(
     panel=panel_in("kubevigil.roles.nurse.panel"),
 )
 
-__all__ = ["SPEC", "NurseSection", "api_access", "build", "demo_section", "pod_rules_namespaced", "rbac"]
+__all__ = ["SPEC", "api_access", "build", "import_config"]

@@ -1,16 +1,25 @@
 """Role `scrape`: pods' Prometheus metrics aggregated to cluster level and published (cni-metrics-helper).
 
-This module stays light (the config model and the role's table line): the role is imported when it is built.
+This module stays light (the role's table line): its config model is imported when a config has its section, the
+role when it is built.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubevigil.config.tables import FromEnvironment
 from kubevigil.roles.rbac import Access, PolicyRule
 from kubevigil.roles.role import DemoSinks, Role, RoleContext, RoleDemo, RoleSpec, panel_in
-from kubevigil.roles.scrape.config import ScrapeSection
+
+if TYPE_CHECKING:
+    from kubevigil.roles.scrape.config import ScrapeSection
+
+
+def import_config() -> type[ScrapeSection]:
+    from kubevigil.roles.scrape.config import ScrapeSection
+
+    return ScrapeSection
 
 
 def build(section: ScrapeSection, ctx: RoleContext) -> Role:
@@ -47,7 +56,7 @@ def demo_section(sinks: DemoSinks) -> dict[str, Any]:
 SPEC: RoleSpec[ScrapeSection] = RoleSpec(
     name="scrape",
     summary="Pods' Prometheus metrics aggregated to cluster level (cni-metrics-helper)",
-    config=ScrapeSection,
+    import_config=import_config,
     build=build,
     leader=True,  # one writer: two replicas would publish every cycle twice
     rbac=api_access,
@@ -57,4 +66,4 @@ SPEC: RoleSpec[ScrapeSection] = RoleSpec(
     panel=panel_in("kubevigil.roles.scrape.panel"),
 )
 
-__all__ = ["SPEC", "ScrapeSection", "api_access", "build", "demo_section", "rbac"]
+__all__ = ["SPEC", "api_access", "build", "demo_section", "import_config", "rbac"]

@@ -1,16 +1,25 @@
 """Role `status`: the cluster heartbeat (1 when every watched target is healthy, 0 when one is not).
 
-This module stays light (the config model and the role's table line): the role is imported when it is built.
+This module stays light (the role's table line): its config model is imported when a config has its section, the
+role when it is built.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubevigil.roles.rbac import Access
 from kubevigil.roles.role import DemoSinks, Role, RoleContext, RoleDemo, RoleSpec, panel_in
 from kubevigil.roles.status.commands import add_commands
-from kubevigil.roles.status.config import StatusSection
+
+if TYPE_CHECKING:
+    from kubevigil.roles.status.config import StatusSection
+
+
+def import_config() -> type[StatusSection]:
+    from kubevigil.roles.status.config import StatusSection
+
+    return StatusSection
 
 
 def build(section: StatusSection, ctx: RoleContext) -> Role:
@@ -36,7 +45,7 @@ def demo_section(sinks: DemoSinks) -> dict[str, Any]:
 SPEC: RoleSpec[StatusSection] = RoleSpec(
     name="status",
     summary="Cluster heartbeat to CloudWatch (kubestatus2cloudwatch)",
-    config=StatusSection,
+    import_config=import_config,
     build=build,
     # Every replica publishes: a heartbeat is an idempotent sample, and a second replica keeps it going while the
     # first is down (the alarm takes the Minimum, so one replica seeing a problem is enough).
@@ -47,4 +56,4 @@ SPEC: RoleSpec[StatusSection] = RoleSpec(
     panel=panel_in("kubevigil.roles.status.panel"),
 )
 
-__all__ = ["SPEC", "StatusSection", "api_access", "build"]
+__all__ = ["SPEC", "api_access", "build", "import_config"]

@@ -26,19 +26,20 @@ def alarm_period(seconds: float, storage_resolution: int) -> int:
 
 
 def _cloudwatch_sink(settings: Any) -> tuple[str, Any]:
-    for name in settings.status.sinks:
+    for name in settings.role("status").sinks:
         entry = settings.sinks[name]
         if entry.type == "cloudwatch":
             return name, entry.params
-    raise AlarmError(f"status.sinks {settings.status.sinks} names no `cloudwatch` sink; the alarm needs one")
+    raise AlarmError(f"status.sinks {settings.role('status').sinks} names no `cloudwatch` sink; the alarm needs one")
 
 
 def alarm_request(settings: Any, *, periods: int = DEFAULT_PERIODS, actions: tuple[str, ...] = ()) -> dict[str, Any]:
     """PutMetricAlarm arguments: Minimum < 1 for `periods` periods in a row, missing data counts as breaching."""
-    if settings.status is None:
+    status = settings.role("status")
+    if status is None:
         raise AlarmError("the config has no `status` section")
     _, params = _cloudwatch_sink(settings)
-    metric = settings.status.metric
+    metric = status.metric
     dims = dict(metric.dimensions)
     if metric.cluster_dimension:
         dims[metric.cluster_dimension] = settings.cluster.name
@@ -52,7 +53,7 @@ def alarm_request(settings: Any, *, periods: int = DEFAULT_PERIODS, actions: tup
         "MetricName": metric.name,
         "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(dims.items())],
         "Statistic": "Minimum",
-        "Period": alarm_period(settings.status.seconds, params.storage_resolution),
+        "Period": alarm_period(status.seconds, params.storage_resolution),
         "EvaluationPeriods": periods,
         "DatapointsToAlarm": periods,
         "Threshold": 1.0,

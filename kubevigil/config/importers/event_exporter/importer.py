@@ -15,12 +15,10 @@ from typing import Any
 from kubevigil.config.importers import gotemplate
 from kubevigil.config.importers.event_exporter import aws, local, search, webhooks
 from kubevigil.config.importers.event_exporter.routes import receivers_in, route_origin, translate_route
+from kubevigil.config.importers.event_exporter.shape import TOP_KEYS
 from kubevigil.config.importers.gotemplate import GoTemplateError
 from kubevigil.config.issues import ConfigError, ConfigIssue, Loc
 
-TOP_KEYS = ("logLevel", "logFormat", "throttlePeriod", "maxEventAgeSeconds", "clusterName", "namespace",
-            "leaderElection", "route", "receivers", "kubeQPS", "kubeBurst", "kubeconfig", "metricsNamePrefix",
-            "omitLookup", "cacheSize")
 LOG_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warn": "warning", "error": "error",
               "fatal": "error", "panic": "error", "disabled": "error"}  # zerolog.ParseLevel's names
 LOG_FORMATS = {"json": "json", "pretty": "console"}
@@ -35,11 +33,6 @@ BOOL_KEYS: dict[str, tuple[Loc, ...]] = {
     "teams": (("tls", "insecureSkipVerify"),), "pubsub": (("create_topic",),),
     "kafka": (("tls", "enable"), ("tls", "insecureSkipVerify"), ("sasl", "enable")),
 }  # fmt: skip
-
-
-def detect(doc: dict[str, Any]) -> bool:
-    """Any top-level key that only event-exporter's files have (a partial file with only `kubeQPS` counts)."""
-    return isinstance(doc, dict) and any(key in TOP_KEYS for key in doc)
 
 
 def origin(loc: Loc, doc: dict[str, Any]) -> Loc | None:

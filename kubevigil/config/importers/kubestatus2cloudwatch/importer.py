@@ -11,12 +11,12 @@ import difflib
 from pathlib import Path
 from typing import Any
 
+from kubevigil.config.importers.kubestatus2cloudwatch.shape import TOP_KEYS
 from kubevigil.config.issues import ConfigError, ConfigIssue, Loc
 
 SINK = "cloudwatch"
 DRY_RUN_SINK = "dry_run"  # what `dryRun: true` publishes to instead: a stdout sink
 DEFAULT_SECONDS = 60
-TOP_KEYS = ("dryRun", "seconds", "logging", "metric", "targets")
 METRIC_KEYS = ("namespace", "name", "dimensions")
 LOGGING_KEYS = ("level", "format")
 
@@ -32,11 +32,6 @@ _ORIGINS: tuple[tuple[Loc, Loc], ...] = (
     (("logging", "format"), ("logging", "format")),
     (("logging",), ("logging",)),
 )
-
-
-def detect(doc: dict[str, Any]) -> bool:
-    """Any top-level key only kubestatus2cloudwatch's files have (`logging` is the native format's too)."""
-    return isinstance(doc, dict) and any(key in ("dryRun", "seconds", "metric", "targets") for key in doc)
 
 
 def origin(loc: Loc, doc: dict[str, Any]) -> Loc | None:
