@@ -113,9 +113,9 @@ def test_a_sink_is_imported_when_a_config_uses_it(tmp_path: Path) -> None:
 
 # What a nurse-only process has no use for: the other formats' translation (event-exporter's Go templates), Jinja2
 # (templates, the web page until someone opens it), RE2 (events' patterns), other roles' config models, the params
-# of sink types the config does not name, and sqlite while no sink keeps a journal.
+# of sink types the config does not name, sqlite while no sink keeps a journal, and any HTTP stack but aiohttp's.
 NEVER_FOR_NURSE = re.compile(
-    r"^(jinja2|re2|sqlite3|kubevigil\.core\.templating|kubevigil\.web\.render|kubevigil\.config\.importers\.gotemplate"
+    r"^(jinja2|re2|sqlite3|lightkube|httpx2?|httpcore2?|anyio|kubevigil\.core\.templating|kubevigil\.web\.render|kubevigil\.config\.importers\.gotemplate"
     r"|kubevigil\.config\.importers\.event_exporter\.(importer|routes|receivers|aws|local|search|webhooks)"
     r"|kubevigil\.config\.importers\.kubestatus2cloudwatch\.importer"
     r"|kubevigil\.roles\.(status|events|checks|scrape)\.config|kubevigil\.sinks\.(?!prometheus\.)\w+\.params)$")
