@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=21)
     args = parser.parse_args()
 
+    from kubevigil.kube.cache import Cache, key_of
     from kubevigil.roles.nurse.peers import Peers
 
     pods = [_pod(i) for i in range(args.nodes)]
@@ -55,20 +56,22 @@ def main() -> None:
     ring = _timed(lambda: nearest_clockwise(own, prepared[1:], args.limit), args.repeat)
     zoned = _timed(lambda: zone_aware(own, "eu-west-1a", prepared[1:], args.limit), args.repeat)
 
-    class Cache(list):  # the informer cache's iteration and lookup, without an API server
-        def get(self, _ns: Any, name: str) -> Any:
-            return nodes.get(name)
+    def cache(objects: list[dict[str, Any]]) -> Cache:
+        """The informer's own cache type, filled without an API server."""
+        filled = Cache()
+        filled.replace_all({key_of(obj): obj for obj in objects})
+        return filled
 
     peers = Peers.__new__(Peers)
     peers.section = type("S", (), {"allow_unschedulable": False})()  # type: ignore[assignment]
     peers.pod = type("P", (), {"name": "nurse-00000", "node_name": own})()  # type: ignore[assignment]
-    peers.pods = type("I", (), {"cache": Cache(pods)})()  # type: ignore[assignment]
-    peers.nodes = type("I", (), {"cache": Cache(nodes.values())})()  # type: ignore[assignment]
+    peers.pods = type("I", (), {"cache": cache(pods)})()  # type: ignore[assignment]
+    peers.nodes = type("I", (), {"cache": cache(list(nodes.values()))})()  # type: ignore[assignment]
     peers._hashes = {}
 
     def full() -> None:
         peers._candidates = None
-        nearest_clockwise(own, peers.candidates(), args.limit)
+        assert len(nearest_clockwise(own, peers.candidates(), args.limit)) == args.limit
 
     candidates = _timed(full, max(3, args.repeat // 4))
     print(f"ring: choose {args.limit} of {args.nodes} nodes: {ring:.2f} ms (zone-aware {zoned:.2f} ms)")
