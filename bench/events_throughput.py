@@ -158,8 +158,9 @@ def config(tmp: Path, world: World, name: str, per_event: bool) -> Path:
                                       "delivery": dump_delivery}}
     for receiver in ("alert", "pipe", "slack", "firehose"):
         sinks[receiver] = {"file": {"path": str(root / f"{receiver}.jsonl")}, "delivery": delivery}
-    events = {**native["events"], "leader_election": {"enabled": False}, "max_event_age_seconds": 0}
+    events = {**native["events"], "max_event_age_seconds": 0}
     doc = {"cluster": {"name": "bench", "kubeconfig": str(world.kubeconfig)}, "server": {"listen": "127.0.0.1:0"},
+           "leader_election": {"enabled": False},
            "logging": {"level": "warning"}, "state_dir": str(root / "state"), "sinks": sinks, "events": events}
     root.mkdir(parents=True)
     path = root / "config.yaml"
@@ -201,7 +202,11 @@ def start(world: World, cfg: Path) -> Kubevigil:
     """kubevigil on a fresh emulator holding one probe event; running once that probe has arrived."""
     world.ask(cmd="emit", n=1, rate=0)
     kv = Kubevigil(cfg)
-    wait_docs(world, 1, 60)
+    try:
+        wait_docs(world, 1, 60)
+    except SystemExit as exc:
+        kv.stop()
+        raise SystemExit(f"{exc}; kubevigil's log ends: {(cfg.parent / 'log').read_text()[-2000:]}") from None
     world.ask(cmd="reset")
     return kv
 
