@@ -134,13 +134,19 @@ async def run(args: argparse.Namespace) -> None:
     await asyncio.get_running_loop().run_in_executor(None, parent.recv)
     print(f"emulator seeded with {args.deployments} Deployments in {time.monotonic() - t0:.1f} s")
 
+    import aiohttp
+
     api = await connect(kubeconfig)
     requests: list[tuple[float, str, str]] = []
 
-    async def count(request: Any) -> None:
-        requests.append((time.monotonic(), request.method, str(request.url.path)))
+    async def count(_session: Any, _ctx: Any, params: Any) -> None:
+        requests.append((time.monotonic(), params.method, str(params.url.path)))
 
-    api._http.event_hooks["request"].append(count)  # measurement only: every HTTP request the client sends
+    tracing = aiohttp.TraceConfig()
+    tracing.on_request_start.append(count)
+    tracing.freeze()
+    # measurement only (private): every HTTP request the client's session sends
+    api._session.http._trace_configs.append(tracing)
     outlet = RecordingOutlet()
     section = StatusSection.model_validate({
         "seconds": args.seconds, "publish_on_change": True, "per_target": True, "sinks": ["bench"],
@@ -182,6 +188,7 @@ async def run(args: argparse.Namespace) -> None:
     await asyncio.gather(*(get(i) for i in range(args.deployments)))
     poll_requests = len(requests) - before
     poll_cpu, poll_wall = time.process_time() - cpu_poll0, time.monotonic() - t_poll0
+    await asyncio.sleep(1.0)  # the watch events of the window's last flips may wait behind the poll round's answers
 
     parent.send("stop")
     flips = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
