@@ -173,6 +173,7 @@ async def run(args: argparse.Namespace) -> None:
     cpu = time.process_time() - cpu0
     window, window_end_wall = time.monotonic() - window_start, time.time()
     role_requests = len(requests) - n_requests
+    open_watches = len(role.watches.informers)  # read while running: stopping the role closes its watches
     intervals = window / args.seconds
 
     # The poll-per-target design in the same run: one GET per target, as kubestatus2cloudwatch does each interval.
@@ -206,7 +207,7 @@ async def run(args: argparse.Namespace) -> None:
     flip_rate = len(flips) / max(1e-9, flips[-1][0] - flips[0][0]) if len(flips) > 1 else 0.0
     print(f"flips: {len(flips)} at {flip_rate:.0f}/s; publishes handed to the outlet: {outlet.puts}")
     print(f"(a) API requests per interval after sync: {role_requests / intervals:.1f} "
-          f"(watch streams open: {len(role.watches.informers)}) vs poll-per-target: {poll_requests} "
+          f"(watch streams open: {open_watches}) vs poll-per-target: {poll_requests} "
           f"(took {poll_wall:.1f} s wall, {poll_cpu:.2f} s CPU)")
     print(f"(b) CPU seconds per {args.seconds:g} s interval: {cpu / intervals:.3f} "
           f"({100 * cpu / window:.1f}% of one core)")

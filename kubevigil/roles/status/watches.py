@@ -39,6 +39,12 @@ def namespace_watch(tracker: TargetTracker) -> WatchKey | None:
     return WatchKey("Namespace", None, selector) if selector else None
 
 
+def _watch_keys(tracker: TargetTracker) -> tuple[WatchKey, ...]:
+    """The watches a target reads: its objects' and, with a namespace selector, the namespaces'."""
+    nk = namespace_watch(tracker)
+    return (object_watch(tracker), nk) if nk is not None else (object_watch(tracker),)
+
+
 NOT_SYNCED = Health("unhealthy", "no view of the cluster yet: list/watch of this kind has not succeeded")
 
 
@@ -57,7 +63,10 @@ class Watches:
         self._named: dict[WatchKey, dict[ObjectKey, list[TargetTracker]]] = defaultdict(lambda: defaultdict(list))
         self._broad: dict[WatchKey, list[TargetTracker]] = defaultdict(list)
         self._by_namespace_watch: dict[WatchKey, list[TargetTracker]] = defaultdict(list)
+        # targets by the watches they read: staleness is a property of the watches, checked once per group
+        self._by_watches: dict[tuple[WatchKey, ...], list[TargetTracker]] = defaultdict(list)
         for tr in trackers:
+            self._by_watches[_watch_keys(tr)].append(tr)
             wk = object_watch(tr)
             if tr.spec.name is not None:
                 self._named[wk][(tr.spec.namespace or "", tr.spec.name)].append(tr)
@@ -93,17 +102,16 @@ class Watches:
         return len(self.informers) == len(self.keys) and all(inf.synced.is_set() for inf in self.informers.values())
 
     def informers_of(self, tracker: TargetTracker) -> list[Informer]:
-        keys = [object_watch(tracker)] + ([nk] if (nk := namespace_watch(tracker)) else [])
-        return [self.informers[k] for k in keys]
+        return [self.informers[k] for k in _watch_keys(tracker)]
 
     def stale(self, bound: float) -> dict[str, float]:
         """Targets whose synced view has not been confirmed by the API server for more than `bound` seconds, with
         how long; targets not synced at all are NOT_SYNCED instead."""
         out: dict[str, float] = {}
-        for tr in self.trackers:
-            infs = self.informers_of(tr)
+        for keys, trackers in self._by_watches.items():
+            infs = [self.informers[k] for k in keys]
             if all(i.synced.is_set() for i in infs) and (age := max(i.stale_for() for i in infs)) > bound:
-                out[tr.key] = age
+                out.update((tr.key, age) for tr in trackers)
         return out
 
     def _namespaces(self, tracker: TargetTracker) -> set[str] | None:
