@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 import json
 import ssl
@@ -11,40 +10,28 @@ from pathlib import Path
 import aiohttp
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from kubevigil.catalog import tables
 from kubevigil.config.importers.kubenurse import load_environment
 from kubevigil.kube.client import KubeApi
 from kubevigil.runtime import Runtime
+from tests.certs import self_signed
 from tests.conditions import eventually
 from tests.nurse.conftest import add_node, add_pod
 
 
-def self_signed(tmp_path: Path, ips: list[str]) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nurse")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(i)) for i in ips]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
+def self_signed_files(tmp_path: Path, ips: list[str]) -> tuple[Path, Path]:
+    cert, key = self_signed("nurse", x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(i)) for i in ips]))
     crt, pem = tmp_path / "tls.crt", tmp_path / "tls.key"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
+    crt.write_bytes(cert)
+    pem.write_bytes(key)
     return crt, pem
 
 
 async def test_tls_listener_and_neighbours_over_https(api: KubeApi, tmp_path: Path, kubeconfig: Path, prefix: str,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     ips = [prefix + "1", prefix + "2"]
-    crt, key = self_signed(tmp_path, ips)
+    crt, key = self_signed_files(tmp_path, ips)
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     runtimes = []
     try:
