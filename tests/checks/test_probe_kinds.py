@@ -27,6 +27,7 @@ from tests.checks_probes.certs import make_ca, make_leaf
 from tests.checks_probes.servers import SECRET_TOKEN, RawServer, http_app, pong, serve
 from tests.conditions import eventually
 from tests.loopback import free_port
+from tests.prometheus_server import PROMETHEUS
 
 from .harness import hc_status, install_crds, kubectl, namespace, runtime_config
 
@@ -45,7 +46,7 @@ def dnsmasq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if peers.PROMETHEUS is None:
+    if PROMETHEUS is None:
         pytest.skip("prometheus missing: scripts/test installs Debian's prometheus")
     with peers.prometheus(tmp_path_factory.mktemp("prometheus")) as base:
         yield base

@@ -3,25 +3,21 @@ a local exporter with known series. Used by the probe tests and by the checks ro
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import subprocess
 import threading
-import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dns.resolver
-import yaml
 
 from tests.conditions import wait_for
-from tests.loopback import free_port, http_get
+from tests.prometheus_server import prometheus as real_prometheus
 
 DNSMASQ = shutil.which("dnsmasq") or shutil.which("dnsmasq", path="/usr/sbin:/sbin")
-PROMETHEUS = shutil.which("prometheus")
 
 RECORDS = """\
 local=/probe.test/
@@ -101,32 +97,12 @@ class _Exporter(BaseHTTPRequestHandler):
 @contextmanager
 def prometheus(workdir: Path) -> Iterator[str]:
     """A real prometheus that has scraped SERIES at least once; yields its base URL."""
-    assert PROMETHEUS is not None, "prometheus missing: scripts/test installs Debian's prometheus"
     exporter = ThreadingHTTPServer(("127.0.0.1", 0), _Exporter)
     threading.Thread(target=exporter.serve_forever, daemon=True).start()
-    port = free_port()
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [{"job_name": "exporter",
-                            "static_configs": [{"targets": [f"127.0.0.1:{exporter.server_address[1]}"]}]}],
-    }))
-    with open(workdir / "prometheus.log", "wb") as log:
-        proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=log)
-    base = f"http://127.0.0.1:{port}"
     try:
-        query = urllib.parse.urlencode({"query": "count(probe_test_queue_depth)"})
-
-        def scraped() -> bool:
-            assert proc.poll() is None, (workdir / "prometheus.log").read_text()[-2000:]
-            status, body = http_get(f"{base}/api/v1/query?{query}")
-            return status == 200 and bool(json.loads(body)["data"]["result"])
-
-        wait_for(scraped, timeout=90, interval=0.5)
-        yield base
+        with real_prometheus(workdir, f"127.0.0.1:{exporter.server_address[1]}") as server:
+            wait_for(lambda: bool(server.query("count(probe_test_queue_depth)")), timeout=90, interval=0.5)
+            yield server.base
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
         exporter.shutdown()
         exporter.server_close()

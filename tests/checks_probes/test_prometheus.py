@@ -13,8 +13,9 @@ from pydantic import ValidationError
 
 from kubevigil.roles.checks.probes import PROBES, ProbeEnv, PrometheusProbe
 from tests.checks_probes import peers
-from tests.checks_probes.peers import MEMORY_PERCENT, PROMETHEUS
+from tests.checks_probes.peers import MEMORY_PERCENT
 from tests.loopback import free_port
+from tests.prometheus_server import PROMETHEUS
 
 pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="prometheus missing: scripts/test installs Debian's prometheus")
 
