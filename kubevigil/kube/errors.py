@@ -80,7 +80,7 @@ def describe(exc: BaseException) -> str:
         inner = exc.os_error if isinstance(exc, aiohttp.ClientConnectorSSLError) else exc
         return f"TLS: {getattr(inner, 'reason', None) or one_line(inner)}"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect: {one_line(innermost(exc.os_error))}"
+        return f"cannot connect: {_reason(exc.os_error)}"
     if isinstance(exc, TimeoutError):
         return f"timed out: {_timeout_kind(exc)}"
     return f"{type(exc).__name__}: {one_line(exc)}"
@@ -94,15 +94,9 @@ def _timeout_kind(exc: TimeoutError) -> str:
     return "Timeout"
 
 
-def innermost(exc: BaseException) -> BaseException:
-    """The deepest cause, with an OSError reduced to its strerror ("Connection refused", not "[Errno 111] ...")."""
-    seen = {id(exc)}
-    while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
-        seen.add(id(nxt))
-        exc = nxt
-    if isinstance(exc, OSError) and exc.errno and not isinstance(exc, ssl.SSLError):
-        return OSError(os.strerror(exc.errno))
-    return exc
+def _reason(error: OSError) -> str:
+    """"Connection refused", not "[Errno 111] Connect call failed ('127.0.0.1', 9)"."""
+    return os.strerror(error.errno) if error.errno else one_line(error)
 
 
 def one_line(exc: BaseException) -> str:
